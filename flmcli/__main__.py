@@ -1,0 +1,3 @@
+from flmcli.cli import main
+
+main()

@@ -1,0 +1,51 @@
+"""The unit that flows through flm: a batch of input rows, and the same batch once scored.
+
+Row-oriented sources (JSON, NDJSON) keep the decoded records as they came, so the
+fast path is orjson -> list -> numpy object array with no per-row dict building;
+columnar sources (CSV, Parquet, Arrow) keep a pyarrow Table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+
+@dataclass(slots=True)
+class Batch:
+    source: str  # "<stdin>" or the input's path, for error messages
+    records: list[Any] | None = None  # row sources: each a list (positional) or a dict (named fields)
+    table: pa.Table | None = None  # columnar sources
+    lines: list[int] | None = None  # 1-based line (text) or row number (columnar) of each row
+    first_row: int = 1  # 1-based row number of the first row in its source
+
+    def __len__(self) -> int:
+        if self.records is not None:
+            return len(self.records)
+        assert self.table is not None
+        return self.table.num_rows
+
+    def line_of(self, index: int) -> int:
+        return self.lines[index] if self.lines is not None else self.first_row + index
+
+
+@dataclass(slots=True)
+class Scored:
+    """A batch and its outputs, row for row.
+
+    `outputs` has one column per output (`prediction`, or one per class for
+    predict_proba). `errors[i]` is set for a row that failed under --on-error null;
+    `keep[i]` is False for a row dropped under --on-error skip.
+    """
+
+    batch: Batch
+    outputs: pd.DataFrame
+    errors: list[str | None] | None = None
+    keep: list[bool] | None = None
+    # flat: the method returns one value per row (written bare in Flama's JSON shape)
+    flat: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
