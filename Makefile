@@ -1,0 +1,25 @@
+# `make demo` and `make test` do all the set-up on a fresh machine (a venv in .venv).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test man bench clean
+
+$(BIN)/flm: pyproject.toml .ci/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c .ci/constraints.txt -e '.[serve,test]'
+	touch $(BIN)/flm
+
+# The main job on the bundled sample: the Flama tutorial's churn row through the churn model.
+demo: $(BIN)/flm
+	$(BIN)/flm predict samples/churn.flm data/input.json
+
+test: $(BIN)/flm
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+man: $(BIN)/flm
+	$(BIN)/python man/build.py
+
+clean:
+	rm -rf $(VENV)

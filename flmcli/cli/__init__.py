@@ -1,0 +1,120 @@
+"""The `flm` command: a click group whose subcommands are imported only when run.
+
+Nothing here imports numpy, pandas, scikit-learn, pyarrow or starlette, so
+`flm --help` starts in a fraction of a second inside a pipe.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import ExitStatus, FlmError
+
+# name -> "module:attribute"; the module is imported only when the command runs (or --help lists it).
+COMMANDS = {
+    "predict": "flmcli.cli.predict:predict",
+    "inspect": "flmcli.cli.inspect:inspect",
+    "pack": "flmcli.cli.pack:pack",
+    "serve": "flmcli.cli.serve:serve",
+}
+
+
+class FlmGroup(click.Group):
+    """Lazy subcommands, and the one place where errors become messages and exit codes."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        traceback = "--traceback" in sys.argv
+        if traceback:
+            sys.argv.remove("--traceback")
+        _route_warnings()
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except FlmError as error:
+            if traceback:
+                raise
+            report(error)
+            sys.exit(int(error.exit_code))
+        except click.exceptions.Exit as done:
+            sys.exit(done.exit_code)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            click.echo("Interrupted", err=True)
+            sys.exit(int(ExitStatus.INTERRUPTED))
+        except BrokenPipeError:
+            _quiet_stdout()
+            # the reader went away (`| head -1`): end as quietly as a Unix filter killed by SIGPIPE would
+            sys.exit(141)
+        except Exception as error:
+            if traceback:
+                raise
+            # Whatever we did not foresee still gets one line, not a traceback.
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            click.echo(f"Error: unexpected {type(error).__name__}: {first}", err=True)
+            click.echo("Hint: run again with --traceback to see where", err=True)
+            sys.exit(int(ExitStatus.ERROR))
+
+
+def report(error: FlmError) -> None:
+    click.echo(f"Error: {error}", err=True)
+    if error.hint:
+        click.echo(f"Hint: {error.hint}", err=True)
+
+
+def _quiet_stdout() -> None:
+    import os
+
+    # Python would complain again while flushing stdout at exit.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _route_warnings() -> None:
+    """Warnings are one line on stderr (never stdout), without the source line Python adds."""
+    import warnings
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        sys.stderr.write(f"Warning: {message}\n")
+
+    warnings.showwarning = show
+
+
+@click.group(cls=FlmGroup, context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "FLM"})
+@click.version_option(__version__, "--version", prog_name="flm", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Run Flama FLM model files the Unix way.
+
+    \b
+      cat rows.json | flm predict model.flm
+      flm predict model.flm data/*.parquet -o scored/
+      flm serve model.flm
+      flm inspect model.flm
+
+    Add --traceback to any command to see the Python traceback of an error.
+    Exit status: 0 ok, 1 bad input, 2 usage, 3 model file unreadable or unsafe,
+    5 rows skipped with --on-error skip, 130 interrupted.
+    """
+
+
+def main() -> None:
+    cli()

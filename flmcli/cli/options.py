@@ -1,0 +1,32 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def trust_options(function: F) -> F:
+    function = click.option(
+        "--trust-all",
+        is_flag=True,
+        help="Unpickle whatever the model file asks for. Only for files you made yourself.",
+    )(function)
+    function = click.option(
+        "--trust",
+        "trust",
+        multiple=True,
+        metavar="NAME",
+        help="Allow the pickle to import NAME (module.attr, or module.* for a whole module). Repeatable.",
+    )(function)
+    return function
+
+
+def split_names(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [name.strip() for name in value.split(",") if name.strip()]

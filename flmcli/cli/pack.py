@@ -1,0 +1,93 @@
+"""`flm pack`: build an FLM file from a pickled or joblib estimator, for users without a training script."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .options import trust_options
+
+CODECS = ("zstd", "zlib", "bz2", "lzma")
+
+
+def _json_file(path: str | None, option: str) -> Any:
+    if path is None:
+        return None
+    import orjson
+
+    from ..errors import InputError
+
+    try:
+        return orjson.loads(Path(path).read_bytes())
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror}", source=path) from None
+    except orjson.JSONDecodeError as error:
+        raise InputError(f"{option}: not valid JSON ({error})", source=path) from None
+
+
+def _artifacts(values: tuple[str, ...]) -> dict[str, str]:
+    artifacts: dict[str, str] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep:
+            name, path = Path(value).name, value
+        if not Path(path).is_file():
+            raise click.BadParameter(f"{path!r} is not a file", param_hint="--artifact")
+        artifacts[name] = path
+    return artifacts
+
+
+@click.command()
+@click.argument("estimator", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The FLM file to write.")
+@click.option("--params", type=click.Path(exists=True, dir_okay=False), help="JSON file of training parameters.")
+@click.option("--metrics", type=click.Path(exists=True, dir_okay=False), help="JSON file of metrics.")
+@click.option("--extra", type=click.Path(exists=True, dir_okay=False), help="JSON file of extra metadata.")
+@click.option("--artifact", "artifacts", multiple=True, metavar="[NAME=]PATH", help="Bundle a file. Repeatable.")
+@click.option("--id", "model_id", help="Model id (default: a new UUID).")
+@click.option("--timestamp", help="ISO 8601 timestamp (default: now).")
+@click.option("--compression", default="zstd", show_default=True, type=click.Choice(CODECS))
+@click.option("--protocol", default=2, show_default=True, type=click.IntRange(1, 2),
+              help="2 for Flama 2.x; 1 also loads in Flama 1.12.")
+@trust_options
+def pack(
+    estimator: str,
+    output: str,
+    params: str | None,
+    metrics: str | None,
+    extra: str | None,
+    artifacts: tuple[str, ...],
+    model_id: str | None,
+    timestamp: str | None,
+    compression: str,
+    protocol: int,
+    trust: tuple[str, ...],
+    trust_all: bool,
+) -> None:
+    """Package a pickled (or joblib) scikit-learn estimator as an FLM file.
+
+    The pickle is audited before it is loaded, as a model file would be.
+
+    \b
+      flm pack model.pkl -o model.flm --metrics metrics.json --artifact artifact.json
+      flm inspect model.flm
+    """
+    from ..flm import dump
+    from ..flm.pickles import load_estimator_file
+
+    model = load_estimator_file(estimator, trust=trust, trust_all=trust_all)
+    dump(
+        model,
+        output,
+        model_id=model_id,
+        timestamp=timestamp,
+        params=_json_file(params, "--params"),
+        metrics=_json_file(metrics, "--metrics"),
+        extra=_json_file(extra, "--extra"),
+        artifacts=_artifacts(artifacts) or None,
+        compression=compression,
+        protocol=protocol,
+    )
+    click.echo(f"wrote {output}", err=True)

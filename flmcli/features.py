@@ -1,0 +1,171 @@
+"""Turning a batch of rows into the feature matrix an estimator expects.
+
+Positional rows (JSON arrays) are kept as one numpy object array, which is what
+Flama itself feeds the model; named rows (JSON objects, CSV, Parquet, Arrow) are
+mapped by the estimator's `feature_names_in_`, or by `--features`, so that extra
+fields added upstream in a chain are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from .batch import Batch
+
+# A dict row carrying a positional row: what `--keep-input` writes for array rows.
+CHAIN_KEY = "input"
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSpec:
+    names: tuple[str, ...] | None  # the model's feature names (or --features), in model order
+    width: int | None  # n_features_in_, when known
+    by_name: bool  # the estimator was fitted on named columns: give it a DataFrame
+
+    @property
+    def expected(self) -> int | None:
+        return len(self.names) if self.names is not None else self.width
+
+
+class RowError(Exception):
+    """One row cannot become features: `index` is its position in the batch."""
+
+    def __init__(self, index: int, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.index = index
+        self.reason = reason
+        self.field = field
+
+
+def spec_for(estimator: Any, features: Sequence[str] | None = None) -> FeatureSpec:
+    fitted = getattr(estimator, "feature_names_in_", None)
+    width = getattr(estimator, "n_features_in_", None)
+    names = tuple(features) if features else (tuple(str(n) for n in fitted) if fitted is not None else None)
+    if features and width is not None and len(features) != width:
+        raise InputError(f"--features names {len(features)} fields but the model takes {width}")
+    return FeatureSpec(names=names, width=int(width) if width is not None else None, by_name=fitted is not None)
+
+
+def positional(record: Any, spec: FeatureSpec) -> list[Any] | None:
+    """The positional row a record stands for, or None when it is a named record."""
+    if isinstance(record, list):
+        return record
+    if isinstance(record, dict) and isinstance(record.get(CHAIN_KEY), list):
+        if spec.names is None or CHAIN_KEY not in spec.names:
+            return record[CHAIN_KEY]
+    return None
+
+
+def row_values(record: Any, index: int, spec: FeatureSpec) -> list[Any]:
+    """The feature values of one record, in model order; RowError when it does not fit."""
+    row = positional(record, spec)
+    if row is not None:
+        expected = spec.expected
+        if expected is not None and len(row) != expected:
+            raise RowError(index, f"expected {expected} values, got {len(row)}")
+        for column, value in enumerate(row):
+            if isinstance(value, (list, dict)):
+                raise RowError(index, f"expected a scalar, got {type(value).__name__}", _name(spec, column))
+        return row
+    if isinstance(record, dict):
+        if spec.names is None:
+            raise RowError(
+                index,
+                "the model has no feature names, so named fields cannot be mapped; "
+                "send array rows or name them with --features",
+            )
+        values = []
+        for name in spec.names:
+            try:
+                value = record[name]
+            except KeyError:
+                raise RowError(index, "missing field", name) from None
+            if isinstance(value, (list, dict)):
+                raise RowError(index, f"expected a scalar, got {type(value).__name__}", name)
+            values.append(value)
+        return values
+    raise RowError(index, f"a row must be a JSON array or object, got {_json_type(record)}")
+
+
+def from_records(records: list[Any], spec: FeatureSpec) -> tuple[list[list[Any]], list[RowError]]:
+    """Feature rows for the records that fit, and an error for each record that does not."""
+    rows: list[list[Any]] = []
+    errors: list[RowError] = []
+    expected = spec.expected
+    # Fast path: every record already a list of the right length with scalar values.
+    if all(type(r) is list for r in records) and (
+        expected is None or all(len(r) == expected for r in records)
+    ):
+        if not any(type(v) in (list, dict) for r in records for v in r):
+            return records, errors
+    for index, record in enumerate(records):
+        try:
+            rows.append(row_values(record, index, spec))
+        except RowError as error:
+            errors.append(error)
+    return rows, errors
+
+
+def matrix(rows: list[list[Any]], spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
+    """The model input for feature rows in model order."""
+    import numpy as np
+
+    if not rows:
+        width = spec.expected or 0
+        array = np.empty((0, width), dtype=object)
+    else:
+        array = np.empty((len(rows), len(rows[0])), dtype=object)
+        array[:] = rows
+    if spec.by_name and spec.names is not None:
+        return _typed_frame(array, spec.names)
+    return array
+
+
+def from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
+    """The model input for a columnar batch (CSV, Parquet, Arrow)."""
+    table = batch.table
+    assert table is not None
+    if spec.names is not None:
+        missing = [name for name in spec.names if name not in table.column_names]
+        if missing:
+            raise InputError("missing column", source=batch.source, field=missing[0])
+        table = table.select(list(spec.names))
+    elif spec.width is not None and table.num_columns != spec.width:
+        raise InputError(
+            f"the model takes {spec.width} unnamed features but the input has {table.num_columns} columns; "
+            "choose and order them with --features",
+            source=batch.source,
+        )
+    frame = table.to_pandas()
+    if spec.by_name:
+        return frame
+    return frame.to_numpy(dtype=object)
+
+
+def _typed_frame(array: np.ndarray, names: Sequence[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    frame = pd.DataFrame(array, columns=list(names))
+    # Object columns from JSON hold Python ints/floats/strs: let pandas pick each column's dtype, as it would
+    # have when the model was fitted on a DataFrame.
+    return frame.infer_objects()
+
+
+def _name(spec: FeatureSpec, column: int) -> str:
+    if spec.names is not None and column < len(spec.names):
+        return spec.names[column]
+    return f"#{column}"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string"}.get(type(value), type(value).__name__)

@@ -1,0 +1,236 @@
+"""The predictor: the one place that calls an estimator, shared by `flm predict` and `flm serve`."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from . import features as feat
+from .batch import Batch, Scored
+from .errors import InputError, ModelMethodError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from .flm.model import ModelFile
+
+METHODS = ("predict", "predict_proba", "transform", "decision_function", "score_samples")
+OnError = Literal["fail", "skip", "null"]
+ON_ERROR = ("fail", "skip", "null")
+
+# What scikit-learn raises for one bad value; anything else is the model's fault, not the row's.
+_ROW_FAILURES = (ValueError, TypeError)
+_QUOTED = re.compile(r": '(.*)'$")
+
+
+class BatchFailed(Exception):
+    """A row failed under on_error="fail": the rows before it were scored and must still be written."""
+
+    def __init__(self, scored: Scored, error: InputError) -> None:
+        super().__init__(str(error))
+        self.scored = scored
+        self.error = error
+
+
+class Predictor:
+    def __init__(
+        self,
+        model: ModelFile,
+        *,
+        method: str = "predict",
+        features: Sequence[str] | None = None,
+        output_name: str | None = None,
+        on_error: OnError = "fail",
+    ) -> None:
+        self.model = model
+        self.estimator = model.estimator
+        self.method = self._check_method(method)
+        self.spec = feat.spec_for(self.estimator, features)
+        self.output_name = output_name
+        self.on_error = on_error
+
+    @classmethod
+    def from_path(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        trust: Iterable[str] = (),
+        trust_all: bool = False,
+        **options: Any,
+    ) -> Predictor:
+        from .flm import load
+
+        return cls(load(path, trust=trust, trust_all=trust_all), **options)
+
+    def _check_method(self, method: str) -> str:
+        if method not in METHODS:
+            raise ModelMethodError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        if not callable(getattr(self.estimator, method, None)):
+            has = [m for m in METHODS if callable(getattr(self.estimator, m, None))]
+            raise ModelMethodError(
+                f"{type(self.estimator).__name__} has no {method}; it has {', '.join(has) or 'no known method'}"
+            )
+        return method
+
+    def methods(self) -> list[str]:
+        return [m for m in METHODS if callable(getattr(self.estimator, m, None))]
+
+    def predict(self, batches: Iterable[Batch], *, method: str | None = None) -> Iterator[Scored]:
+        """Score batches in order. Under on_error="fail" the rows before a bad row are yielded, then it raises."""
+        for batch in batches:
+            try:
+                yield self.score(batch, method=method)
+            except BatchFailed as failed:
+                if len(failed.scored.batch):
+                    yield failed.scored
+                raise failed.error from None
+
+    def score(self, batch: Batch, *, method: str | None = None) -> Scored:
+        method = self._check_method(method) if method and method != self.method else self.method
+        n = len(batch)
+        bad: dict[int, InputError] = {}
+        if batch.records is not None:
+            rows, row_errors = feat.from_records(batch.records, self.spec)
+            for error in row_errors:
+                bad[error.index] = self._row_error(batch, error.index, error.reason, error.field)
+            good = [i for i in range(n) if i not in bad]
+
+            def make(indices: list[int]) -> Any:
+                return feat.matrix([rows[good_pos[i]] for i in indices], self.spec)
+
+            good_pos = {index: position for position, index in enumerate(good)}
+            if len(good) == n:
+
+                def make(indices: list[int]) -> Any:  # noqa: F811 - no error rows: index straight in
+                    return feat.matrix(rows if len(indices) == n else [rows[i] for i in indices], self.spec)
+        else:
+            full = feat.from_table(batch, self.spec)
+            good = list(range(n))
+
+            def make(indices: list[int]) -> Any:
+                if len(indices) == n:
+                    return full
+                return full.iloc[indices] if hasattr(full, "iloc") else full[indices]
+
+        # Under "fail" nothing after the first structurally bad row may be scored.
+        if bad and self.on_error == "fail":
+            good = [i for i in good if i < min(bad)]
+        ok, y, failures = self._guarded(make, good, method)
+        for index, reason in failures:
+            bad[index] = self._value_error(batch, index, reason)
+        return self._assemble(batch, ok, y, bad, method)
+
+    def call(self, X: Any, method: str | None = None) -> Any:
+        """Run the estimator: the only call into the model in flm."""
+        import numpy as np
+
+        return np.asarray(getattr(self.estimator, method or self.method)(X))
+
+    def _guarded(
+        self, make: Callable[[list[int]], Any], indices: list[int], method: str
+    ) -> tuple[list[int], Any, list[tuple[int, str]]]:
+        """Score `indices`; on a value error, bisect to find the rows at fault and score the rest."""
+        import numpy as np
+
+        if not indices:
+            return [], None, []
+        try:
+            return indices, self.call(make(indices), method), []
+        except _ROW_FAILURES as error:
+            if len(indices) == 1:
+                return [], None, [(indices[0], _first_line(error))]
+        middle = len(indices) // 2
+        left_ok, left_y, left_bad = self._guarded(make, indices[:middle], method)
+        if left_bad and self.on_error == "fail":
+            return left_ok, left_y, left_bad
+        right_ok, right_y, right_bad = self._guarded(make, indices[middle:], method)
+        parts = [y for y in (left_y, right_y) if y is not None]
+        y = np.concatenate(parts) if parts else None
+        return left_ok + right_ok, y, left_bad + right_bad
+
+    def _assemble(
+        self, batch: Batch, ok: list[int], y: Any, bad: dict[int, InputError], method: str
+    ) -> Scored:
+        import numpy as np
+
+        n = len(batch)
+        if y is None:
+            y = self.call(feat.matrix([], self.spec), method) if self.spec.expected else np.empty((0,))
+        if not bad:
+            outputs, flat = self._frame(y, method)
+            return Scored(batch=batch, outputs=outputs, flat=flat)
+        if self.on_error == "fail":
+            first = min(bad)
+            head = Batch(
+                source=batch.source,
+                records=batch.records[:first] if batch.records is not None else None,
+                table=batch.table.slice(0, first) if batch.table is not None else None,
+                lines=batch.lines[:first] if batch.lines is not None else None,
+                first_row=batch.first_row,
+            )
+            outputs, flat = self._frame(y[: len([i for i in ok if i < first])], method)
+            raise BatchFailed(Scored(batch=head, outputs=outputs, flat=flat), bad[first])
+        full = np.zeros((n,) + y.shape[1:], dtype=y.dtype) if y.dtype != object else np.full((n,) + y.shape[1:], None)
+        if ok:
+            full[ok] = y
+        outputs, flat = self._frame(full, method)
+        errors: list[str | None] = [None] * n
+        for index, error in bad.items():
+            errors[index] = str(error)
+        keep = [errors[i] is None for i in range(n)] if self.on_error == "skip" else None
+        return Scored(batch=batch, outputs=outputs, errors=errors, keep=keep, flat=flat)
+
+    def output_columns(self, width: int, method: str) -> list[str]:
+        if method == "predict_proba" and hasattr(self.estimator, "classes_"):
+            names = [str(c) for c in self.estimator.classes_]
+        else:
+            names = [str(i) for i in range(width)]
+        if len(names) != width:
+            names = [str(i) for i in range(width)]
+        if self.output_name:
+            given = [n.strip() for n in self.output_name.split(",")]
+            if len(given) == width:
+                return given
+            return [f"{given[0]}_{n}" for n in names]
+        return names
+
+    def _frame(self, y: np.ndarray, method: str) -> tuple[pd.DataFrame, bool]:
+        import pandas as pd
+
+        if y.ndim == 1:
+            return pd.DataFrame({self.output_name or "prediction": y}, copy=False), True
+        y2 = y.reshape(len(y), -1)
+        return pd.DataFrame(y2, columns=self.output_columns(y2.shape[1], method), copy=False), False
+
+    def _row_error(self, batch: Batch, index: int, reason: str, field: str | None) -> InputError:
+        return InputError(reason, source=batch.source, line=batch.line_of(index), field=field)
+
+    def _value_error(self, batch: Batch, index: int, reason: str) -> InputError:
+        return self._row_error(batch, index, reason, self._field_holding(batch, index, reason))
+
+    def _field_holding(self, batch: Batch, index: int, reason: str) -> str | None:
+        """Name the field whose value scikit-learn quoted in its message, when it quoted one."""
+        match = _QUOTED.search(reason)
+        if not match:
+            return None
+        quoted = match.group(1)
+        if batch.records is not None:
+            try:
+                values = feat.row_values(batch.records[index], index, self.spec)
+            except feat.RowError:
+                return None
+        else:
+            assert batch.table is not None
+            values = [v for v in batch.table.slice(index, 1).to_pylist()[0].values()]
+        for column, value in enumerate(values):
+            if str(value) == quoted:
+                return feat._name(self.spec, column)
+        return None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
