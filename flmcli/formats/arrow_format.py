@@ -1,0 +1,59 @@
+"""Arrow IPC: the stream format (read and written) and the file format (read; it needs a seekable input)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from flmcli.batch import Batch
+from flmcli.errors import InputError
+from flmcli.formats.columnar import encode_tables, rebatch, refuse_terminal
+from flmcli.formats.records import KeepInput, write_chunks
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from flmcli.batch import Scored
+
+
+def _is_file_format(fp: BinaryIO) -> bool:
+    peek = getattr(fp, "peek", None)
+    if peek is not None:
+        return bytes(peek(6)[:6]) == b"ARROW1"
+    if fp.seekable():
+        start = fp.tell()
+        magic = fp.read(6)
+        fp.seek(start)
+        return magic == b"ARROW1"
+    return False
+
+
+def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    try:
+        if _is_file_format(fp):
+            file = ipc.open_file(fp)
+            batches: Iterable[pa.RecordBatch] = (file.get_batch(i) for i in range(file.num_record_batches))
+        else:
+            batches = ipc.open_stream(fp)
+        for table, first_row in rebatch(batches, batch_size):
+            yield Batch(source=source, table=table, first_row=first_row)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"cannot read Arrow IPC: {str(exc).splitlines()[0]}", source=source) from None
+
+
+def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: str = "default") -> Iterator[bytes]:
+    import pyarrow.ipc as ipc
+
+    def open_writer(sink: io.BytesIO, schema: pa.Schema) -> Any:
+        return ipc.new_stream(sink, schema)
+
+    return encode_tables(scored, keep_input, open_writer, lambda w, t: w.write_table(t))
+
+
+def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False, shape: str = "default") -> int:
+    refuse_terminal(out, "arrow")
+    return write_chunks(encode, scored, out, keep_input=keep_input, shape=shape)

@@ -1,0 +1,175 @@
+"""Scored batches as Arrow tables, for the CSV, TSV, Parquet and Arrow writers; re-batching for readers."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from flmcli.errors import FlmError, InputError
+from flmcli.formats.records import KeepInput
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from flmcli.batch import Batch, Scored
+
+
+def rebatch(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[tuple[pa.Table, int]]:
+    """Tables of exactly `size` rows (the last may be shorter) with the 1-based number of their first row."""
+    import pyarrow as pa
+
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    row = 1
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        count += batch.num_rows
+        if count < size:
+            continue
+        table = pa.Table.from_batches(pending)
+        start = 0
+        while count - start >= size:
+            yield table.slice(start, size), row
+            start += size
+            row += size
+        pending = table.slice(start).to_batches() if start < count else []
+        count -= start
+    if count:
+        yield pa.Table.from_batches(pending), row
+
+
+def input_table(batch: Batch, keep_input: KeepInput) -> pa.Table:
+    import pyarrow as pa
+
+    wanted = keep_input if isinstance(keep_input, list) else None
+    if batch.table is not None:
+        table = batch.table
+    else:
+        assert batch.records is not None
+        records = batch.records
+        if records and all(isinstance(record, list) for record in records):
+            if wanted is not None:
+                raise InputError("cannot keep named fields of positional (array) rows", source=batch.source,
+                                 hint="use --keep-input without names, or object rows")
+            # Positional rows have no names: input.0, input.1, ... cannot clash with outputs or class columns.
+            width = max(len(record) for record in records)
+            padded = [record + [None] * (width - len(record)) for record in records]
+            columns = list(zip(*padded))
+            return pa.table({f"input.{i}": pa.array(list(column)) for i, column in enumerate(columns)})
+        table = pa.Table.from_pylist([record if isinstance(record, dict) else {"input": record} for record in records])
+    if wanted is not None:
+        for name in wanted:
+            if name not in table.column_names:
+                raise InputError("no such input field to keep", source=batch.source, field=name)
+        table = table.select(wanted)
+    return table
+
+
+def scored_table(scored: Scored, keep_input: KeepInput) -> pa.Table:
+    """Kept input columns, output columns (null on failed rows), `error` when errors are tracked; skipped rows dropped."""
+    import numpy as np
+    import pyarrow as pa
+
+    frame = scored.outputs
+    failed = None
+    if scored.errors is not None:
+        failed = np.fromiter((error is not None for error in scored.errors), dtype=bool, count=len(scored.errors))
+    names = [str(name) for name in frame.columns]
+    arrays = []
+    for i in range(frame.shape[1]):
+        column = frame.iloc[:, i]
+        if failed is not None and failed.any():
+            arrays.append(pa.array(column.to_numpy(), mask=failed, from_pandas=True)
+                          if column.dtype != object else pa.array([None if f else v for v, f in zip(column, failed)]))
+        else:
+            arrays.append(pa.array(column, from_pandas=True))
+    if scored.errors is not None:
+        names.append("error")
+        arrays.append(pa.array(scored.errors, type=pa.string()))
+    table = pa.table(dict(zip(names, arrays))) if names else pa.table({})
+    if keep_input:
+        inputs = input_table(scored.batch, keep_input)
+        inputs = inputs.drop_columns([name for name in names if name in inputs.column_names])
+        for name, array in zip(names, arrays):
+            inputs = inputs.append_column(name, array)
+        table = inputs
+    if scored.keep is not None and not all(scored.keep):
+        table = table.filter(pa.array(scored.keep, type=pa.bool_()))
+    return table
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A later batch in the first batch's schema: a columnar file has one schema."""
+    import pyarrow as pa
+
+    if table.schema.equals(schema):
+        return table
+    extra = set(table.column_names) - set(schema.names)
+    if extra:
+        raise FlmError(f"batch has columns the output started without: {', '.join(sorted(extra))}")
+    columns = []
+    for field in schema:
+        if field.name in table.column_names:
+            column = table.column(field.name)
+            try:
+                columns.append(column.cast(field.type) if column.type != field.type else column)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise FlmError(f"column {field.name!r} changed type from {field.type} to {column.type}: {exc}") from None
+        else:
+            columns.append(pa.nulls(table.num_rows, field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def schema_of(table: pa.Table) -> pa.Schema:
+    """The file's schema: an all-null first batch gives its columns no type, so store them as strings."""
+    import pyarrow as pa
+
+    fields = [field.with_type(pa.string()) if pa.types.is_null(field.type) else field for field in table.schema]
+    return pa.schema(fields)
+
+
+def encode_tables(
+    scored: Iterable[Scored],
+    keep_input: KeepInput,
+    open_writer: Callable[[io.BytesIO, pa.Schema], Any],
+    write_table: Callable[[Any, pa.Table], None],
+    preamble: Callable[[pa.Schema], bytes] | None = None,
+) -> Iterator[bytes]:
+    """Stream tables through a pyarrow writer, handing back the bytes each batch produced."""
+    sink = io.BytesIO()
+    writer = None
+    schema = None
+
+    def take() -> bytes:
+        data = sink.getvalue()
+        sink.seek(0)
+        sink.truncate()
+        return data
+
+    for item in scored:
+        table = scored_table(item, keep_input)
+        if schema is None:
+            schema = schema_of(table)
+            writer = open_writer(sink, schema)
+            if preamble is not None:
+                sink.write(preamble(schema))
+        table = conform(table, schema)
+        if table.num_rows:
+            write_table(writer, table)
+        chunk = take()
+        if chunk:
+            yield chunk
+    if writer is not None:
+        writer.close()
+        chunk = take()
+        if chunk:
+            yield chunk
+
+
+def refuse_terminal(out: BinaryIO, fmt: str) -> None:
+    isatty = getattr(out, "isatty", None)
+    if isatty is not None and isatty():
+        raise FlmError(f"refusing to write binary {fmt} to a terminal", hint="use -o FILE or a pipe")

@@ -1,0 +1,44 @@
+"""Parquet: read row-group by row-group, written as a stream of row groups (one per batch)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from flmcli.batch import Batch
+from flmcli.errors import InputError
+from flmcli.formats.columnar import encode_tables, rebatch, refuse_terminal
+from flmcli.formats.records import KeepInput, write_chunks
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from flmcli.batch import Scored
+
+
+def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(fp)
+        batches = parquet.iter_batches(batch_size=batch_size)
+        for table, first_row in rebatch(batches, batch_size):
+            yield Batch(source=source, table=table, first_row=first_row)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"cannot read Parquet: {str(exc).splitlines()[0]}", source=source) from None
+
+
+def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: str = "default") -> Iterator[bytes]:
+    import pyarrow.parquet as pq
+
+    def open_writer(sink: io.BytesIO, schema: pa.Schema) -> Any:
+        return pq.ParquetWriter(sink, schema)
+
+    return encode_tables(scored, keep_input, open_writer, lambda w, t: w.write_table(t))
+
+
+def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False, shape: str = "default") -> int:
+    refuse_terminal(out, "parquet")
+    return write_chunks(encode, scored, out, keep_input=keep_input, shape=shape)

@@ -1,0 +1,123 @@
+"""Scored batches as JSON-ready rows: bare output values (Flama's shape) or objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from flmcli.errors import FlmError, InputError
+
+if TYPE_CHECKING:
+    from flmcli.batch import Batch, Scored
+
+# True: every input field; a list: only those fields.
+KeepInput = bool | list[str]
+SHAPES = ("default", "records", "values")
+
+
+def output_columns(scored: Scored) -> tuple[list[str], list[list[Any]]]:
+    """Output names and values as Python lists (`tolist` turns numpy scalars into natives, fast)."""
+    frame = scored.outputs
+    names = [str(name) for name in frame.columns]
+    columns = [frame.iloc[:, i].tolist() for i in range(frame.shape[1])]
+    if scored.errors is not None:
+        failed = [i for i, error in enumerate(scored.errors) if error is not None]
+        for column in columns:
+            for i in failed:
+                column[i] = None
+    return names, columns
+
+
+def _kept(rows: list[Any], keep: list[bool] | None) -> list[Any]:
+    return rows if keep is None else [row for row, flag in zip(rows, keep) if flag]
+
+
+def kept_rows(scored: Scored) -> int:
+    return len(scored.batch) if scored.keep is None else sum(scored.keep)
+
+
+def bare_values(scored: Scored) -> list[Any]:
+    """One value per row (flat outputs) or one list per row; null for a failed row."""
+    _, columns = output_columns(scored)
+    if scored.flat and len(columns) == 1:
+        values = columns[0]
+    else:
+        values = [list(row) for row in zip(*columns)]
+        if scored.errors is not None:
+            values = [None if error is not None else row for row, error in zip(values, scored.errors)]
+    return _kept(values, scored.keep)
+
+
+def row_objects(scored: Scored, keep_input: KeepInput) -> list[dict[str, Any]]:
+    """One object per row: kept input fields, then outputs, then `error` for a failed row."""
+    names, columns = output_columns(scored)
+    rows = [dict(zip(names, values)) for values in zip(*columns)]
+    if not columns:
+        rows = [{} for _ in range(len(scored.batch))]
+    if scored.errors is not None:
+        for row, error in zip(rows, scored.errors):
+            if error is not None:
+                row["error"] = error
+    if keep_input:
+        rows = [{**fields, **row} for fields, row in zip(input_objects(scored.batch, keep_input), rows)]
+    return _kept(rows, scored.keep)
+
+
+def input_objects(batch: Batch, keep_input: KeepInput) -> list[dict[str, Any]]:
+    """The input rows as objects; a positional row becomes {"input": [...]}, which the next model reads back."""
+    wanted = keep_input if isinstance(keep_input, list) else None
+    if batch.records is None:
+        assert batch.table is not None
+        table = batch.table
+        if wanted is not None:
+            for name in wanted:
+                if name not in table.column_names:
+                    raise InputError("no such input column to keep", source=batch.source, field=name)
+            table = table.select(wanted)
+        return table.to_pylist()  # type: ignore[no-any-return]
+    objects: list[dict[str, Any]] = []
+    for i, record in enumerate(batch.records):
+        if isinstance(record, dict):
+            if wanted is None:
+                objects.append(record)
+                continue
+            try:
+                objects.append({name: record[name] for name in wanted})
+            except KeyError as exc:
+                raise InputError("no such input field to keep", source=batch.source, line=batch.line_of(i),
+                                 field=str(exc.args[0])) from None
+        elif wanted is None:
+            objects.append({"input": record})
+        else:
+            raise InputError("cannot keep named fields of a positional (array) row", source=batch.source,
+                             line=batch.line_of(i), hint="use --keep-input without names, or object rows")
+    return objects
+
+
+def write_chunks(
+    encode: Callable[..., Iterator[bytes]],
+    scored: Iterable[Scored],
+    out: BinaryIO,
+    *,
+    keep_input: KeepInput,
+    shape: str,
+    trailer: bytes = b"",
+) -> int:
+    """Write each encoded chunk as it comes and flush, so a pipe reader sees every batch at once."""
+    if shape not in SHAPES:
+        raise FlmError(f"unknown output shape {shape!r} (choose from {', '.join(SHAPES)})")
+    written = 0
+
+    def counting() -> Iterator[Scored]:
+        nonlocal written
+        for item in scored:
+            written += kept_rows(item)
+            yield item
+
+    for chunk in encode(counting(), keep_input=keep_input, shape=shape):
+        out.write(chunk)
+        out.flush()
+    if trailer:
+        out.write(trailer)
+        out.flush()
+    return written
