@@ -29,6 +29,17 @@ class Batch:
         assert self.table is not None
         return self.table.num_rows
 
+    def slice(self, start: int, length: int) -> Batch:
+        """Rows start..start+length of this batch, keeping their line numbers."""
+        end = start + length
+        return Batch(
+            source=self.source,
+            records=self.records[start:end] if self.records is not None else None,
+            table=self.table.slice(start, length) if self.table is not None else None,
+            lines=self.lines[start:end] if self.lines is not None else None,
+            first_row=self.first_row + start,
+        )
+
     def line_of(self, index: int) -> int:
         return self.lines[index] if self.lines is not None else self.first_row + index
 

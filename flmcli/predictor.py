@@ -22,7 +22,7 @@ OnError = Literal["fail", "skip", "null"]
 ON_ERROR = ("fail", "skip", "null")
 
 # What scikit-learn raises for one bad value; anything else is the model's fault, not the row's.
-_ROW_FAILURES = (ValueError, TypeError)
+_ROW_FAILURES = (ValueError, TypeError, feat.RowError)
 _QUOTED = re.compile(r": '(.*)'$")
 
 
@@ -51,6 +51,9 @@ class Predictor:
         self.spec = feat.spec_for(self.estimator, features)
         self.output_name = output_name
         self.on_error = on_error
+        # A row that scored well: swapping its values into a failing row one field at a time names the culprit.
+        self._reference: list[Any] | None = None
+        self._shapes: dict[str, tuple[tuple[int, ...], Any]] = {}
 
     @classmethod
     def from_path(
@@ -119,8 +122,11 @@ class Predictor:
         if bad and self.on_error == "fail":
             good = [i for i in good if i < min(bad)]
         ok, y, failures = self._guarded(make, good, method)
-        for index, reason in failures:
-            bad[index] = self._value_error(batch, index, reason)
+        for index, error in failures:
+            if isinstance(error, feat.RowError):
+                bad[index] = self._row_error(batch, index, error.reason, error.field)
+            else:
+                bad[index] = self._value_error(batch, index, _first_line(error), method)
         return self._assemble(batch, ok, y, bad, method)
 
     def call(self, X: Any, method: str | None = None) -> Any:
@@ -131,17 +137,21 @@ class Predictor:
 
     def _guarded(
         self, make: Callable[[list[int]], Any], indices: list[int], method: str
-    ) -> tuple[list[int], Any, list[tuple[int, str]]]:
+    ) -> tuple[list[int], Any, list[tuple[int, Exception]]]:
         """Score `indices`; on a value error, bisect to find the rows at fault and score the rest."""
         import numpy as np
 
         if not indices:
             return [], None, []
         try:
-            return indices, self.call(make(indices), method), []
+            y = self.call(make(indices), method)
+            self._shapes[method] = (y.shape[1:], y.dtype)
+            if self._reference is None:
+                self._remember(make, indices[0])
+            return indices, y, []
         except _ROW_FAILURES as error:
             if len(indices) == 1:
-                return [], None, [(indices[0], _first_line(error))]
+                return [], None, [(indices[0], error)]
         middle = len(indices) // 2
         left_ok, left_y, left_bad = self._guarded(make, indices[:middle], method)
         if left_bad and self.on_error == "fail":
@@ -158,19 +168,13 @@ class Predictor:
 
         n = len(batch)
         if y is None:
-            y = self.call(feat.matrix([], self.spec), method) if self.spec.expected else np.empty((0,))
+            y = self._empty(method)
         if not bad:
             outputs, flat = self._frame(y, method)
             return Scored(batch=batch, outputs=outputs, flat=flat)
         if self.on_error == "fail":
             first = min(bad)
-            head = Batch(
-                source=batch.source,
-                records=batch.records[:first] if batch.records is not None else None,
-                table=batch.table.slice(0, first) if batch.table is not None else None,
-                lines=batch.lines[:first] if batch.lines is not None else None,
-                first_row=batch.first_row,
-            )
+            head = batch.slice(0, first)
             outputs, flat = self._frame(y[: len([i for i in ok if i < first])], method)
             raise BatchFailed(Scored(batch=head, outputs=outputs, flat=flat), bad[first])
         full = np.zeros((n,) + y.shape[1:], dtype=y.dtype) if y.dtype != object else np.full((n,) + y.shape[1:], None)
@@ -182,6 +186,19 @@ class Predictor:
             errors[index] = str(error)
         keep = [errors[i] is None for i in range(n)] if self.on_error == "skip" else None
         return Scored(batch=batch, outputs=outputs, errors=errors, keep=keep, flat=flat)
+
+    def _empty(self, method: str) -> np.ndarray:
+        """Outputs for zero rows, shaped like real ones (scikit-learn refuses to run on zero rows)."""
+        import numpy as np
+
+        known = self._shapes.get(method)
+        if known is not None:
+            return np.empty((0, *known[0]), dtype=known[1])
+        classes = getattr(self.estimator, "classes_", None)
+        if method == "predict_proba" and classes is not None:
+            return np.empty((0, len(classes)), dtype=float)
+        dtype = classes.dtype if method == "predict" and classes is not None else float
+        return np.empty((0,), dtype=dtype)
 
     def output_columns(self, width: int, method: str) -> list[str]:
         if method == "predict_proba" and hasattr(self.estimator, "classes_"):
@@ -208,26 +225,52 @@ class Predictor:
     def _row_error(self, batch: Batch, index: int, reason: str, field: str | None) -> InputError:
         return InputError(reason, source=batch.source, line=batch.line_of(index), field=field)
 
-    def _value_error(self, batch: Batch, index: int, reason: str) -> InputError:
-        return self._row_error(batch, index, reason, self._field_holding(batch, index, reason))
+    def _value_error(self, batch: Batch, index: int, reason: str, method: str) -> InputError:
+        found = self._field_holding(batch, index, reason, method)
+        if found is None:
+            return self._row_error(batch, index, f"the model cannot use this row: {reason}", None)
+        field, value = found
+        return self._row_error(batch, index, f"the model cannot use the value {value!r} ({reason})", field)
 
-    def _field_holding(self, batch: Batch, index: int, reason: str) -> str | None:
-        """Name the field whose value scikit-learn quoted in its message, when it quoted one."""
-        match = _QUOTED.search(reason)
-        if not match:
-            return None
-        quoted = match.group(1)
+    def _remember(self, make: Callable[[list[int]], Any], index: int) -> None:
+        X = make([index])
+        row = X.iloc[0].tolist() if hasattr(X, "iloc") else list(X[0])
+        self._reference = row
+
+    def _values(self, batch: Batch, index: int) -> list[Any] | None:
         if batch.records is not None:
             try:
-                values = feat.row_values(batch.records[index], index, self.spec)
+                return list(feat.row_values(batch.records[index], index, self.spec))
             except feat.RowError:
                 return None
-        else:
-            assert batch.table is not None
-            values = [v for v in batch.table.slice(index, 1).to_pylist()[0].values()]
-        for column, value in enumerate(values):
-            if str(value) == quoted:
-                return feat._name(self.spec, column)
+        assert batch.table is not None
+        X = feat.from_table(batch.slice(index, 1), self.spec)
+        return X.iloc[0].tolist() if hasattr(X, "iloc") else list(X[0])
+
+    def _field_holding(self, batch: Batch, index: int, reason: str, method: str) -> tuple[str, Any] | None:
+        """The field at fault in a row the model refused: the one whose value scikit-learn quoted, else the
+        one whose swap for a known-good row's value lets the row score."""
+        values = self._values(batch, index)
+        if values is None:
+            return None
+        match = _QUOTED.search(reason)
+        if match:
+            for column, value in enumerate(values):
+                if str(value) == match.group(1):
+                    return feat._name(self.spec, column), value
+        reference = self._reference
+        if reference is None or len(reference) != len(values):
+            return None
+        for column in range(len(values)):
+            trial = list(values)
+            trial[column] = reference[column]
+            try:
+                self.call(feat.matrix([trial], self.spec), method)
+            except _ROW_FAILURES:
+                continue
+            except Exception:
+                return None
+            return feat._name(self.spec, column), values[column]
         return None
 
 
