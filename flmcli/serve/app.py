@@ -1,0 +1,242 @@
+"""The Starlette app: Flama's model routes, Open Inference Protocol v2, docs, schema and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from ..errors import FlmError
+from . import bodies, media
+from .batcher import Batcher
+from .errors import GatewayTimeout
+from .metrics import Metrics
+from .models import ServedModel
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import BaseRoute
+
+    from ..predictor import Predictor
+
+Endpoint = Callable[["Request"], Awaitable["Response"]]
+logger = logging.getLogger("flm.serve")
+
+DEFAULT_MAX_BATCH_SIZE = 1024
+DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024
+DEFAULT_TIMEOUT = 60.0
+
+
+def create_app(
+    predictors: Mapping[str, Predictor] | Predictor,
+    *,
+    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+    max_batch_delay_ms: float = 0.0,
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    routes: Sequence[BaseRoute] = (),
+    title: str = "flm serve",
+) -> Starlette:
+    """An ASGI app serving each predictor under `/<name>/` (and at `/` when there is only one).
+
+    `routes` are added as they are: custom endpoints find a model with `flmcli.serve.served_model(request, name)`.
+    """
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.middleware import Middleware
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    from . import docs, v2
+    from .limits import BodySizeLimit
+
+    if not isinstance(predictors, Mapping):
+        predictors = {"model": predictors}
+    if not predictors:
+        raise ValueError("create_app needs at least one model")
+    metrics = Metrics()
+    models = {
+        name: ServedModel(
+            name,
+            predictor,
+            Batcher(
+                predictor,
+                name=name,
+                max_batch_size=max_batch_size,
+                max_batch_delay_ms=max_batch_delay_ms,
+                observe=metrics.observer(name),
+            ),
+        )
+        for name, predictor in predictors.items()
+    }
+    guard = _Guard(metrics, timeout)
+    all_routes: list[BaseRoute] = []
+    single = len(models) == 1
+    for served in models.values():
+        prefixes = ["", f"/{served.name}"] if single else [f"/{served.name}"]
+        for prefix in prefixes:
+            all_routes.extend(model_routes(served, prefix, guard))
+    if not single:
+        all_routes.append(Route("/", _index, methods=["GET"], name="models"))
+    all_routes.extend(v2.routes(guard))
+    all_routes.extend(
+        [
+            Route("/schema/", docs.schema, methods=["GET"], include_in_schema=False),
+            Route("/docs/", docs.page, methods=["GET"], include_in_schema=False),
+            Mount("/docs/static", StaticFiles(directory=docs.assets_dir()), name="docs-static"),
+            Route("/metrics", metrics.endpoint, methods=["GET"], include_in_schema=False),
+        ]
+    )
+    all_routes.extend(routes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        for served in models.values():
+            await served.batcher.aclose()
+
+    app = Starlette(
+        routes=all_routes,
+        middleware=[Middleware(BodySizeLimit, max_body_size=max_body_size)],
+        exception_handlers={
+            FlmError: _flm_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.models = models
+    app.state.metrics = metrics
+    app.state.title = title
+    app.state.guard = guard
+    return app
+
+
+def model_routes(served: ServedModel, prefix: str, guard: _Guard) -> list[BaseRoute]:
+    from starlette.routing import Route
+
+    async def inspect(request: Request) -> Response:
+        from starlette.responses import JSONResponse
+
+        return JSONResponse(served.inspect())
+
+    async def predict(request: Request) -> Response:
+        return await predict_response(request, served, None)
+
+    routes: list[BaseRoute] = [
+        Route(f"{prefix}/", guard(served.name, "inspect", inspect), methods=["GET"], name=f"{served.name}-inspect"),
+        Route(f"{prefix}/predict/", guard(served.name, "predict", predict), methods=["POST"],
+              name=f"{served.name}-predict"),
+    ]
+    for method in served.predictor.methods():
+        if method == "predict":
+            continue
+
+        async def by_method(request: Request, method: str = method) -> Response:
+            return await predict_response(request, served, method)
+
+        routes.append(Route(f"{prefix}/{method}/", guard(served.name, method, by_method), methods=["POST"],
+                            name=f"{served.name}-{method}"))
+    return routes
+
+
+async def predict_response(request: Request, served: ServedModel, route_method: str | None) -> Response:
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import Response, StreamingResponse
+
+    query = request.query_params
+    method = served.check_method(query.get("method") or route_method)
+    keep = bodies.keep_option(query.get("keep_input"), query.get("keep"))
+    fmt = media.request_format(request.headers.get("content-type"))
+    out = media.response_format(request.headers.get("accept"), fmt)
+    body = await request.body()
+    size = served.batcher.max_batch_size
+    if fmt == "json":
+        batches = bodies.json_batches(body, size)
+    else:
+        batches = await run_in_threadpool(bodies.read_batches, fmt, body, size)
+    scored = await asyncio.gather(*(served.batcher.score(batch, method) for batch in batches))
+    media_type = media.RESPONSE_TYPES[out]
+    if out == "ndjson":
+        return StreamingResponse(bodies.encode(out, scored, keep), media_type=media_type)
+    stream = bodies.flama_json(scored, keep) if out == "json" else bodies.encode(out, scored, keep)
+    content = await run_in_threadpool(b"".join, stream)
+    return Response(content, media_type=media_type)
+
+
+class _Guard:
+    """Wraps an endpoint with the per-request timeout and its metrics."""
+
+    def __init__(self, metrics: Metrics, timeout: float | None) -> None:
+        self.metrics = metrics
+        self.timeout = timeout
+
+    def __call__(self, model: str, route: str, endpoint: Endpoint) -> Endpoint:
+        async def guarded(request: Request) -> Response:
+            started = time.perf_counter()
+            status = 500
+            try:
+                try:
+                    async with asyncio.timeout(self.timeout):
+                        response = await endpoint(request)
+                except TimeoutError:
+                    raise GatewayTimeout(f"no answer within {self.timeout:g} s") from None
+                status = response.status_code
+                return response
+            except FlmError as error:
+                status = error.http_status
+                raise
+            finally:
+                self.metrics.record(model, route, status, time.perf_counter() - started)
+
+        guarded.__name__ = getattr(endpoint, "__name__", route)
+        guarded.__doc__ = endpoint.__doc__
+        return guarded
+
+
+async def _index(request: Request) -> Response:
+    from starlette.responses import JSONResponse
+
+    models: dict[str, ServedModel] = request.app.state.models
+    return JSONResponse({"models": {name: f"/{name}/" for name in models}})
+
+
+def error_body(message: str) -> bytes:
+    import orjson
+
+    return orjson.dumps({"error": message})
+
+
+async def _flm_error(request: Request, exc: Exception) -> Response:
+    from starlette.responses import Response
+
+    status = getattr(exc, "http_status", 500)
+    if status >= 500 and not isinstance(exc, GatewayTimeout):
+        logger.error("%s %s: %s", request.method, request.url.path, exc)
+    return Response(error_body(str(exc)), status_code=status, media_type="application/json")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    from starlette.responses import Response
+
+    status = getattr(exc, "status_code", 500)
+    detail = getattr(exc, "detail", "") or "error"
+    if status == 404:
+        detail = f"no route {request.url.path!r}; see /docs/ for the routes served"
+    headers = getattr(exc, "headers", None)
+    return Response(error_body(str(detail)), status_code=status, media_type="application/json", headers=headers)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    from starlette.responses import Response
+
+    # The traceback goes to the server log (uvicorn prints it); the client only learns that it was not its fault.
+    return Response(error_body("internal error"), status_code=500, media_type="application/json")
+
+
+__all__ = ["create_app", "model_routes", "predict_response"]

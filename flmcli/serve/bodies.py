@@ -1,0 +1,92 @@
+"""Request bodies into batches, and scored batches into response bytes, through flm's own formats.
+
+JSON bodies are Flama's `{"input": [...]}` envelope; the rows inside are the same records the JSON reader
+yields. Every other body is read by the format's reader, and every response is written by the format's
+encoder, so HTTP answers carry the bytes `flm predict` writes for the same rows.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..batch import Batch, Scored
+from ..errors import InputError
+
+# The source name in error messages: `input:3: field 'Age': ...` is row 3 of the request's rows.
+SOURCE = "input"
+
+
+def json_batches(body: bytes, batch_size: int) -> list[Batch]:
+    """Flama's envelope `{"input": [row, ...]}` (or a bare `[row, ...]`), read by the JSON reader."""
+    if not body.strip():
+        raise InputError('empty body; send {"input": [[...], ...]}', source="body")
+    batches = read_batches("json", body, batch_size)
+    if not batches:
+        # The reader found no rows: say why, if the envelope itself is wrong.
+        import orjson
+
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise InputError(f"malformed JSON: {error}", source="body") from None
+        if isinstance(document, dict) and "input" not in document:
+            raise InputError('missing field; send {"input": [[...], ...]}', source="body", field="input")
+        if isinstance(document, dict) and not isinstance(document["input"], list):
+            raise InputError(f"expected an array of rows, got {_kind(document['input'])}", source="body",
+                             field="input")
+        if not isinstance(document, (dict, list)):
+            raise InputError(f"expected {{\"input\": [...]}}, got {_kind(document)}", source="body")
+        batches = [Batch(source=SOURCE, records=[])]
+    return batches
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def records_batches(rows: list[Any], batch_size: int) -> list[Batch]:
+    size = max(1, batch_size)
+    if not rows:
+        return [Batch(source=SOURCE, records=[])]
+    return [
+        Batch(source=SOURCE, records=rows[start : start + size], first_row=start + 1)
+        for start in range(0, len(rows), size)
+    ]
+
+
+def read_batches(fmt: str, body: bytes, batch_size: int) -> list[Batch]:
+    """Any other format, read by the reader `flm predict` uses."""
+    from .. import formats
+
+    read = formats.reader(fmt)
+    return list(read(io.BytesIO(body), source=SOURCE, batch_size=max(1, batch_size), max_delay=None))
+
+
+def encode(fmt: str, scored: Iterable[Scored], keep_input: bool | list[str] = False) -> Iterator[bytes]:
+    """The response bytes, from the format's own encoder."""
+    from .. import formats
+
+    return formats.encoder(fmt)(iter(scored), keep_input=keep_input)
+
+
+def flama_json(scored: Iterable[Scored], keep_input: bool | list[str] = False) -> Iterator[bytes]:
+    """Flama's `{"output": [...]}`: the JSON writer's array, in the envelope Flama answers with."""
+    yield b'{"output":'
+    yield from encode("json", scored, keep_input)
+    yield b"}"
+
+
+def keep_option(keep_input: str | None, keep: str | None) -> bool | list[str]:
+    """`?keep_input=true` keeps every input field; `?keep=a,b` keeps those fields."""
+    if keep:
+        return [name.strip() for name in keep.split(",") if name.strip()]
+    if keep_input is None:
+        return False
+    value = keep_input.strip().lower()
+    if value in ("1", "true", "yes", "on", ""):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise InputError(f"expected true or false, got {keep_input!r}", source="query", field="keep_input")

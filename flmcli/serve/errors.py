@@ -1,0 +1,25 @@
+"""HTTP-only errors: each carries the status a client sees, and a one-line message."""
+
+from __future__ import annotations
+
+from ..errors import FlmError, InputError
+
+
+class NotFound(FlmError):
+    http_status = 404
+
+
+class UnsupportedMediaType(InputError):
+    http_status = 415
+
+
+class NotAcceptable(InputError):
+    http_status = 406
+
+
+class PayloadTooLarge(InputError):
+    http_status = 413
+
+
+class GatewayTimeout(FlmError):
+    http_status = 504

@@ -1,0 +1,112 @@
+"""Starting uvicorn: load every model first (a bad file is a ModelFileError before any socket opens),
+then serve. With several workers uvicorn needs an import string, so the options travel in FLM_SERVE_CONFIG
+and each worker process builds its own app (and loads its own models) in `app_from_env`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import FlmError, ModelFileError
+from .app import DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BODY_SIZE, DEFAULT_TIMEOUT
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from ..predictor import Predictor
+
+CONFIG_ENV = "FLM_SERVE_CONFIG"
+FACTORY = "flmcli.serve.runner:app_from_env"
+
+
+def load_predictors(
+    models: Mapping[str, str], *, trust: Iterable[str] = (), trust_all: bool = False, method: str = "predict"
+) -> dict[str, Predictor]:
+    from ..predictor import Predictor
+
+    predictors: dict[str, Predictor] = {}
+    for name, path in models.items():
+        if not name or "/" in name:
+            raise FlmError(f"model name {name!r} cannot be part of a URL path")
+        try:
+            predictors[name] = Predictor.from_path(path, trust=tuple(trust), trust_all=trust_all, method=method)
+        except ModelFileError:
+            raise
+        except OSError as error:
+            raise ModelFileError(error.strerror or str(error), path=str(path)) from None
+        except FlmError as error:
+            # e.g. the method does not exist on this estimator: the model cannot run as asked.
+            raise ModelFileError(str(error), path=str(path)) from None
+    return predictors
+
+
+def app_from_env() -> Starlette:
+    """The app factory each uvicorn worker calls (`--workers N`)."""
+    from .app import create_app
+
+    config = json.loads(os.environ[CONFIG_ENV])
+    predictors = load_predictors(
+        config["models"], trust=config.get("trust", ()), trust_all=config.get("trust_all", False),
+        method=config.get("method", "predict"),
+    )
+    return create_app(predictors, **config["app"])
+
+
+def log_config(log_level: str) -> dict[str, Any]:
+    """uvicorn's logging, with the access log on stderr (stdout is for data, never for logs)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = json.loads(json.dumps(LOGGING_CONFIG))
+    for handler in config["handlers"].values():
+        handler["stream"] = "ext://sys.stderr"
+    config["loggers"]["flm.serve"] = {"handlers": ["default"], "level": log_level.upper(), "propagate": False}
+    return config
+
+
+def run(
+    models: dict[str, str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+    max_batch_delay_ms: float = 0.0,
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    trust: Iterable[str] = (),
+    trust_all: bool = False,
+    method: str = "predict",
+    log_level: str = "info",
+) -> None:
+    """Serve `models` ({name: path}) until interrupted; ModelFileError if one cannot be loaded."""
+    try:
+        import uvicorn
+    except ImportError:
+        raise FlmError("flm serve needs: pip install 'flmcli[serve]'") from None
+    from .app import create_app
+
+    options = {
+        "max_batch_size": max_batch_size,
+        "max_batch_delay_ms": max_batch_delay_ms,
+        "max_body_size": max_body_size,
+        "timeout": timeout,
+    }
+    # Load here even with workers: a bad model fails the command (exit 3) before uvicorn starts.
+    predictors = load_predictors(models, trust=trust, trust_all=trust_all, method=method)
+    common: dict[str, Any] = {
+        "host": host, "port": port, "log_level": log_level, "log_config": log_config(log_level),
+        "timeout_graceful_shutdown": timeout if timeout else None,
+    }
+    if workers > 1:
+        os.environ[CONFIG_ENV] = json.dumps(
+            {"models": dict(models), "trust": list(trust), "trust_all": trust_all, "method": method, "app": options}
+        )
+        del predictors
+        uvicorn.run(FACTORY, factory=True, workers=workers, **common)
+    else:
+        uvicorn.run(create_app(predictors, **options), **common)
+    sys.stderr.flush()
