@@ -45,6 +45,10 @@ EXTENSIONS: dict[str, str] = {
     ".ipc": "arrow",
 }
 
+# The extension written for each format (first listed wins for directories of outputs).
+_CANONICAL_EXTENSION: dict[str, str] = {"json": ".json", "ndjson": ".ndjson", "csv": ".csv", "tsv": ".tsv",
+                                        "parquet": ".parquet", "arrow": ".arrow"}
+
 # Enough to see a JSON first line or a CSV header; a BufferedReader peeks at most its buffer.
 HEAD_SIZE = 1 << 16
 
@@ -53,6 +57,16 @@ Writer = Callable[..., int]
 Encoder = Callable[..., Iterator[bytes]]
 
 from flmcli.formats.detection import detect, format_for_path  # noqa: E402
+
+
+def extension(fmt: str) -> str:
+    """The file extension for a format's output, e.g. ".parquet"."""
+    return _CANONICAL_EXTENSION[fmt]
+
+
+def for_path(path: str | None) -> str | None:
+    """The format a file name implies, or None (same as `format_for_path`)."""
+    return format_for_path(path)
 
 
 def _module(fmt: str) -> Any:
@@ -127,6 +141,8 @@ __all__ = [
     "FORMAT_NAMES",
     "detect",
     "encoder",
+    "extension",
+    "for_path",
     "format_for_path",
     "open_input",
     "reader",
