@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ..errors import ModelFileError
-from .codecs import CODEC_IDS, CODEC_NUMBERS, Budget, compress, decompress
+from .codecs import CODEC_IDS, CODEC_NUMBERS, Budget, DecompressionBomb, compress, decompress
 from .names import is_plain_name
 
 HEADER = struct.Struct("!IIQ")  # protocol, compression id, body size
@@ -186,6 +186,8 @@ def _entries(section: memoryview, offset: int, remaining: int,
             continue
         try:
             content = read(section[start + span : end])
+        except DecompressionBomb:
+            raise
         except ModelFileError:
             continue
         for rest in _entries(section, end, remaining - 1, read):

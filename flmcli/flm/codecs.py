@@ -27,6 +27,10 @@ CODEC_IDS: dict[int, str] = {1: "bz2", 2: "lzma", 3: "zlib", 4: "zstd"}
 CODEC_NUMBERS: dict[str, int] = {name: number for number, name in CODEC_IDS.items()}
 
 
+class DecompressionBomb(ModelFileError):
+    """A stream inflated past the file's budget; never retried with another interpretation."""
+
+
 @dataclass
 class Budget:
     """How many decompressed bytes a file may still produce."""
@@ -37,7 +41,7 @@ class Budget:
     def take(self, size: int, what: str) -> None:
         self.used += size
         if self.used > self.limit:
-            raise ModelFileError(
+            raise DecompressionBomb(
                 f"{what} decompresses to more than {self.limit} bytes; refusing it as a possible decompression bomb"
             )
 
