@@ -208,6 +208,41 @@ def test_json_flama_body_and_row_numbers() -> None:
     assert [batch.line_of(0) for batch in batches] == [1, 3]
 
 
+TRICKY_ROWS = [
+    {"s": "a},{b", "t": "x],[y"},
+    [[1, 2], [3, {"k": [4]}]],
+    {"nested": {"a": [{"b": 1}, {"c": 2}]}},
+    ["}, {", "] , [", "\\\"},{"],
+    {},
+    [],
+] * 7
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 20])
+@pytest.mark.parametrize("indent", [False, True])
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_json_array_split_into_chunks_matches_a_whole_parse(
+    monkeypatch: pytest.MonkeyPatch, chunk: int, indent: bool, wrapped: bool
+) -> None:
+    from flmcli.formats import json_array
+
+    monkeypatch.setattr(json_array, "CHUNK_SIZE", chunk)
+    document = {"input": TRICKY_ROWS, "after": [1]} if wrapped else TRICKY_ROWS
+    data = orjson.dumps(document, option=orjson.OPT_INDENT_2 if indent else 0)
+    batches = read_all("json", data, batch_size=5)
+    assert [row for batch in batches for row in batch.records] == TRICKY_ROWS
+    assert [batch.first_row for batch in batches] == list(range(1, len(TRICKY_ROWS) + 1, 5))
+
+
+def test_json_array_error_row_after_many_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flmcli.formats import json_array
+
+    monkeypatch.setattr(json_array, "CHUNK_SIZE", 16)
+    data = orjson.dumps([[i, i * 0.5] for i in range(100)]).replace(b"[57,28.5]", b"[57,28.5,]")
+    with pytest.raises(InputError, match=r"^in: row 58: invalid JSON"):
+        read_all("json", data, batch_size=10)
+
+
 @pytest.mark.parametrize(
     ("fmt", "data", "message"),
     [

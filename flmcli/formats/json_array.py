@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 class _Replay:
     """A file object that gives back the bytes read to look at the top-level value, then the rest."""
 
-    def __init__(self, head: bytes, fp: BinaryIO) -> None:
+    def __init__(self, head: bytes, fp: BinaryIO | None) -> None:
         self._head = head
         self._fp = fp
 
@@ -26,39 +27,119 @@ class _Replay:
         if self._head and size != 0:  # ijson reads 0 bytes first to tell bytes from text
             head, self._head = self._head, b""
             return head
-        return self._fp.read(size)
+        return self._fp.read(size) if self._fp is not None else b""
+
+
+# Where an array of rows opens: `[`, or Flama's body `{"input": [` with "input" as its first key.
+_OPENING = re.compile(rb'\[\s*|\{\s*"input"\s*:\s*\[\s*')
+# A comma between two rows (each an array or an object); inside a string or a nested row it is a false
+# candidate, which the parse of the prefix rejects (JSON tokenises the same from any element start).
+_BOUNDARY = re.compile(rb"[\]}]\s*(,)\s*[\[{]")
+CHUNK_SIZE = 1 << 20
+_WINDOW = 1 << 16
+_TRIES = 4
 
 
 def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
-    import ijson
-
-    read_some = getattr(fp, "read1", fp.read)  # read1: a pipe gives what it has, no waiting for 4096 bytes
+    read_some = getattr(fp, "read1", fp.read)  # read1: a pipe gives what it has, no waiting for a full chunk
     head = b""
     while not head.lstrip():
         data = read_some(4096)
         if not data:
             return  # empty input: no rows
         head += data
-    head = head.removeprefix(b"\xef\xbb\xbf")
-    prefix = "input.item" if head.lstrip().startswith(b"{") else "item"
-    records: list[Any] = []
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    pending: list[Any] = []
     row = 0
-    items = ijson.items(_Replay(head, fp), prefix, use_float=True, buf_size=1 << 16)
-    try:
-        for value in items:
+    opening = _OPENING.match(text)
+    if opening is None:
+        values: Iterator[list[Any]] = _with_ijson(_Replay(text, fp), "input.item" if text[:1] == b"{" else "item",
+                                                  source, 0)
+    else:
+        values = _split_rows(text[opening.end():], text[:1] == b"{", fp, read_some, source)
+    for piece in values:
+        for value in piece:
             row += 1
             if value.__class__ is not list and value.__class__ is not dict:
                 kind = "null" if value is None else type(value).__name__
                 raise InputError(f"row {row}: expected an array or object row, got {kind}", source=source)
-            records.append(value)
-            if len(records) >= batch_size:
-                yield Batch(source=source, records=records, first_row=row - len(records) + 1)
-                records = []
+        pending.extend(piece)
+        while len(pending) >= batch_size:
+            rows, pending = pending[:batch_size], pending[batch_size:]
+            yield Batch(source=source, records=rows, first_row=row - len(pending) - len(rows) + 1)
+    if pending:
+        yield Batch(source=source, records=pending, first_row=row - len(pending) + 1)
+
+
+def _split_rows(
+    buffer: bytes, wrapped: bool, fp: BinaryIO, read_some: Any, source: str
+) -> Iterator[list[Any]]:
+    """Rows of an array, parsed by orjson a chunk at a time: cut after the last complete row of each chunk.
+
+    Anything this cannot cut (rows bigger than a chunk, a syntax error) is handed to ijson from the same
+    place, so the result, and the row number of an error, are ijson's.
+    """
+    loads = orjson.loads
+    rows = 0
+    while True:
+        data = read_some(CHUNK_SIZE)
+        if not data:
+            break
+        buffer = buffer + data if buffer else data
+        cut = -1
+        candidates = list(_BOUNDARY.finditer(buffer, max(0, len(buffer) - _WINDOW)))
+        for match in candidates[::-1][:_TRIES]:
+            try:
+                values = loads(b"[" + buffer[: match.start(1)] + b"]")
+            except orjson.JSONDecodeError:
+                continue
+            cut = match.start(1)
+            break
+        if cut < 0:
+            if candidates or len(buffer) > 64 * CHUNK_SIZE:
+                yield from _fallback(buffer, wrapped, fp, source, rows)
+                return
+            continue  # one row longer than what was read so far
+        rows += len(values)
+        yield values
+        buffer = buffer[cut + 1 :]
+    tail = buffer.rstrip()
+    if wrapped and tail.endswith(b"}"):
+        tail = tail[:-1].rstrip()
+    try:
+        values = loads(b"[" + tail) if tail.endswith(b"]") else None
+    except orjson.JSONDecodeError:
+        values = None
+    if values is None:
+        yield from _fallback(buffer, wrapped, None, source, rows)
+        return
+    yield values
+
+
+def _fallback(buffer: bytes, wrapped: bool, fp: BinaryIO | None, source: str, rows: int) -> Iterator[list[Any]]:
+    opening = b'{"input":[' if wrapped else b"["
+    stream = _Replay(opening + buffer, fp)
+    yield from _with_ijson(stream, "input.item" if wrapped else "item", source, rows)
+
+
+def _with_ijson(stream: _Replay, prefix: str, source: str, rows: int) -> Iterator[list[Any]]:
+    import ijson
+
+    piece: list[Any] = []
+    try:
+        for value in ijson.items(stream, prefix, use_float=True, buf_size=1 << 16):
+            piece.append(value)
+            if len(piece) >= 1024:
+                rows += len(piece)
+                yield piece
+                piece = []
     except ijson.JSONError as exc:
+        if piece:
+            yield piece  # rows before the error still get their row numbers checked and counted
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"row {row + 1}: invalid JSON: {reason}", source=source) from None
-    if records:
-        yield Batch(source=source, records=records, first_row=row - len(records) + 1)
+        raise InputError(f"row {rows + len(piece) + 1}: invalid JSON: {reason}", source=source) from None
+    if piece:
+        yield piece
 
 
 def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: str = "default") -> Iterator[bytes]:

@@ -1,0 +1,104 @@
+"""NDJSON read + write throughput of flmcli.formats against a hand-written orjson loop, in the same run.
+
+    /work/venv/bin/python bench/bench_formats.py [ROWS] [--objects]
+
+Both sides read the same file, parse each line with orjson, hand the batch to a stand-in model
+(one numpy call) and write one {"prediction": v} line per row to /dev/null.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow.parquet as pq
+
+from flmcli import formats
+from flmcli.batch import Scored
+
+CHURN = "/work/shared/data/churn/data.parquet"
+BATCH = 10_000
+
+
+def sample(rows: int, objects: bool) -> bytes:
+    table = pq.read_table(CHURN).drop_columns(["RowNumber", "CustomerId", "Surname", "Exited"])
+    base = table.to_pylist() if objects else [list(row.values()) for row in table.to_pylist()]
+    lines = [orjson.dumps(row) for row in base]
+    return b"\n".join(lines[i % len(lines)] for i in range(rows)) + b"\n"
+
+
+def model(count: int) -> np.ndarray:
+    return np.arange(count, dtype=np.int64) & 1
+
+
+def hand_written(path: str) -> int:
+    loads, dumps = orjson.loads, orjson.dumps
+    written = 0
+    with open(path, "rb") as fp, open(os.devnull, "wb") as out:
+        rows: list = []
+        for line in fp:
+            rows.append(loads(line))
+            if len(rows) == BATCH:
+                out.write(b"".join(dumps({"prediction": v}) + b"\n" for v in model(len(rows)).tolist()))
+                written += len(rows)
+                rows = []
+        if rows:
+            out.write(b"".join(dumps({"prediction": v}) + b"\n" for v in model(len(rows)).tolist()))
+            written += len(rows)
+    return written
+
+
+def with_formats(path: str) -> int:
+    with formats.open_input(path, None) as (fmt, fp, name), open(os.devnull, "wb") as out:
+        batches = formats.reader(fmt)(fp, source=name, batch_size=BATCH, max_delay=None)
+        scored = (Scored(batch=b, outputs=pd.DataFrame({"prediction": model(len(b))})) for b in batches)
+        return formats.writer("ndjson")(scored, out)
+
+
+def read_only(path: str) -> int:
+    with formats.open_input(path, None) as (fmt, fp, name):
+        return sum(len(b) for b in formats.reader(fmt)(fp, source=name, batch_size=BATCH, max_delay=None))
+
+
+def json_array(path: str) -> int:
+    with open(path, "rb") as fp:
+        return sum(len(b) for b in formats.reader("json")(fp, source=path, batch_size=BATCH, max_delay=None))
+
+
+def timed(label: str, run, path: str, reference: float | None = None) -> float:
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        rows = run(path)
+        best = min(best, time.perf_counter() - start)
+    rate = rows / best
+    ratio = f"  ({rate / reference:.2f}x hand-written)" if reference else ""
+    print(f"{label:<38} {rate:>12,.0f} rows/s{ratio}")
+    return rate
+
+
+def main() -> None:
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 1_000_000
+    objects = "--objects" in sys.argv
+    data = sample(rows, objects)
+    print(f"{rows:,} {'object' if objects else 'array'} rows, {len(data) / 1e6:.0f} MB NDJSON, batch {BATCH:,}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "rows.ndjson")
+        with open(path, "wb") as fp:
+            fp.write(data)
+        base = timed("hand-written orjson loop", hand_written, path)
+        timed("flmcli.formats ndjson read+write", with_formats, path, base)
+        timed("flmcli.formats ndjson read only", read_only, path, base)
+        array_path = os.path.join(tmp, "rows.json")
+        with open(array_path, "wb") as fp:
+            fp.write(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]")
+        timed("flmcli.formats json array read (ijson)", json_array, array_path, base)
+
+
+if __name__ == "__main__":
+    main()
