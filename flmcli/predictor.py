@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -219,7 +220,8 @@ class Predictor:
 
         if y.ndim == 1:
             return pd.DataFrame({self.output_name or "prediction": y}, copy=False), True
-        y2 = y.reshape(len(y), -1)
+        # Explicit width: reshape(0, -1) is ambiguous and numpy refuses it for zero rows.
+        y2 = y.reshape(len(y), math.prod(y.shape[1:]))
         return pd.DataFrame(y2, columns=self.output_columns(y2.shape[1], method), copy=False), False
 
     def _row_error(self, batch: Batch, index: int, reason: str, field: str | None) -> InputError:
