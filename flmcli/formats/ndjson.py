@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
-from flmcli.batch import Batch
+from flmcli.batch import BadRecord, Batch
 from flmcli.errors import InputError
 from flmcli.formats.chunks import ChunkSource
 from flmcli.formats.records import KeepInput, bare_values, row_objects, write_chunks
@@ -19,59 +19,77 @@ if TYPE_CHECKING:
 PRETTY_HINT = "pass a JSON array or one object per line (jq -c)"
 
 
+_ROW_TYPES = frozenset((list, dict))
+
+
 def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
     chunks = ChunkSource(fp)
     live = max_delay is not None and chunks.live
     delay = max_delay or 0.0
-    loads = orjson.loads
     records: list[Any] = []
     lines: list[int] = []
-    lineno = 0
+    lineno = 0  # lines consumed so far
     tail = b""
     first_at = 0.0
-    first_chunk = True
-    while True:
+    data = chunks.read().removeprefix(b"\xef\xbb\xbf")
+    while data:
+        parts = (tail + data).split(b"\n") if tail else data.split(b"\n")
+        tail = parts.pop()
+        values, numbers = _parse(parts, lineno + 1, source)
+        lineno += len(parts)
+        if values:
+            if live and not records:
+                first_at = time.monotonic()
+            records.extend(values)
+            lines.extend(numbers)
+            while len(records) >= batch_size:
+                yield Batch(source=source, records=records[:batch_size], lines=lines[:batch_size],
+                            first_row=lines[0])
+                records, lines = records[batch_size:], lines[batch_size:]
+                first_at = time.monotonic()
+        # Only with rows pending and the chunk used up is it worth asking whether the producer went quiet.
         if live and records and not chunks.ready(max(0.0, first_at + delay - time.monotonic())):
             yield Batch(source=source, records=records, lines=lines, first_row=lines[0])
             records, lines = [], []
         data = chunks.read()
-        if not data:
-            break
-        if first_chunk:
-            data = data.removeprefix(b"\xef\xbb\xbf")
-            first_chunk = False
-        if live and not records:
-            first_at = time.monotonic()
-        parts = (tail + data).split(b"\n") if tail else data.split(b"\n")
-        tail = parts.pop()
-        for raw in parts:
-            lineno += 1
-            try:
-                value = loads(raw)
-            except orjson.JSONDecodeError as exc:
-                if not raw.strip():
-                    continue  # blank lines are allowed; testing here keeps the common path free of it
-                raise _bad_line(raw, exc, source, lineno) from None
-            if value.__class__ is not list and value.__class__ is not dict:
-                raise _scalar(value, source, lineno)
-            records.append(value)
-            lines.append(lineno)
-            if len(records) >= batch_size:
-                yield Batch(source=source, records=records, lines=lines, first_row=lines[0])
-                records, lines = [], []
-                first_at = time.monotonic()
     if tail.strip():
-        lineno += 1
-        try:
-            value = loads(tail)
-        except orjson.JSONDecodeError as exc:
-            raise _bad_line(tail, exc, source, lineno) from None
-        if not isinstance(value, (list, dict)):
-            raise _scalar(value, source, lineno)
-        records.append(value)
-        lines.append(lineno)
+        values, numbers = _parse([tail], lineno + 1, source)
+        records.extend(values)
+        lines.extend(numbers)
     if records:
         yield Batch(source=source, records=records, lines=lines, first_row=lines[0])
+
+
+def _parse(parts: list[bytes], first_line: int, source: str) -> tuple[list[Any], list[int]]:
+    """Decode whole lines; one list comprehension for a clean chunk, a line-by-line pass otherwise."""
+    loads = orjson.loads
+    try:
+        values = [loads(raw) for raw in parts]
+    except orjson.JSONDecodeError:
+        return _parse_slowly(parts, first_line, source)
+    if not _ROW_TYPES.issuperset(map(type, values)):
+        return _parse_slowly(parts, first_line, source)
+    return values, list(range(first_line, first_line + len(parts)))
+
+
+def _parse_slowly(parts: list[bytes], first_line: int, source: str) -> tuple[list[Any], list[int]]:
+    values: list[Any] = []
+    numbers: list[int] = []
+    for lineno, raw in enumerate(parts, first_line):
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            if not raw.strip():
+                continue  # blank lines are allowed
+            # Kept in place as a bad row: the rows before it still get scored, and --on-error decides.
+            error = _bad_line(raw, exc, source, lineno)
+            value = BadRecord(error.reason, error.hint)
+        if value.__class__ not in _ROW_TYPES and value.__class__ is not BadRecord:
+            error = _scalar(value, source, lineno)
+            value = BadRecord(error.reason, error.hint)
+        values.append(value)
+        numbers.append(lineno)
+    return values, numbers
 
 
 def _looks_pretty(line: bytes) -> bool:
