@@ -15,6 +15,15 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
+@dataclass(frozen=True, slots=True)
+class BadRecord:
+    """A row that could not even be decoded (a malformed NDJSON line), kept in place so that --on-error can
+    skip it or null it like any other bad row, and so that the rows before it are scored first."""
+
+    reason: str
+    hint: str | None = None
+
+
 @dataclass(slots=True)
 class Batch:
     source: str  # "<stdin>" or the input's path, for error messages

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .batch import BadRecord
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -38,11 +39,12 @@ class FeatureSpec:
 class RowError(Exception):
     """One row cannot become features: `index` is its position in the batch."""
 
-    def __init__(self, index: int, reason: str, field: str | None = None) -> None:
+    def __init__(self, index: int, reason: str, field: str | None = None, hint: str | None = None) -> None:
         super().__init__(reason)
         self.index = index
         self.reason = reason
         self.field = field
+        self.hint = hint
 
 
 def spec_for(estimator: Any, features: Sequence[str] | None = None) -> FeatureSpec:
@@ -92,6 +94,8 @@ def row_values(record: Any, index: int, spec: FeatureSpec) -> list[Any]:
                 raise RowError(index, f"expected a scalar, got {type(value).__name__}", name)
             values.append(value)
         return values
+    if isinstance(record, BadRecord):
+        raise RowError(index, record.reason, hint=record.hint)
     raise RowError(index, f"a row must be a JSON array or object, got {_json_type(record)}")
 
 

@@ -99,7 +99,7 @@ class Predictor:
         if batch.records is not None:
             rows, row_errors = feat.from_records(batch.records, self.spec)
             for error in row_errors:
-                bad[error.index] = self._row_error(batch, error.index, error.reason, error.field)
+                bad[error.index] = self._row_error(batch, error.index, error.reason, error.field, error.hint)
             good = [i for i in range(n) if i not in bad]
 
             def make(indices: list[int]) -> Any:
@@ -125,7 +125,7 @@ class Predictor:
         ok, y, failures = self._guarded(make, good, method)
         for index, error in failures:
             if isinstance(error, feat.RowError):
-                bad[index] = self._row_error(batch, index, error.reason, error.field)
+                bad[index] = self._row_error(batch, index, error.reason, error.field, error.hint)
             else:
                 bad[index] = self._value_error(batch, index, _first_line(error), method)
         return self._assemble(batch, ok, y, bad, method)
@@ -224,8 +224,10 @@ class Predictor:
         y2 = y.reshape(len(y), math.prod(y.shape[1:]))
         return pd.DataFrame(y2, columns=self.output_columns(y2.shape[1], method), copy=False), False
 
-    def _row_error(self, batch: Batch, index: int, reason: str, field: str | None) -> InputError:
-        return InputError(reason, source=batch.source, line=batch.line_of(index), field=field)
+    def _row_error(
+        self, batch: Batch, index: int, reason: str, field: str | None, hint: str | None = None
+    ) -> InputError:
+        return InputError(reason, source=batch.source, line=batch.line_of(index), field=field, hint=hint)
 
     def _value_error(self, batch: Batch, index: int, reason: str, method: str) -> InputError:
         found = self._field_holding(batch, index, reason, method)

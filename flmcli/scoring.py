@@ -59,6 +59,10 @@ def run(
             job.to_directory(source, directory, show_progress)
     else:
         job.to_one_stream(sources, output, show_progress)
+    if job.rows == 0:
+        import warnings
+
+        warnings.warn(f"no rows in {', '.join('<stdin>' if s == '-' else s for s in sources)}: nothing scored", stacklevel=1)
     if job.skipped:
         raise PartialFailure(f"{job.skipped} row(s) skipped (--on-error skip); each is reported above")
 
@@ -81,6 +85,7 @@ class _Job:
         self.batch_size = batch_size
         self.max_delay = max_delay
         self.skipped = 0
+        self.rows = 0
 
     def to_directory(self, source: str, directory: Path, show_progress: bool) -> None:
         with formats.open_input(source, self.from_) as (fmt, fp, name):
@@ -127,6 +132,7 @@ class _Job:
         import orjson
 
         for scored in stream:
+            self.rows += len(scored.batch)
             if scored.keep is not None and scored.errors is not None:
                 for index, keep in enumerate(scored.keep):
                     if not keep:
@@ -165,6 +171,9 @@ def _atomic(target: Path) -> Iterator[IO[bytes]]:
     """Write to a temporary file beside `target`, renamed into place only when everything went well."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it 0600; the result should look like any file we write
     try:
         with os.fdopen(fd, "wb") as out:
             yield out

@@ -75,7 +75,7 @@ def pack(
       flm inspect model.flm
     """
     from ..flm import dump
-    from ..flm.pickles import load_estimator_file
+    from ..estimators import load_estimator_file
 
     model = load_estimator_file(estimator, trust=trust, trust_all=trust_all)
     dump(
