@@ -168,3 +168,11 @@ def test_not_an_flm_file(tmp_path: Path) -> None:
 def test_missing_file_is_a_model_error(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="cannot read the model file"):
         flm.load(tmp_path / "nope.flm")
+
+
+def test_hostile_meta_json_refused(tmp_path: Path) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for meta, words in ((deep, "meta section is not valid UTF-8 JSON"), (b"\xff\xfe", "not valid UTF-8 JSON"),
+                        (b'{"id": 1}', "lacks the required key 'timestamp'"), (b"[]", "not a JSON object")):
+        data = binary.build(protocol=2, compression="zlib", meta=meta, payload=PAYLOAD, artifacts={})
+        _refused(tmp_path, data, words)

@@ -26,6 +26,9 @@ def _check_meta(meta: Any) -> dict[str, Any]:
     for key in ("id", "timestamp", "framework", "model"):
         if key not in meta:
             raise ModelFileError(f"metadata lacks the required key {key!r}")
+    for key in ("id", "timestamp"):
+        if not isinstance(meta[key], str):
+            raise ModelFileError(f"metadata {key!r} is not a string")
     if not isinstance(meta["framework"], dict) or not {"lib", "version"} <= meta["framework"].keys():
         raise ModelFileError("metadata 'framework' lacks 'lib' or 'version'")
     if not isinstance(meta["model"], dict) or "obj" not in meta["model"]:
@@ -37,8 +40,8 @@ def _parse_meta(raw: bytes) -> dict[str, Any]:
     try:
         # 1.x writers emit NaN / Infinity tokens; json accepts them as Flama's readers do
         return _check_meta(json.loads(raw.decode("utf-8")))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ModelFileError(f"meta section is not valid UTF-8 JSON ({exc})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelFileError(f"meta section is not valid UTF-8 JSON ({type(exc).__name__}: {exc})") from None
 
 
 def loads(data: bytes, *, path: str | None = None, trust: Iterable[str] = (), trust_all: bool = False,

@@ -48,7 +48,7 @@ def _document(raw: bytes, what: str) -> tuple[dict[str, Any], bytes]:
     try:
         # 1.x wrote json.dumps defaults, so NaN / Infinity tokens may appear; json accepts them
         doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ModelFileError(f"{what} is not a valid JSON document ({exc})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("model"), str) or not isinstance(doc.get("meta"), dict):
         raise ModelFileError(f"{what} lacks the 'model' string and 'meta' object of a Flama model document")
