@@ -8,7 +8,6 @@ against a `Budget` shared by every section of one file.
 from __future__ import annotations
 
 import bz2
-import io
 import lzma
 import zlib
 from dataclasses import dataclass
