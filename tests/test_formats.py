@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flmcli import formats
-from flmcli.batch import Batch, Scored
+from flmcli.batch import BadRecord, Batch, Scored
 from flmcli.errors import FlmError, InputError
 
 CHURN = Path("/work/shared/data/churn/data.parquet")
@@ -246,10 +246,7 @@ def test_json_array_error_row_after_many_chunks(monkeypatch: pytest.MonkeyPatch)
 @pytest.mark.parametrize(
     ("fmt", "data", "message"),
     [
-        ("ndjson", b'{"a": 1}\n{"a": 2,,}\n', r"^in:2: invalid JSON"),
-        ("ndjson", b'{"a": 1}\n5\n', r"^in:2: expected an array or object row, got int"),
         ("json", b'[[1], [2], [3,', r"^in: row 3: invalid JSON"),
-        ("json", b"[[1], 7]", r"^in: row 2: expected an array or object row, got int"),
         ("json", b"[[1]] trailing", r"^in: row 2: invalid JSON"),
     ],
 )
@@ -258,11 +255,30 @@ def test_malformed_input_names_the_line_or_row(fmt: str, data: bytes, message: s
         read_all(fmt, data)
 
 
+@pytest.mark.parametrize(
+    ("fmt", "data", "reason"),
+    [
+        ("ndjson", b'{"a": 1}\n{"a": 2,,}\n[3]\n', "invalid JSON: unexpected character, expected a string key (column 9)"),
+        ("ndjson", b'{"a": 1}\n5\n[3]\n', "expected an array or object row, got int"),
+        ("json", b'[{"a": 1}, 5, [3]]', "expected an array or object row, got int"),
+    ],
+)
+def test_a_bad_row_stays_in_place_for_on_error(fmt: str, data: bytes, reason: str) -> None:
+    # The rows around it are still read; the predictor reports it (naming its line) or skips/nulls it.
+    (batch,) = read_all(fmt, data)
+    assert batch.records is not None
+    assert batch.records[0] == {"a": 1} and batch.records[2] == [3]
+    assert batch.records[1] == BadRecord(reason)
+    assert batch.line_of(1) == 2
+
+
 def test_pretty_printed_json_as_ndjson_gets_a_hint() -> None:
     pretty = orjson.dumps({"a": 1}, option=orjson.OPT_INDENT_2) + b"\n" + orjson.dumps({"a": 2}, option=orjson.OPT_INDENT_2)
-    with pytest.raises(InputError, match=r"^in:1: looks like pretty-printed JSON") as info:
-        read_all("ndjson", pretty)
-    assert "jq -c" in (info.value.hint or "")
+    (batch,) = read_all("ndjson", pretty)
+    first = batch.records[0]
+    assert isinstance(first, BadRecord) and batch.line_of(0) == 1
+    assert first.reason.startswith("looks like pretty-printed JSON")
+    assert "jq -c" in (first.hint or "")
 
 
 @pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "tsv"])

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
-from flmcli.batch import Batch
+from flmcli.batch import BadRecord, Batch
 from flmcli.errors import InputError
+from flmcli.formats.chunks import ChunkSource
 from flmcli.formats.records import KeepInput, bare_values, row_objects, write_chunks
 
 if TYPE_CHECKING:
@@ -41,53 +43,82 @@ _TRIES = 4
 
 
 def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
-    read_some = getattr(fp, "read1", fp.read)  # read1: a pipe gives what it has, no waiting for a full chunk
+    chunks = ChunkSource(fp, CHUNK_SIZE)
+    live = max_delay is not None and chunks.live
+    delay = max_delay or 0.0
     head = b""
     while not head.lstrip():
-        data = read_some(4096)
+        data = chunks.read()
         if not data:
             return  # empty input: no rows
         head += data
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    pending: list[Any] = []
-    row = 0
     opening = _OPENING.match(text)
     if opening is None:
         values: Iterator[list[Any]] = _with_ijson(_Replay(text, fp), "input.item" if text[:1] == b"{" else "item",
                                                   source, 0)
     else:
-        values = _split_rows(text[opening.end():], text[:1] == b"{", fp, read_some, source)
+        values = _split_rows(text[opening.end():], text[:1] == b"{", chunks, fp, source, live)
+    pending: list[Any] = []
+    row = 0
+    first_at = 0.0
     for piece in values:
-        for value in piece:
-            row += 1
-            if value.__class__ is not list and value.__class__ is not dict:
-                kind = "null" if value is None else type(value).__name__
-                raise InputError(f"row {row}: expected an array or object row, got {kind}", source=source)
-        pending.extend(piece)
-        while len(pending) >= batch_size:
-            rows, pending = pending[:batch_size], pending[batch_size:]
-            yield Batch(source=source, records=rows, first_row=row - len(pending) - len(rows) + 1)
+        if piece:
+            for index, value in enumerate(piece):
+                if value.__class__ is not list and value.__class__ is not dict:
+                    # Kept in place as a bad row, like a malformed NDJSON line: --on-error decides.
+                    kind = "null" if value is None else type(value).__name__
+                    piece[index] = BadRecord(f"expected an array or object row, got {kind}")
+            row += len(piece)
+            if live and not pending:
+                first_at = time.monotonic()
+            pending.extend(piece)
+            while len(pending) >= batch_size:
+                rows, pending = pending[:batch_size], pending[batch_size:]
+                yield Batch(source=source, records=rows, first_row=row - len(pending) - len(rows) + 1)
+                first_at = time.monotonic()
+        if live and pending and not chunks.ready(max(0.0, first_at + delay - time.monotonic())):
+            yield Batch(source=source, records=pending, first_row=row - len(pending) + 1)
+            pending = []
     if pending:
         yield Batch(source=source, records=pending, first_row=row - len(pending) + 1)
 
 
 def _split_rows(
-    buffer: bytes, wrapped: bool, fp: BinaryIO, read_some: Any, source: str
+    buffer: bytes, wrapped: bool, chunks: ChunkSource, fp: BinaryIO, source: str, live: bool
 ) -> Iterator[list[Any]]:
     """Rows of an array, parsed by orjson a chunk at a time: cut after the last complete row of each chunk.
 
     Anything this cannot cut (rows bigger than a chunk, a syntax error) is handed to ijson from the same
-    place, so the result, and the row number of an error, are ijson's.
+    place, so the result, and the row number of an error, are ijson's. Live input also tries the whole
+    buffer, so that the last row a paused producer sent is not held back waiting for the next comma.
+    Yields after every chunk, possibly nothing, so the caller can flush on a pause.
     """
     loads = orjson.loads
     rows = 0
+    separator_due = False  # the whole buffer was taken: the next bytes open with "," (or the closing "]")
     while True:
-        data = read_some(CHUNK_SIZE)
+        data = chunks.read()
         if not data:
             break
         buffer = buffer + data if buffer else data
+        if separator_due:
+            buffer = buffer.lstrip()
+            if not buffer:
+                continue
+            if buffer[:1] == b",":
+                buffer = buffer[1:]
+            separator_due = False
         cut = -1
-        candidates = list(_BOUNDARY.finditer(buffer, max(0, len(buffer) - _WINDOW)))
+        values: list[Any] = []
+        if live and buffer.rstrip()[-1:] in (b"}", b"]"):
+            try:
+                values = loads(b"[" + buffer + b"]")
+                cut = len(buffer)
+                separator_due = True
+            except orjson.JSONDecodeError:
+                pass
+        candidates = [] if cut >= 0 else list(_BOUNDARY.finditer(buffer, max(0, len(buffer) - _WINDOW)))
         for match in candidates[::-1][:_TRIES]:
             try:
                 values = loads(b"[" + buffer[: match.start(1)] + b"]")
@@ -99,7 +130,8 @@ def _split_rows(
             if candidates or len(buffer) > 64 * CHUNK_SIZE:
                 yield from _fallback(buffer, wrapped, fp, source, rows)
                 return
-            continue  # one row longer than what was read so far
+            yield []  # one row longer than what was read so far
+            continue
         rows += len(values)
         yield values
         buffer = buffer[cut + 1 :]
