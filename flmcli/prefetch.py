@@ -14,6 +14,8 @@ from typing import TypeVar
 T = TypeVar("T")
 
 _DONE = object()
+# Producer threads still running: one blocked reading stdin makes a normal interpreter exit abort.
+RUNNING: set[threading.Thread] = set()
 
 
 def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
@@ -35,8 +37,11 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
             slots.put(_DONE)
         except BaseException as error:  # handed to the consumer, who raises it in order
             slots.put(_Failure(error))
+        finally:
+            RUNNING.discard(threading.current_thread())
 
     thread = threading.Thread(target=produce, name="flm-prefetch", daemon=True)
+    RUNNING.add(thread)
     thread.start()
     try:
         while True:

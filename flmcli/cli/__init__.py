@@ -117,4 +117,25 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except SystemExit as done:
+        _exit(done.code if isinstance(done.code, int) else (0 if done.code is None else 1))
+    _exit(0)
+
+
+def _exit(code: int) -> None:
+    from ..prefetch import RUNNING
+
+    if any(thread.is_alive() for thread in RUNNING):
+        # A reader thread still blocked on stdin (Ctrl-C, or an error in a live pipe) would make the interpreter
+        # abort at shutdown while it holds stdin's lock: flush what we wrote and leave at once.
+        import os
+
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)
