@@ -134,7 +134,20 @@ class Predictor:
         """Run the estimator: the only call into the model in flm."""
         import numpy as np
 
-        return np.asarray(getattr(self.estimator, method or self.method)(X))
+        try:
+            return np.asarray(getattr(self.estimator, method or self.method)(X))
+        except AttributeError as error:
+            # An estimator missing its own attributes was pickled by another scikit-learn: say so, not a traceback.
+            skew = self.model.version_skew() if hasattr(self.model, "version_skew") else None
+            if skew is None:
+                raise
+            from .errors import ModelFileError
+
+            raise ModelFileError(
+                f"the model was pickled by {self.model.lib} {skew[0]} and cannot run under the installed "
+                f"{skew[1]} ({error}); install that version or re-train and re-save it",
+                path=str(self.model.path),
+            ) from None
 
     def _guarded(
         self, make: Callable[[list[int]], Any], indices: list[int], method: str
