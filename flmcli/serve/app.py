@@ -96,6 +96,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from .. import formats
+
+        # Import the row formats now: the first request should not pay for it, nor find a broken install.
+        for fmt in ("json", "ndjson"):
+            formats.reader(fmt), formats.encoder(fmt)
         yield
         for served in models.values():
             await served.batcher.aclose()
@@ -113,6 +118,7 @@ def create_app(
     app.state.models = models
     app.state.metrics = metrics
     app.state.title = title
+    app.state.custom_routes = list(routes)
     app.state.guard = guard
     return app
 

@@ -118,8 +118,8 @@ def _model_paths(served: ServedModel, prefix: str) -> dict[str, Any]:
     return paths
 
 
-def _v2_paths() -> dict[str, Any]:
-    name = {"name": "model_name", "in": "path", "required": True, "schema": {"type": "string"}}
+def _v2_paths(names: list[str]) -> dict[str, Any]:
+    name = {"name": "model_name", "in": "path", "required": True, "schema": {"type": "string", "enum": names}}
     ok = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
     infer_body = {
         "required": True,
@@ -160,13 +160,39 @@ def _v2_paths() -> dict[str, Any]:
     }
 
 
-def openapi(models: dict[str, ServedModel], title: str) -> dict[str, Any]:
+def _custom_paths(routes: list[Any]) -> dict[str, Any]:
+    """Routes added with create_app(routes=...): documented from their docstrings."""
+    paths: dict[str, Any] = {}
+    for route in routes:
+        if not getattr(route, "include_in_schema", False) or not hasattr(route, "path"):
+            continue
+        doc = (getattr(route.endpoint, "__doc__", None) or "").strip()
+        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for name in getattr(route, "param_convertors", {})]
+        for verb in sorted((route.methods or {"GET"}) - {"HEAD"}):
+            operation: dict[str, Any] = {
+                "summary": doc.splitlines()[0] if doc else route.name,
+                "operationId": f"{route.name}-{verb.lower()}",
+                "parameters": params,
+                "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {}}}},
+                              **_errors(400)},
+            }
+            if verb in ("POST", "PUT", "PATCH"):
+                operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["input"],
+                    "properties": {"input": {"type": "array", "items": _ROW}}}}}}
+            paths.setdefault(route.path, {})[verb.lower()] = operation
+    return paths
+
+
+def openapi(models: dict[str, ServedModel], title: str, custom: list[Any] | None = None) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     single = len(models) == 1
     for served in models.values():
         for prefix in (["", f"/{served.name}"] if single else [f"/{served.name}"]):
             paths.update(_model_paths(served, prefix))
-    paths.update(_v2_paths())
+    paths.update(_v2_paths(list(models)))
+    paths.update(_custom_paths(custom or []))
     return {
         "openapi": "3.0.3",
         "info": {"title": title, "version": __version__,
@@ -183,7 +209,7 @@ async def schema(request: Request) -> Response:
     state = request.app.state
     document = getattr(state, "openapi", None)
     if document is None:
-        document = state.openapi = openapi(state.models, state.title)
+        document = state.openapi = openapi(state.models, state.title, getattr(state, "custom_routes", None))
     return JSONResponse(document)
 
 
