@@ -234,6 +234,28 @@ def test_json_array_split_into_chunks_matches_a_whole_parse(
     assert [batch.first_row for batch in batches] == list(range(1, len(TRICKY_ROWS) + 1, 5))
 
 
+@pytest.mark.parametrize("chunk", [1, 7, 64])
+def test_json_array_from_a_live_pipe_in_small_chunks(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    from flmcli.formats import json_array
+
+    monkeypatch.setattr(json_array, "CHUNK_SIZE", chunk)
+    data = orjson.dumps({"input": TRICKY_ROWS}, option=orjson.OPT_INDENT_2)
+    read_fd, write_fd = os.pipe()
+
+    def producer() -> None:
+        for start in range(0, len(data), 5):
+            os.write(write_fd, data[start : start + 5])
+        os.close(write_fd)
+
+    thread = threading.Thread(target=producer)
+    thread.start()
+    with os.fdopen(read_fd, "rb") as fp:
+        batches = list(formats.reader("json")(fp, source="<pipe>", batch_size=5, max_delay=0.001))
+    thread.join()
+    assert [row for batch in batches for row in batch.records] == TRICKY_ROWS
+    assert [batch.line_of(0) for batch in batches] == [sum(len(b) for b in batches[:i]) + 1 for i in range(len(batches))]
+
+
 def test_json_array_error_row_after_many_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     from flmcli.formats import json_array
 
@@ -305,26 +327,37 @@ def test_corrupt_parquet_is_an_input_error() -> None:
 # --- idle flush --------------------------------------------------------------------------------------------------
 
 
-def test_partial_batch_is_flushed_when_the_producer_pauses() -> None:
+@pytest.mark.parametrize(
+    ("fmt", "first", "rest"),
+    [
+        ("ndjson", b'{"n": 1}\n', b'{"n": 2}\n'),
+        ("json", b'[{"n": 1}', b', {"n": 2}]'),
+        ("json", b'{"input": [{"n": 1}\n', b',\n {"n": 2}\n]}'),
+    ],
+)
+def test_partial_batch_is_flushed_when_the_producer_pauses(fmt: str, first: bytes, rest: bytes) -> None:
     read_fd, write_fd = os.pipe()
     first_seen = threading.Event()
     closed = threading.Event()
 
     def producer() -> None:
-        os.write(write_fd, b'{"n": 1}\n')
+        os.write(write_fd, first)
         first_seen.wait(30)  # guard against a hang only; the reader is expected to flush long before
-        os.write(write_fd, b'{"n": 2}\n')
+        os.write(write_fd, rest)
         closed.set()
         os.close(write_fd)
 
     thread = threading.Thread(target=producer)
     thread.start()
     arrivals = []
-    with os.fdopen(read_fd, "rb") as fp:
-        for batch in formats.reader("ndjson")(fp, source="<pipe>", batch_size=100, max_delay=0.05):
-            arrivals.append((batch.records, closed.is_set()))
-            first_seen.set()
-    thread.join()
+    try:
+        with os.fdopen(read_fd, "rb") as fp:
+            for batch in formats.reader(fmt)(fp, source="<pipe>", batch_size=100, max_delay=0.05):
+                arrivals.append((batch.records, closed.is_set()))
+                first_seen.set()
+    finally:
+        first_seen.set()
+        thread.join()
     assert arrivals == [([{"n": 1}], False), ([{"n": 2}], True)]
 
 

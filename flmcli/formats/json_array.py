@@ -97,14 +97,15 @@ def _split_rows(
     loads = orjson.loads
     rows = 0
     separator_due = False  # the whole buffer was taken: the next bytes open with "," (or the closing "]")
-    while True:
-        data = chunks.read()
-        if not data:
-            break
+    data = buffer or chunks.read()  # what the caller read to find the opening is the first chunk
+    buffer = b""
+    while data:
         buffer = buffer + data if buffer else data
+        data = b""
         if separator_due:
             buffer = buffer.lstrip()
             if not buffer:
+                data = chunks.read()
                 continue
             if buffer[:1] == b",":
                 buffer = buffer[1:]
@@ -131,10 +132,11 @@ def _split_rows(
                 yield from _fallback(buffer, wrapped, fp, source, rows)
                 return
             yield []  # one row longer than what was read so far
-            continue
-        rows += len(values)
-        yield values
-        buffer = buffer[cut + 1 :]
+        else:
+            rows += len(values)
+            yield values
+            buffer = buffer[cut + 1 :]
+        data = chunks.read()
     tail = buffer.rstrip()
     if wrapped and tail.endswith(b"}"):
         tail = tail[:-1].rstrip()
