@@ -86,9 +86,11 @@ class _Job:
         self.max_delay = max_delay
         self.skipped = 0
         self.rows = 0
+        self.total_bytes: int | None = None
 
     def to_directory(self, source: str, directory: Path, show_progress: bool) -> None:
         with formats.open_input(source, self.from_) as (fmt, fp, name):
+            self.total_bytes = _size(fp)
             out_fmt = self.to or fmt
             target = directory / (Path(source).stem + formats.extension(out_fmt))
             with _atomic(target) as out:
@@ -98,6 +100,8 @@ class _Job:
         with contextlib.ExitStack() as stack:
             opened = [stack.enter_context(formats.open_input(source, self.from_)) for source in sources[:1]]
             first_fmt = opened[0][0]
+            sizes = [os.path.getsize(s) if s != "-" and os.path.isfile(s) else None for s in sources]
+            self.total_bytes = None if None in sizes else sum(s for s in sizes if s is not None)
             out_fmt = self.to or (formats.for_path(output) if output else None) or first_fmt
             if output is None and out_fmt in BINARY_FORMATS and not self.to:
                 out_fmt = STREAM_FALLBACK[out_fmt]
@@ -119,13 +123,17 @@ class _Job:
                     self._write(out_fmt, scored, out)
 
     def _scored(self, inputs: Iterable[tuple[IO[bytes], str, str]], show_progress: bool) -> Iterator[Scored]:
+        meter = _Meter()
+
         def batches() -> Iterator[Any]:
             for fp, fmt, name in inputs:
+                meter.current = fp
                 yield from formats.reader(fmt)(fp, source=name, batch_size=self.batch_size, max_delay=self.max_delay)
+                meter.finish(fp)
 
         stream = self.predictor.predict(prefetch(batches()))
         if show_progress:
-            stream = _with_progress(stream)
+            stream = _with_progress(stream, meter, self.total_bytes)
         return self._report_skipped(stream)
 
     def _report_skipped(self, stream: Iterator[Scored]) -> Iterator[Scored]:
@@ -186,21 +194,50 @@ def _atomic(target: Path) -> Iterator[IO[bytes]]:
         raise
 
 
-def _with_progress(stream: Iterator[Scored]) -> Iterator[Scored]:
+class _Meter:
+    """How many bytes of the input files the readers have consumed, for the progress bar."""
+
+    def __init__(self) -> None:
+        self.current: IO[bytes] | None = None
+        self.done = 0
+
+    def finish(self, fp: IO[bytes]) -> None:
+        self.done += _size(fp) or 0
+        self.current = None
+
+    def position(self) -> int:
+        fp = self.current
+        try:
+            return self.done + (fp.tell() if fp is not None else 0)
+        except (OSError, ValueError):
+            return self.done
+
+
+def _size(fp: IO[bytes]) -> int | None:
+    try:
+        return os.fstat(fp.fileno()).st_size
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _with_progress(stream: Iterator[Scored], meter: _Meter, total: int | None = None) -> Iterator[Scored]:
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (
-        SpinnerColumn(),
         TextColumn("{task.description}"),
-        TextColumn("{task.completed:,.0f} rows"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
         TextColumn("{task.fields[rate]:,.0f} rows/s"),
         TimeElapsedColumn(),
     )
+    rows = 0
     with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        task = bar.add_task("scoring", total=None, rate=0.0)
+        task = bar.add_task("scoring", total=total, rows=0, rate=0.0)
         for scored in stream:
-            bar.advance(task, len(scored.batch))
+            rows += len(scored.batch)
             elapsed = bar.tasks[0].elapsed or 0.0
-            bar.update(task, description=scored.batch.source, rate=bar.tasks[0].completed / elapsed if elapsed else 0.0)
+            bar.update(task, completed=meter.position(), description=scored.batch.source, rows=rows,
+                       rate=rows / elapsed if elapsed else 0.0)
             yield scored
