@@ -70,7 +70,7 @@ def json_array(path: str) -> int:
         return sum(len(b) for b in formats.reader("json")(fp, source=path, batch_size=BATCH, max_delay=None))
 
 
-def best_rates(cases: list[tuple[str, object, str]], rounds: int = 3) -> dict[str, float]:
+def best_rates(cases: list[tuple[str, object, str]], rounds: int = 5) -> dict[str, float]:
     """Best of `rounds`, the cases interleaved so that load from other processes hits them alike."""
     best: dict[str, float] = {}
     for _ in range(rounds):

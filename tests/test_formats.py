@@ -319,6 +319,25 @@ def test_csv_type_change_after_the_first_block_is_a_clear_error(monkeypatch: pyt
     assert info.value.field == "x"
 
 
+def test_live_csv_keeps_the_first_rows_types_and_line_numbers() -> None:
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, b"id,x\n1,2\n2,3\n3,4")  # the last line has no newline yet
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as fp:
+        batches = list(formats.reader("csv")(fp, source="<pipe>", batch_size=2, max_delay=10.0))
+    assert [batch.table.to_pylist() for batch in batches] == [[{"id": 1, "x": 2}, {"id": 2, "x": 3}], [{"id": 3, "x": 4}]]
+    assert [batch.lines for batch in batches] == [[2, 3], [4]]
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, b"id,x\n1,2\n")
+    with os.fdopen(read_fd, "rb") as fp:
+        batches_iter = formats.reader("csv")(fp, source="<pipe>", batch_size=1, max_delay=10.0)
+        assert next(batches_iter).table.to_pylist() == [{"id": 1, "x": 2}]  # x is now int64
+        os.write(write_fd, b"2,oops\n")
+        os.close(write_fd)
+        with pytest.raises(InputError, match=r"^<pipe>: field 'x': after line 2: value 'oops' is not int64"):
+            next(batches_iter)
+
+
 def test_corrupt_parquet_is_an_input_error() -> None:
     with pytest.raises(InputError, match="in: cannot read Parquet"):
         read_all("parquet", b"PAR1 not really")
@@ -333,6 +352,8 @@ def test_corrupt_parquet_is_an_input_error() -> None:
         ("ndjson", b'{"n": 1}\n', b'{"n": 2}\n'),
         ("json", b'[{"n": 1}', b', {"n": 2}]'),
         ("json", b'{"input": [{"n": 1}\n', b',\n {"n": 2}\n]}'),
+        ("csv", b"n\n1\n", b"2\n"),
+        ("tsv", b"n\tm\n1\tx\n", b"2\ty\n"),
     ],
 )
 def test_partial_batch_is_flushed_when_the_producer_pauses(fmt: str, first: bytes, rest: bytes) -> None:
@@ -353,7 +374,8 @@ def test_partial_batch_is_flushed_when_the_producer_pauses(fmt: str, first: byte
     try:
         with os.fdopen(read_fd, "rb") as fp:
             for batch in formats.reader(fmt)(fp, source="<pipe>", batch_size=100, max_delay=0.05):
-                arrivals.append((batch.records, closed.is_set()))
+                records = batch.records if batch.records is not None else batch.table.select(["n"]).to_pylist()
+                arrivals.append((records, closed.is_set()))
                 first_seen.set()
     finally:
         first_seen.set()

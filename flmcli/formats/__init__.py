@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from flmcli.errors import InputError
 
 if TYPE_CHECKING:
-    from flmcli.batch import Batch, Scored
+    from flmcli.batch import Batch
 
 FORMAT_NAMES: tuple[str, ...] = ("json", "ndjson", "csv", "tsv", "parquet", "arrow")
 

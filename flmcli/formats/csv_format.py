@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
 from flmcli.errors import InputError
+from flmcli.formats.chunks import ChunkSource
 from flmcli.formats.columnar import encode_tables, rebatch
 from flmcli.formats.records import KeepInput, write_chunks
 
@@ -29,6 +30,12 @@ def read(
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    chunks = ChunkSource(fp)
+    if max_delay is not None and chunks.live:
+        from flmcli.formats import csv_live
+
+        yield from csv_live.read(chunks, source=source, batch_size=batch_size, max_delay=max_delay, delimiter=delimiter)
+        return
     try:
         reader = pacsv.open_csv(
             fp,
