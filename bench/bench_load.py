@@ -1,9 +1,10 @@
 """Cold-start load time of the churn model per file layout: flmcli.load against the Flama releases that read it.
 
-Every measurement is a fresh interpreter (imports included), timed from the outside; the table shows the median
-of --runs runs and ratios against flm's own time on the same file, all measured in this one run. Baselines in
-the same run: bare interpreter start-up, `import sklearn`, and importing the scikit-learn modules the churn
-pickle needs, which together bound how fast any reader can be. Flama readers come from compat/flama_env.py
+Every measurement is a fresh interpreter (imports included), timed from the outside; the readers of one file take
+turns run by run, so load from other processes falls on all of them alike. The table shows the median of --runs
+runs and ratios against flm's own time on the same file, all measured in this one run. Baselines in the same run:
+bare interpreter start-up, `import sklearn`, and importing the scikit-learn modules the churn pickle needs, which
+together bound how fast any reader can be. Flama readers come from compat/flama_env.py
 (built on first use, cached afterwards); a reader whose environment cannot be built is skipped and said so.
 
     python bench/bench_load.py [--runs 3] [--corpus DIR] [--no-bare]
@@ -59,18 +60,25 @@ def _flama_snippet(release: str) -> str:
     return FLAMA_LOAD["keyword"]
 
 
-def measure(label: str, cmd: list[str], runs: int) -> Timing:
-    samples = []
+def measure_group(commands: list[tuple[str, list[str]]], runs: int) -> list[Timing]:
+    """Time each command `runs` times, taking turns, so load from other processes hits all of them alike."""
+    samples: dict[int, list[float]] = {i: [] for i in range(len(commands))}
+    errors: dict[int, str] = {}
     for _ in range(runs):
-        started = time.perf_counter()
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True)
-        elapsed = time.perf_counter() - started
-        if proc.returncode != 0:
-            lines = proc.stderr.strip().splitlines()
-            return Timing(label, None, lines[-1][:100] if lines else f"exit {proc.returncode}")
-        samples.append(elapsed)
-    return Timing(label, statistics.median(samples))
+        for i, (_label, cmd) in enumerate(commands):
+            if i in errors:
+                continue
+            started = time.perf_counter()
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True)
+            elapsed = time.perf_counter() - started
+            if proc.returncode != 0:
+                lines = proc.stderr.strip().splitlines()
+                errors[i] = lines[-1][:160] if lines else f"exit {proc.returncode}"
+                continue
+            samples[i].append(elapsed)
+    return [Timing(label, None, errors[i]) if i in errors else Timing(label, statistics.median(samples[i]))
+            for i, (label, _cmd) in enumerate(commands)]
 
 
 def _layout(path: Path) -> str:
@@ -122,9 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     me = sys.executable
     print(f"cold-start load time, median of {args.runs} fresh processes; ratios are against flm on the same file")
     print("baselines (this interpreter):")
-    startup = measure("python -c pass", [me, "-c", "pass"], args.runs)
-    sk_import = measure("import sklearn", [me, "-c", "import sklearn"], args.runs)
-    sk_churn = measure("import sklearn modules of churn", [me, "-c", SKLEARN_FOR_CHURN], args.runs)
+    startup, sk_import, sk_churn = measure_group([
+        ("python -c pass", [me, "-c", "pass"]),
+        ("import sklearn", [me, "-c", "import sklearn"]),
+        ("import sklearn modules of churn", [me, "-c", SKLEARN_FOR_CHURN]),
+    ], args.runs)
     for timing in (startup, sk_import, sk_churn):
         print(_fmt(timing, None))
 
@@ -133,22 +143,22 @@ def main(argv: list[str] | None = None) -> int:
     for path in files:
         layout = _layout(path)
         print(f"{path.name}  [{layout}]")
-        flm = measure("flmcli.load(p).estimator", [me, "-c", FLM_LOAD, str(path)], args.runs)
+        commands = [("flmcli.load(p).estimator", [me, "-c", FLM_LOAD, str(path)])]
+        if "churn" in path.name and layout == "p2" and "zstd" in path.name:
+            if inspect:
+                commands.append(("flm inspect", [*inspect, str(path)]))
+            else:
+                commands.append(("flmcli.load(p).meta (no flm CLI)", [me, "-c", FLM_META, str(path)]))
+        for release in READERS.get(layout, ()):
+            if release in pythons:
+                commands.append((f"Flama {release}", [str(pythons[release]), "-c", _flama_snippet(release), str(path)]))
+            else:
+                print(f"  Flama {release:<28} skipped: {skipped.get(release, 'not built')}")
+        flm, *others = measure_group(commands, args.runs)
         print(_fmt(flm, None))
         if flm.seconds is not None:
             flm_times.append(flm.seconds)
-        if "churn" in path.name and layout == "p2" and "zstd" in path.name:
-            if inspect:
-                meta = measure("flm inspect", [*inspect, str(path)], args.runs)
-            else:
-                meta = measure("flmcli.load(p).meta (no flm CLI)", [me, "-c", FLM_META, str(path)], args.runs)
-            print(_fmt(meta, flm.seconds))
-        for release in READERS.get(layout, ()):
-            if release not in pythons:
-                print(f"  Flama {release:<28} skipped: {skipped.get(release, 'not built')}")
-                continue
-            timing = measure(f"Flama {release}", [str(pythons[release]), "-c", _flama_snippet(release), str(path)],
-                             args.runs)
+        for timing in others:
             print(_fmt(timing, flm.seconds))
 
     if flm_times and sk_churn.seconds and sk_import.seconds:
