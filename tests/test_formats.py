@@ -469,6 +469,12 @@ def test_errors_and_skipped_rows() -> None:
     assert table.to_pylist() == [{"prediction": 0, "error": None}, {"prediction": None, "error": "bad value"}]
 
 
+def test_error_tracking_without_errors_writes_the_plain_shape() -> None:
+    scored = flat(records_batch(), errors=[None, None, None], keep=[True, True, True])
+    assert written("ndjson", [scored]) == written("ndjson", [flat(records_batch())])
+    assert written("csv", [scored]) == b"prediction,error\n0,\n1,\n0,\n"  # the column is there from the start
+
+
 def test_tsv_writer() -> None:
     assert written("tsv", [proba(records_batch())], keep_input=["id"]).splitlines() == [
         b"id\t0\t1", b"1\t0.86\t0.14", b"2\t0.2\t0.8", b"3\t0.3333333333333333\t0.6666666666666666"

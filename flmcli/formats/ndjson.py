@@ -115,7 +115,12 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: st
     for batch in scored:
         if shape == "values" and not keep_input:
             lines = [dumps(value) for value in bare_values(batch)]
-        elif not keep_input and batch.errors is None and batch.keep is None and batch.outputs.shape[1] == 1:
+        elif (
+            not keep_input
+            and batch.outputs.shape[1] == 1
+            and (batch.errors is None or not any(batch.errors))  # --on-error null sets errors on every batch
+            and (batch.keep is None or all(batch.keep))
+        ):
             # The common case, built without a dict per row: same bytes as dumps({name: value}).
             name = str(batch.outputs.columns[0])
             opening = b"{" + dumps(name) + b":"
