@@ -30,6 +30,8 @@ logger = logging.getLogger("flm.serve")
 DEFAULT_MAX_BATCH_SIZE = 1024
 DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024
 DEFAULT_TIMEOUT = 60.0
+# Responses up to this many rows are encoded on the event loop.
+_INLINE_ROWS = 64
 
 
 def create_app(
@@ -171,7 +173,10 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
     if out == "ndjson":
         return StreamingResponse(bodies.encode(out, scored, keep), media_type=media_type)
     stream = bodies.flama_json(scored, keep) if out == "json" else bodies.encode(out, scored, keep)
-    content = await run_in_threadpool(b"".join, stream)
+    if sum(len(part.batch) for part in scored) <= _INLINE_ROWS:
+        content = b"".join(stream)  # a few rows: cheaper than the hop to a thread
+    else:
+        content = await run_in_threadpool(b"".join, stream)
     return Response(content, media_type=media_type)
 
 

@@ -23,6 +23,8 @@ from ..predictor import BatchFailed, Predictor
 if TYPE_CHECKING:
     import pandas as pd
 
+# Event-loop iterations a request needs from its body being read to its batch being queued.
+_SETTLE_STEPS = 4
 # Called on the model thread after each model call: (rows in the call, requests merged into it).
 BatchObserver = Callable[[int, int], None]
 
@@ -82,6 +84,7 @@ class Batcher:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._queue:
+                await self._settle()
                 if self.max_delay and self._queued_rows() < self.max_batch_size:
                     await asyncio.sleep(self.max_delay)
                 jobs = self._take()
@@ -95,6 +98,20 @@ class Batcher:
                         job.future.set_exception(result)
                     else:
                         job.future.set_result(result)
+
+    async def _settle(self) -> None:
+        """Let requests already read from their sockets reach the queue before a batch is taken.
+
+        The model thread holds the GIL for most of a call, so requests that arrived meanwhile are still a few
+        event-loop steps short of the queue when it ends; without this, every call would take a single request.
+        Costs a few loop iterations (microseconds), never a timed wait.
+        """
+        while len(self._queue) < self.max_batch_size:
+            queued = len(self._queue)
+            for _ in range(_SETTLE_STEPS):
+                await asyncio.sleep(0)
+            if len(self._queue) == queued:
+                return
 
     def _queued_rows(self) -> int:
         return sum(len(job.batch) for job in self._queue)

@@ -1,0 +1,235 @@
+"""HTTP serving: `flm serve` against `flama serve` (when a Flama 2.2.2 venv exists), on 127.0.0.1 only.
+
+    python bench/bench_serve.py [--requests 2000] [--model PATH]
+
+Prints single-row requests per second with p50/p99 latency at concurrency 1, 16 and 64, the latency of
+one 1,000-row request against the same rows scored in-process, and the server's RSS idle and under load.
+Every run is bounded (a fixed number of requests) and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("FLM_SHARED") or ROOT.parent / "shared")
+MODEL = SHARED / "flm-corpus" / "flama-2.2.2_churn_zstd_p2.flm"
+FLAMA_HOME = Path.home() / ".cache" / "flm-compat"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rows(n: int) -> list[list[Any]]:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(SHARED / "data" / "churn" / "data.parquet").drop_columns(["Exited"])
+    return [list(row.values()) for row in table.slice(0, n).to_pylist()]
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process and its children (uvicorn workers), in KiB."""
+    total = 0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for one in pids:
+        try:
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def start(cmd: list[str], url: str, ready_path: str, log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as err:
+        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+    stop_at = time.monotonic() + 120
+    while time.monotonic() < stop_at:
+        if process.poll() is not None:
+            raise SystemExit(f"{cmd[0]} exited {process.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url + ready_path, timeout=2).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"{cmd} not ready in 120 s")
+
+
+def load(url: str, bodies: list[bytes], concurrency: int) -> tuple[float, list[float], int]:
+    """Send every body once from `concurrency` threads, each on one keep-alive connection.
+
+    http.client rather than an async client: on a small machine the load generator must cost far less than
+    the server, or it measures itself.
+    """
+    host, port = url.removeprefix("http://").split(":")
+    latencies: list[float] = []
+    errors = [0]
+    queue = list(reversed(bodies))
+    lock = threading.Lock()
+    headers = {"content-type": "application/json"}
+
+    def worker() -> None:
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        try:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    body = queue.pop()
+                started = time.perf_counter()
+                connection.request("POST", "/predict/", body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+                    if response.status != 200:
+                        errors[0] += 1
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, latencies, errors[0]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def bench_server(name: str, url: str, pid: int, single: list[bytes], big: bytes) -> dict[str, Any]:
+    result: dict[str, Any] = {"rss_idle_mib": rss_kib(pid) / 1024}
+    load(url, single[:50], 4)  # warm up
+    peak = 0
+    for concurrency in (1, 16, 64):
+        count = len(single) // 4 if concurrency == 1 else len(single)
+        seconds, latencies, errors = load(url, single[:count], concurrency)
+        peak = max(peak, rss_kib(pid))
+        result[f"c{concurrency}"] = {
+            "req_s": count / seconds,
+            "p50_ms": percentile(latencies, 0.50) * 1000,
+            "p99_ms": percentile(latencies, 0.99) * 1000,
+            "errors": errors,
+        }
+        print(f"{name:>6} c={concurrency:<3} {count / seconds:8.0f} req/s  p50 {result[f'c{concurrency}']['p50_ms']:7.2f} ms"
+              f"  p99 {result[f'c{concurrency}']['p99_ms']:7.2f} ms  errors {errors}", flush=True)
+    with httpx.Client(base_url=url, timeout=60) as client:
+        times = []
+        for _ in range(7):
+            started = time.perf_counter()
+            response = client.post("/predict/", content=big, headers={"content-type": "application/json"})
+            times.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.text[:200]
+    result["big_ms"] = statistics.median(times) * 1000
+    result["rss_load_mib"] = max(peak, rss_kib(pid)) / 1024
+    print(f"{name:>6} 1,000-row request: {result['big_ms']:.1f} ms (median of 7); RSS idle "
+          f"{result['rss_idle_mib']:.0f} MiB, under load {result['rss_load_mib']:.0f} MiB", flush=True)
+    return result
+
+
+def in_process_ms(model: Path, big_rows: list[list[Any]]) -> float:
+    """The same 1,000 rows through Predictor.score and the JSON encoder, no HTTP."""
+    from flmcli import formats
+    from flmcli.batch import Batch
+    from flmcli.predictor import Predictor
+
+    predictor = Predictor.from_path(model)
+    encode = formats.encoder("json")
+    times = []
+    for _ in range(7):
+        started = time.perf_counter()
+        scored = predictor.score(Batch(source="input", records=big_rows))
+        b"".join(encode(iter([scored])))
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def flama_binary() -> Path | None:
+    for candidate in sorted(FLAMA_HOME.glob("flama-2.2.2-*/bin/flama")):
+        return candidate
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="flm serve vs flama serve, on 127.0.0.1")
+    parser.add_argument("--requests", type=int, default=2000, help="single-row requests per concurrency level")
+    parser.add_argument("--model", type=Path, default=MODEL)
+    args = parser.parse_args()
+
+    data = rows(max(args.requests, 1000))
+    single = [json.dumps({"input": [row]}).encode() for row in data[: args.requests]]
+    big = json.dumps({"input": data[:1000]}).encode()
+    logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    results: dict[str, dict[str, Any]] = {}
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    code = f"from flmcli.serve import run\nrun({{'churn': {str(args.model)!r}}}, port={port}, log_level='warning')"
+    process = start([sys.executable, "-c", code], url, "/v2/health/ready", logs / "flm.log")
+    try:
+        results["flm"] = bench_server("flm", url, process.pid, single, big)
+    finally:
+        process.terminate()
+        process.wait(30)
+
+    flama = flama_binary()
+    if flama is not None:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        cmd = [str(flama), "serve", "--model", str(args.model), "--server-host", "127.0.0.1",
+               "--server-port", str(port), "--server-log-level", "warning"]
+        process = start(cmd, url, "/", logs / "flama.log")
+        try:
+            results["flama"] = bench_server("flama", url, process.pid, single, big)
+        finally:
+            process.terminate()
+            process.wait(30)
+    else:
+        print(f"flama serve: no Flama 2.2.2 venv under {FLAMA_HOME}; skipped")
+
+    local = in_process_ms(args.model, data[:1000])
+    flm = results["flm"]
+    print(f"\nin-process Predictor.score + JSON encode of the 1,000 rows: {local:.1f} ms")
+    print(f"flm serve 1,000-row request / in-process: {flm['big_ms'] / local:.2f}x")
+    if "flama" in results:
+        other = results["flama"]
+        for level in ("c1", "c16", "c64"):
+            print(f"{level}: flm/flama req/s {flm[level]['req_s'] / other[level]['req_s']:.2f}x, "
+                  f"p99 {flm[level]['p99_ms'] / other[level]['p99_ms']:.2f}x")
+        print(f"1,000-row request: flm/flama latency {flm['big_ms'] / other['big_ms']:.2f}x; "
+              f"RSS idle {flm['rss_idle_mib'] / other['rss_idle_mib']:.2f}x, "
+              f"under load {flm['rss_load_mib'] / other['rss_load_mib']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
