@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import select
 import signal
 import subprocess
 import sys
-import time
 
 import orjson
 import pandas as pd
