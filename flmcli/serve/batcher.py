@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from .. import features as feat
 from ..batch import Batch, Scored
-from ..errors import FlmError
 from ..predictor import BatchFailed, Predictor
 
 if TYPE_CHECKING:
@@ -90,7 +89,10 @@ class Batcher:
                 jobs = self._take()
                 if not jobs:
                     continue
-                results = await loop.run_in_executor(self._thread, self._score_jobs, jobs)
+                try:
+                    results = await loop.run_in_executor(self._thread, self._score_jobs, jobs)
+                except Exception as error:  # noqa: BLE001 - never leave a caller waiting on a dead batch
+                    results = [error] * len(jobs)
                 for job, result in zip(jobs, results):
                     if job.future.done():  # the caller gave up (timeout, disconnect)
                         continue
@@ -169,7 +171,7 @@ class Batcher:
         merged = _merge([job.batch for job in jobs])
         try:
             scored = self.predictor.score(merged, method=method)
-        except (BatchFailed, FlmError, ValueError, TypeError):
+        except Exception:  # noqa: BLE001
             # Something in the merged call failed: score each request alone so only the guilty one fails.
             return [self._score_one(job) for job in jobs]
         self._note(len(merged), len(jobs))

@@ -14,7 +14,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import InputError, ModelMethodError
 from .bodies import records_batches
 from .models import ServedModel, concat, served_model
 
@@ -127,7 +127,7 @@ def _requested(outputs: Any, served: ServedModel) -> list[str]:
             raise InputError("expected an object with a string name", source="body", field=f"outputs[{index}]")
         try:
             methods.append(served.check_method(name))
-        except Exception as error:
+        except ModelMethodError as error:
             raise InputError(str(error), source="body", field=f"outputs[{index}].name") from None
     return methods
 
