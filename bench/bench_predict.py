@@ -95,6 +95,24 @@ clf = MLPClassifier(hidden_layer_sizes=(8, 6, 1), activation="tanh", solver="ada
 flmcli.dump(Pipeline([("preprocessing", pre), ("mlp_classifier", clf)]).fit(X, y), sys.argv[2])
 '''
 
+# A one-row run cut into phases, each timed after the previous one: what start-up is made of.
+PHASES = '''
+import sys, time
+marks = [("start", time.perf_counter())]
+def mark(name): marks.append((name, time.perf_counter()))
+import flmcli.cli; mark("flmcli.cli")
+import numpy, pandas, sklearn; mark("numpy+pandas+sklearn")
+from flmcli.flm import load
+model = load(sys.argv[1]); mark("read+audit file")
+model.estimator; mark("unpickle")
+from flmcli.predictor import Predictor
+from flmcli import formats
+predictor = Predictor(model); mark("Predictor")
+batch = next(formats.reader("ndjson")(sys.stdin.buffer, source="-", batch_size=2048, max_delay=0.05))
+predictor.score(batch); mark("score 1st row")
+predictor.score(batch); mark("score again")
+print("  ".join(f"{n} {(t - marks[i][1]) * 1e3:.0f}" for i, (n, t) in enumerate(marks[1:])))
+'''
 
 # --- measuring -------------------------------------------------------------------------------------------------
 
@@ -245,7 +263,7 @@ def bench_ndjson(inputs: Inputs, tmp: Path, rows: int, repeat: int, batch: int) 
     print(f"  flm / hand-written throughput: {ratio:.2f}x (target >= 0.9x); outputs byte-identical: {same}")
 
 
-def bench_parquet(inputs: Inputs, tmp: Path, rows: int, repeat: int, batch: int, startup: float | None) -> None:
+def bench_parquet(inputs: Inputs, tmp: Path, rows: int, repeat: int, batch: int) -> None:
     import pandas as pd
 
     import flmcli
@@ -269,8 +287,11 @@ def bench_parquet(inputs: Inputs, tmp: Path, rows: int, repeat: int, batch: int,
             estimator.predict(frame.iloc[i : i + batch])
         return Run(time.perf_counter() - start, None, 0)
 
-    results = interleave({"flm": lambda: run(cmd), "whole": whole, "batched": batched}, repeat)
+    row = inputs.one_row()
+    results = interleave({"flm": lambda: run(cmd), "whole": whole, "batched": batched,
+                          "start-up": lambda: run([FLM, "predict", str(MODEL)], stdin=row)}, repeat)
     walls = {name: [r.wall for r in runs] for name, runs in results.items()}
+    startup = med(walls["start-up"])
     print(f"  flm            {rows / med(walls['flm']):>9,.0f} rows/s  {spread(walls['flm'])}  "
           f"peak {mib(results['flm'][0].rss_kib)}")
     print(f"        $ {show(cmd)}")
@@ -278,10 +299,11 @@ def bench_parquet(inputs: Inputs, tmp: Path, rows: int, repeat: int, batch: int,
           "(estimator.predict(df) over the whole frame, in this process, frame already in memory)")
     print(f"  model, batched {rows / med(walls['batched']):>9,.0f} rows/s  {spread(walls['batched'])}  "
           f"(estimator.predict(df.iloc[i:i+{batch}]) in turn)")
+    print(f"  flm, one row   {spread(walls['start-up'])}  (start-up: echo ROW | flm predict churn.flm, same rounds)")
     for base in ("whole", "batched"):
         ratio = med(walls[base]) / med(walls["flm"])
         line = f"  flm / model {base:7}: {ratio:.2f}x end to end (target >= 0.7x)"
-        if startup is not None and med(walls["flm"]) > startup:
+        if med(walls["flm"]) > startup:
             line += f"; {med(walls[base]) / (med(walls['flm']) - startup):.2f}x net of flm's {startup:.2f} s start-up"
         print(line)
 
@@ -353,6 +375,9 @@ def bench_importtime(inputs: Inputs, top: int = 15) -> None:
         times = [c for c, _, n in entries if n == package]
         print(f"    {package:24} {'%6.0f ms (cumulative where first imported)' % (times[0] / 1e3) if times else 'not imported'}")
     del names
+    phases = subprocess.run([PY, "-c", PHASES, str(MODEL)], input=inputs.one_row().decode(), capture_output=True, text=True)
+    print("  the same one-row run in phases, in one fresh interpreter (ms):")
+    print("    " + (phases.stdout.strip() or phases.stderr.strip()[-300:]))
     print("  (sklearn.callback imports rich and pandas imports pyarrow when installed: both come with those packages)")
 
 
@@ -410,17 +435,21 @@ def bench_latency(inputs: Inputs, rounds: int = 20, pause: float = 0.3) -> None:
           f"{(pct(waits, 0.9) - med(alone)) * 1e3:.1f} ms p90 (target under 100 ms)")
 
 
-def bench_batch(inputs: Inputs, tmp: Path, rows: int, repeat: int, startup: float | None) -> None:
+def bench_batch(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
     print(f"\n== 6. NDJSON throughput by --batch-size, {rows:,} rows, {repeat} interleaved rounds ==")
     source = inputs.ndjson(rows)
     out = str(tmp / "batch.ndjson")
     cases = {size: [FLM, "predict", str(MODEL), str(source), "--batch-size", str(size)] for size in BATCH_SIZES}
-    results = interleave({str(s): (lambda cmd=cmd: run(cmd, stdout=out)) for s, cmd in cases.items()}, repeat)
+    row = inputs.one_row()
+    results = interleave({"start-up": lambda: run([FLM, "predict", str(MODEL)], stdin=row),
+                          **{str(s): (lambda cmd=cmd: run(cmd, stdout=out)) for s, cmd in cases.items()}}, repeat)
+    startup = med([r.wall for r in results["start-up"]])
+    print(f"  start-up (one row, same rounds): {spread([r.wall for r in results['start-up']])}")
     print(f"  $ {show(cases[BATCH_SIZES[0]], stdout=out)}  (and each size)")
     for size in BATCH_SIZES:
         walls = [r.wall for r in results[str(size)]]
-        line = f"  {size:>5}  {rows / med(walls):>9,.0f} rows/s  {spread(walls)}  peak {mib(results[str(size)][0].rss_kib)}"
-        if startup is not None and med(walls) > startup:
+        line = f"  {size:>5}  {rows / med(walls):>9,.0f} rows/s end to end  {spread(walls)}  peak {mib(results[str(size)][0].rss_kib)}"
+        if med(walls) > startup:
             line += f"  net of start-up {rows / (med(walls) - startup):>9,.0f} rows/s"
         print(line)
 
@@ -505,19 +534,18 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.2f}, inputs in {tmp}")
     try:
         inputs = Inputs(tmp)
-        startup = None
         if "cold" in only:
-            startup = bench_cold(inputs, args.cold_runs)
+            bench_cold(inputs, args.cold_runs)
         if "importtime" in only:
             bench_importtime(inputs)
         if "ndjson" in only:
             bench_ndjson(inputs, tmp, args.rows, args.repeat, batch)
         if "parquet" in only:
-            bench_parquet(inputs, tmp, args.rows, args.repeat, batch, startup)
+            bench_parquet(inputs, tmp, args.rows, args.repeat, batch)
         if "latency" in only:
             bench_latency(inputs)
         if "batch" in only:
-            bench_batch(inputs, tmp, args.batch_rows, args.repeat, startup)
+            bench_batch(inputs, tmp, args.batch_rows, args.repeat)
         if "flama" in only:
             bench_flama(inputs, tmp, args.flama or find_flama(), args.flama_rows, args.stream_rows, args.repeat)
         if "rss" in only:
