@@ -147,10 +147,10 @@ def body_in(fmt: str, rows: list[list[Any]], columns: list[str]) -> bytes:
         return b"".join(json.dumps(row).encode() + b"\n" for row in rows)
     table = pa.table({name: [row[i] for row in rows] for i, name in enumerate(columns)})
     sink = io.BytesIO()
-    if fmt == "csv":
+    if fmt in ("csv", "tsv"):
         import pyarrow.csv as pacsv
 
-        pacsv.write_csv(table, sink)
+        pacsv.write_csv(table, sink, pacsv.WriteOptions(delimiter="," if fmt == "csv" else "\t"))
     elif fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -158,11 +158,15 @@ def body_in(fmt: str, rows: list[list[Any]], columns: list[str]) -> bytes:
     elif fmt == "arrow":
         with pa.ipc.new_stream(sink, table.schema) as writer:
             writer.write_table(table)
+    elif fmt == "arrow-file":
+        with pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
     return sink.getvalue()
 
 
 CONTENT_TYPES = {"json": "application/json", "ndjson": "application/x-ndjson", "csv": "text/csv",
-                 "parquet": "application/vnd.apache.parquet", "arrow": "application/vnd.apache.arrow.stream"}
+                 "tsv": "text/tab-separated-values", "parquet": "application/vnd.apache.parquet",
+                 "arrow": "application/vnd.apache.arrow.stream", "arrow-file": "application/vnd.apache.arrow.file"}
 IRIS_COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 
@@ -183,10 +187,14 @@ def test_predict_answers_in_flamas_shape(churn: httpx.Client, predictors: dict[s
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {"output": expected[:1]}
     assert churn.post("/churn/predict/", json={"input": CHURN_ROWS}).json() == {"output": expected}
+    # What `curl -d` sends without -H: form-urlencoded, read as the JSON it holds.
+    curl = churn.post("/predict/", content=json.dumps({"input": CHURN_ROWS}),
+                      headers={"content-type": "application/x-www-form-urlencoded"})
+    assert curl.json() == {"output": expected}
 
 
-@pytest.mark.parametrize("out", ["json", "ndjson", "csv", "parquet", "arrow"])
-@pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "parquet", "arrow"])
+@pytest.mark.parametrize("out", ["json", "ndjson", "csv", "tsv", "parquet", "arrow"])
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "tsv", "parquet", "arrow", "arrow-file"])
 def test_every_format_in_and_out_matches_flm_predict_bytes(
     multi: httpx.Client, predictors: dict[str, Any], fmt: str, out: str
 ) -> None:
@@ -194,7 +202,8 @@ def test_every_format_in_and_out_matches_flm_predict_bytes(
     response = multi.post("/iris/predict/", content=body,
                           headers={"content-type": CONTENT_TYPES[fmt], "accept": CONTENT_TYPES[out]})
     assert response.status_code == 200, response.text
-    assert response.content == expected_bytes(predictors["iris"], fmt, body, out)
+    reader = "arrow" if fmt == "arrow-file" else fmt
+    assert response.content == expected_bytes(predictors["iris"], reader, body, out)
 
 
 def test_response_follows_the_request_format_without_accept(multi: httpx.Client) -> None:

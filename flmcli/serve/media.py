@@ -31,6 +31,9 @@ RESPONSE_TYPES: dict[str, str] = {
     "arrow": "application/vnd.apache.arrow.stream",
 }
 BINARY = frozenset({"parquet", "arrow"})
+# `curl -d '{"input": ...}'` sends form-urlencoded, and some clients text/plain: a model server has no forms,
+# so both are read as the JSON they hold.
+_LOOSE_JSON = frozenset({"application/x-www-form-urlencoded", "text/plain"})
 
 
 def _bare(media_type: str) -> str:
@@ -44,6 +47,8 @@ def request_format(content_type: str | None) -> str:
     bare = _bare(content_type)
     if bare in MEDIA_TYPES:
         return MEDIA_TYPES[bare]
+    if bare in _LOOSE_JSON:
+        return "json"
     if bare.endswith("+json"):
         return "json"
     raise UnsupportedMediaType(
