@@ -44,7 +44,7 @@ FLM = str(BIN / "flm")
 PY = sys.executable
 TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 SECTIONS = ("ndjson", "parquet", "rss", "cold", "importtime", "latency", "batch", "flama")
-BATCH_SIZES = (256, 512, 1024, 2048, 4096, 8192)
+BATCH_SIZES = (2048, 8192, 16384, 32768, 65536)
 
 # The hand-written baseline: what someone would write in one process with orjson and the estimator.
 HAND_WRITTEN = '''
@@ -308,7 +308,7 @@ def bench_parquet(inputs: Inputs, tmp: Path, rows: int, repeat: int, batch: int)
         print(line)
 
 
-def bench_rss(inputs: Inputs, tmp: Path, small: int, big: int, batch: int) -> None:
+def bench_rss(inputs: Inputs, tmp: Path, small: int, big: int, batch: int | None) -> None:
     print(f"\n== 3. Peak RSS, {small:,} vs {big:,} rows (one run each) ==")
     if TIME is None:
         print("  /usr/bin/time not found: skipped")
@@ -526,9 +526,10 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
 
-    from flmcli.cli.predict import DEFAULT_BATCH_SIZE
+    from flmcli.scoring import DEFAULT_BATCH_SIZE
 
-    batch = args.batch_size or DEFAULT_BATCH_SIZE
+    text_batch = args.batch_size or DEFAULT_BATCH_SIZE["ndjson"]
+    columnar_batch = args.batch_size or DEFAULT_BATCH_SIZE["parquet"]
     tmp = Path(tempfile.mkdtemp(prefix="flm-bench-predict-", dir=args.tmp))
     print(f"flm predict benchmarks: model {MODEL}, python {PY}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.2f}, inputs in {tmp}")
@@ -539,9 +540,9 @@ def main() -> None:
         if "importtime" in only:
             bench_importtime(inputs)
         if "ndjson" in only:
-            bench_ndjson(inputs, tmp, args.rows, args.repeat, batch)
+            bench_ndjson(inputs, tmp, args.rows, args.repeat, text_batch)
         if "parquet" in only:
-            bench_parquet(inputs, tmp, args.rows, args.repeat, batch)
+            bench_parquet(inputs, tmp, args.rows, args.repeat, columnar_batch)
         if "latency" in only:
             bench_latency(inputs)
         if "batch" in only:
@@ -549,7 +550,7 @@ def main() -> None:
         if "flama" in only:
             bench_flama(inputs, tmp, args.flama or find_flama(), args.flama_rows, args.stream_rows, args.repeat)
         if "rss" in only:
-            bench_rss(inputs, tmp, args.small_rows, args.big_rows, batch)
+            bench_rss(inputs, tmp, args.small_rows, args.big_rows, None)
         print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

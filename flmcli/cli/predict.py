@@ -8,9 +8,6 @@ from ..formats import FORMAT_NAMES
 from ..predictor import METHODS, ON_ERROR
 from .options import split_names, trust_options
 
-# Chosen by bench/bench_predict.py: past ~2k rows per call the churn pipeline gains under 5%, while memory and
-# the latency of the first result keep growing.
-DEFAULT_BATCH_SIZE = 2048
 DEFAULT_MAX_DELAY = 0.05
 
 
@@ -30,8 +27,8 @@ DEFAULT_MAX_DELAY = 0.05
 @click.option("--output-name", metavar="NAME", help="Name of the output column (default 'prediction'; class names for predict_proba).")
 @click.option("--keep-input", is_flag=True, help="Write each input record with the outputs added (to chain models).")
 @click.option("--keep", metavar="A,B", help="Write only these input fields next to the outputs (an id column, say).")
-@click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=click.IntRange(1),
-              help="Rows per model call.")
+@click.option("--batch-size", type=click.IntRange(1),
+              help="Rows per model call (default: 16384 for JSON/NDJSON, 65536 for CSV, TSV, Parquet, Arrow).")
 @click.option("--max-delay", default=DEFAULT_MAX_DELAY, show_default=True, type=click.FloatRange(0),
               help="Seconds to wait for more rows before scoring a partial batch (live pipes).")
 @click.option("--on-error", default="fail", show_default=True, type=click.Choice(ON_ERROR),
@@ -51,7 +48,7 @@ def predict(
     output_name: str | None,
     keep_input: bool,
     keep: str | None,
-    batch_size: int,
+    batch_size: int | None,
     max_delay: float,
     on_error: str,
     progress: bool | None,
