@@ -243,6 +243,11 @@ class Predictor:
         return InputError(reason, source=batch.source, line=batch.line_of(index), field=field, hint=hint)
 
     def _value_error(self, batch: Batch, index: int, reason: str, method: str) -> InputError:
+        if batch.records is not None:
+            try:
+                feat.row_values(batch.records[index], index, self.spec)
+            except feat.RowError as error:  # the fast paths skip the per-value checks: name the field now
+                return self._row_error(batch, index, error.reason, error.field, error.hint)
         found = self._field_holding(batch, index, reason, method)
         if found is None:
             return self._row_error(batch, index, f"the model cannot use this row: {reason}", None)

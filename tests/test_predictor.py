@@ -128,3 +128,12 @@ def test_structural_errors_name_the_row(churn, row: object, message: str) -> Non
     with pytest.raises(InputError) as error:
         list(predictor(model).predict([Batch(source="s", records=[row])]))
     assert str(error.value) == message
+
+
+def test_nested_value_in_a_named_record_names_its_field(churn) -> None:
+    model, X = churn
+    records = X.iloc[:3].to_dict("records")
+    records[1]["CreditScore"] = [600]
+    with pytest.raises(InputError) as error:
+        list(predictor(model).predict([Batch(source="s", records=records)]))
+    assert str(error.value) == "s:2: field 'CreditScore': expected a scalar, got list"
