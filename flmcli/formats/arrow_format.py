@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
 from flmcli.errors import InputError
-from flmcli.formats.columnar import encode_tables, rebatch, refuse_terminal
+from flmcli.formats.columnar import native, encode_tables, rebatch, refuse_terminal
 from flmcli.formats.records import KeepInput, write_chunks
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
 
     try:
         if _is_file_format(fp):
-            file = ipc.open_file(fp)
+            file = ipc.open_file(native(fp))
             batches: Iterable[pa.RecordBatch] = (file.get_batch(i) for i in range(file.num_record_batches))
         else:
             batches = ipc.open_stream(fp)

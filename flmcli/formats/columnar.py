@@ -15,6 +15,27 @@ if TYPE_CHECKING:
     from flmcli.batch import Batch, Scored
 
 
+def native(fp: BinaryIO) -> Any:
+    """A regular file as a native pyarrow file, else `fp` itself.
+
+    pyarrow reads a Python file object by calling back into Python, from its own IO threads too; a process
+    leaving while such a read is queued can abort (seen once in CI on a spooled Arrow file). A native file keeps
+    every read inside pyarrow (not a memory map: its pages would count in RSS as the file is read).
+    """
+    import os
+    import stat
+
+    import pyarrow as pa
+
+    try:
+        fd = fp.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or not os.path.exists(f"/dev/fd/{fd}"):
+            return fp
+        return pa.OSFile(f"/dev/fd/{fd}")
+    except (OSError, ValueError, AttributeError):
+        return fp
+
+
 def rebatch(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[tuple[pa.Table, int]]:
     """Tables of exactly `size` rows (the last may be shorter) with the 1-based number of their first row."""
     import pyarrow as pa
