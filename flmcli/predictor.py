@@ -101,15 +101,14 @@ class Predictor:
             for error in row_errors:
                 bad[error.index] = self._row_error(batch, error.index, error.reason, error.field, error.hint)
             good = [i for i in range(n) if i not in bad]
+            # rows holds only the good records: map batch positions to it when some were left out
+            position = {index: at for at, index in enumerate(good)} if bad else None
 
             def make(indices: list[int]) -> Any:
-                return feat.matrix([rows[good_pos[i]] for i in indices], self.spec)
+                if position is None and len(indices) == n:
+                    return feat.matrix(rows, self.spec)
+                return feat.matrix([rows[position[i] if position else i] for i in indices], self.spec)
 
-            good_pos = {index: position for position, index in enumerate(good)}
-            if len(good) == n:
-
-                def make(indices: list[int]) -> Any:  # noqa: F811 - no error rows: index straight in
-                    return feat.matrix(rows if len(indices) == n else [rows[i] for i in indices], self.spec)
         else:
             full = feat.from_table(batch, self.spec)
             good = list(range(n))
