@@ -1,6 +1,6 @@
 """NDJSON read + write throughput of flmcli.formats against a hand-written orjson loop, in the same run.
 
-    /work/venv/bin/python bench/bench_formats.py [ROWS] [--objects]
+    .venv/bin/python bench/bench_formats.py [ROWS] [--objects]
 
 Both sides read the same file, parse each line with orjson, hand the batch to a stand-in model
 (one numpy call) and write one {"prediction": v} line per row to /dev/null.
@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from flmcli import formats
 from flmcli.batch import Scored
 
-CHURN = "/work/shared/data/churn/data.parquet"
+CHURN = str(Path(__file__).resolve().parents[1] / "data" / "data.parquet")
 BATCH = 10_000
 
 

@@ -13,7 +13,6 @@ together bound how fast any reader can be. Flama readers come from compat/flama_
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT / "compat"))
 
 import flama_env  # noqa: E402  (compat/ is a script folder, not a package)
 
-SHARED = Path(os.environ.get("FLM_SHARED") or ROOT.parent / "shared")
+CORPUS = ROOT / "tests" / "data" / "flm-corpus"
 
 # The Flama releases that read each layout (flm-format.md §9); the older one of each pair shows the spread.
 READERS = {"p1": ("2.2.2", "1.12.4"), "p2": ("2.2.2",), "tar": ("1.7.2", "1.4.0"), "bare": ("1.0.2",)}
@@ -103,7 +102,7 @@ def _fmt(timing: Timing, reference: float | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement; the median is shown (default 3)")
-    parser.add_argument("--corpus", type=Path, default=SHARED / "flm-corpus")
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--no-bare", action="store_true", help="leave out the 1.0.x bare files (not churn models)")
     args = parser.parse_args(argv)
 

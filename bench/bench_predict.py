@@ -1,7 +1,7 @@
 """`flm predict` on the churn sample model: throughput, memory, start-up and latency, each beside a baseline
 measured in the same run. Figures and ratios are printed, never asserted.
 
-    /work/venv/bin/python bench/bench_predict.py [--rows N] [--big-rows N] [--repeat K] [--only SECTION,...]
+    .venv/bin/python bench/bench_predict.py [--rows N] [--big-rows N] [--repeat K] [--only SECTION,...]
 
 Sections (all by default): ndjson, parquet, rss, cold, importtime, latency, batch, flama.
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import socket
 import statistics
 import subprocess
@@ -26,8 +25,8 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("FLM_SHARED") or ROOT.parent / "shared")
-MODEL = SHARED / "flm-corpus" / "flama-2.2.2_churn_zstd_p2.flm"
+CORPUS = ROOT / "tests" / "data" / "flm-corpus"
+MODEL = CORPUS / "flama-2.2.2_churn_zstd_p2.flm"
 FLAMA_HOME = Path.home() / ".cache" / "flm-compat"
 
 
@@ -40,7 +39,7 @@ def free_port() -> int:
 def rows(n: int) -> list[list[Any]]:
     import pyarrow.parquet as pq
 
-    table = pq.read_table(SHARED / "data" / "churn" / "data.parquet").drop_columns(["Exited"])
+    table = pq.read_table(ROOT / "data" / "data.parquet").drop_columns(["Exited"])
     return [list(row.values()) for row in table.slice(0, n).to_pylist()]
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("FLM_SHARED", ROOT.parent / "shared"))
-CORPUS = SHARED / "flm-corpus"
+CORPUS = ROOT / "tests" / "data" / "flm-corpus"
+CHURN_DATA = ROOT / "data"
 CHURN = ROOT / "samples" / "churn.flm"
 DATA = ROOT / "data" / "data.parquet"
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "compat"))
 
 import flama_env  # noqa: E402  (compat/ is a script folder, not a package)
 
-SHARED = Path(os.environ.get("FLM_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+CHURN_DATA = Path(__file__).resolve().parents[1] / "data"
 LOADER = ROOT / "compat" / "flama_load.py"
 
 CODECS = ("bz2", "lzma", "zlib", "zstd")
@@ -97,7 +97,7 @@ def _train_churn() -> TrainedModel:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    frame = pd.read_parquet(SHARED / "data" / "churn" / "data.parquet").sample(n=1500, random_state=7)
+    frame = pd.read_parquet(CHURN_DATA / "data.parquet").sample(n=1500, random_state=7)
     target = frame.pop("Exited").to_numpy()
     # Plain Python values through JSON, exactly as the Flama side will rebuild them, so both predict on equal input.
     rows = json.loads(json.dumps(frame.astype(object).to_numpy().tolist()))
@@ -133,7 +133,7 @@ def flama_pythons() -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def artifact_bytes() -> bytes:
-    return (SHARED / "data" / "churn" / "artifact.json").read_bytes()
+    return (CHURN_DATA / "artifact.json").read_bytes()
 
 
 @pytest.fixture(scope="module")

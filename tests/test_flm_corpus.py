@@ -15,12 +15,11 @@ import pytest
 import flmcli.flm as flm
 from flmcli.errors import ModelFileError
 
-SHARED = Path(os.environ.get("FLM_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-CORPUS = SHARED / "flm-corpus"
+CORPUS = Path(__file__).resolve().parent / "data" / "flm-corpus"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text()) if (CORPUS / "manifest.json").exists() else {"files": []}
 ENTRIES = {entry["file"]: entry for entry in MANIFEST["files"]}
 
-pytestmark = pytest.mark.skipif(not ENTRIES, reason=f"FLM corpus not found at {CORPUS} (set FLM_SHARED)")
+pytestmark = pytest.mark.skipif(not ENTRIES, reason=f"FLM corpus not found at {CORPUS}")
 
 
 def _kind(entry: dict[str, Any]) -> str:

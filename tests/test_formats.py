@@ -21,7 +21,7 @@ from flmcli import formats
 from flmcli.batch import BadRecord, Batch, Scored
 from flmcli.errors import FlmError, InputError
 
-CHURN = Path("/work/shared/data/churn/data.parquet")
+CHURN = Path(__file__).resolve().parents[1] / "data" / "data.parquet"
 ROWS = 25
 
 

@@ -18,8 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-SHARED = Path(os.environ.get("FLM_SHARED") or Path(__file__).resolve().parents[2] / "shared")
-CORPUS = SHARED / "flm-corpus"
+CORPUS = Path(__file__).resolve().parent / "data" / "flm-corpus"
 CHURN = CORPUS / "flama-2.2.2_churn_zstd_p2.flm"
 IRIS = CORPUS / "flama-2.2.2_iris-logreg_zstd_p2.flm"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from test_serve import CHURN, CHURN_ROWS, IRIS, SHARED, Server, free_port, spawn, stop, wait_ready
+from test_serve import CHURN, CHURN_ROWS, IRIS, Server, free_port, spawn, stop, wait_ready
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "churn_loss.py"
 
@@ -49,7 +49,7 @@ def sample_server(tmp: Path) -> Server:
 def churn_rows() -> list[list[Any]]:
     import pyarrow.parquet as pq
 
-    table = pq.read_table(SHARED / "data" / "churn" / "data.parquet").drop_columns(["Exited"])
+    table = pq.read_table(Path(__file__).resolve().parents[1] / "data" / "data.parquet").drop_columns(["Exited"])
     return [list(row.values()) for row in table.slice(0, 2000).to_pylist()]
 
 
