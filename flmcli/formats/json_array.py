@@ -249,9 +249,9 @@ def _envelope(stream: _Replay, source: str) -> Iterator[list[Any]]:
         raise _syntax_error(exc, source, rows + len(piece) + 1) from None
     if not found:
         listed = ", ".join(repr(key)[:40] for key in keys[:5]) + (", ..." if len(keys) > 5 else "")
-        raise InputError(f'expected a JSON array of rows or {{"input": [...]}}, got an object with keys {listed}'
-                         if keys else 'expected a JSON array of rows or {"input": [...]}, got an empty object',
-                         source=source)
+        held = f"the object has keys {listed}" if keys else "the object is empty"
+        raise InputError(f'missing field ({held}); send a JSON array of rows or {{"input": [...]}}', source=source,
+                         field="input")
     if piece:
         yield piece
 

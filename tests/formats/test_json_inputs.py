@@ -107,12 +107,12 @@ def test_check_is_linear_on_escaped_quotes() -> None:
 @pytest.mark.parametrize(
     "data, message",
     [
-        (b'{"rows": [[1, 2]]}', "got an object with keys 'rows'"),
+        (b'{"rows": [[1, 2]]}', "field 'input': missing field (the object has keys 'rows')"),
         (b'{"input": 5}', "field 'input': expected an array of rows, got a number"),
         (b'{"method": "predict", "input": {"a": 1}}', "field 'input': expected an array of rows, got an object"),
         (b"42", "got a number"),
         (b'"rows"', "got a string"),
-        (b"{}", "got an empty object"),
+        (b"{}", "the object is empty"),
     ],
 )
 def test_json_that_is_not_rows_is_refused_with_exit_1(tmp_path: Path, data: bytes, message: str) -> None:
