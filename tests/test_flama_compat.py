@@ -15,7 +15,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ SECTION_VARIANTS: dict[str, dict[str, Any]] = {
 READERS = {"2.2.2": (1, 2), "1.12.4": (1,)}
 MODELS = ("iris", "churn")
 
-TIMESTAMP = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc)
+TIMESTAMP = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 PARAMS = {"C": 1.0, "max_iter": 500, "note": "ünïcödé ✓"}
 METRICS = {"accuracy": 0.9733333333333334, "roc_auc": 0.123456789012345678}
 EXTRA = {"owner": "flm", "tags": ["compat", "ci"], "nested": {"n": 1, "none": None}}

@@ -93,6 +93,7 @@ def load(source: str | os.PathLike[str] | IO[bytes], *, trust: Iterable[str] = (
     "mymod.MyClass" or "mymod.*"), or anything with `trust_all=True`. `max_size` bounds the
     total decompressed bytes (default `codecs.MAX_DECOMPRESSED_BYTES`).
     """
+    path: str | None
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         try:

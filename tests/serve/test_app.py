@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from tests.helpers import CORPUS
+
 CHURN = CORPUS / "flama-2.2.2_churn_zstd_p2.flm"
 IRIS = CORPUS / "flama-2.2.2_iris-logreg_zstd_p2.flm"
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tests.helpers import DATA, ROOT
 from tests.serve.test_app import CHURN, CHURN_ROWS, IRIS, Server, free_port, spawn, stop, wait_ready
 
