@@ -31,14 +31,14 @@ LOADER = ROOT / "compat" / "flama_load.py"
 
 CODECS = ("bz2", "lzma", "zlib", "zstd")
 PROTOCOLS = (1, 2)
-# Protocol 2 lets each section pick its codec (flm-format.md §7); Flama 2.x must follow every choice.
+# Protocol 2 lets each section pick its codec (docs/format.md §7); Flama 2.x must follow every choice.
 SECTION_VARIANTS: dict[str, dict[str, Any]] = {
     "mixed": {"compression": "zstd", "meta_compression": None, "artifact_compression": "bz2",
               "model_compression": "lzma"},
     "raw": {"compression": "zlib", "meta_compression": None, "artifact_compression": None,
             "model_compression": None},
 }
-# Which protocols each release must read (flm-format.md §9, §11).
+# Which protocols each release must read (docs/format.md §11).
 READERS = {"2.2.2": (1, 2), "1.12.4": (1,)}
 MODELS = ("iris", "churn")
 
