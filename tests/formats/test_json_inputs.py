@@ -180,6 +180,7 @@ def test_array_rows_on_stdin_through_a_real_pipe(lines: int) -> None:
 
 def test_array_rows_from_a_live_pipe_are_answered_as_they_arrive() -> None:
     # `tail -f rows.ndjson | flm predict`: the first row is answered while the pipe is still open.
+    # `with` closes the pipes too: an unclosed one is a ResourceWarning, an error under our pytest settings
     with subprocess.Popen([sys.executable, "-m", "flmcli", "predict", str(CHURN)], stdin=subprocess.PIPE,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
         assert process.stdin is not None and process.stdout is not None
@@ -198,3 +199,4 @@ def test_array_rows_from_a_live_pipe_are_answered_as_they_arrive() -> None:
             assert process.wait(timeout=60) == 0
         finally:
             process.kill()
+            process.wait()
