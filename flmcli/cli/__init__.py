@@ -21,6 +21,7 @@ COMMANDS = {
     "inspect": "flmcli.cli.inspect:inspect",
     "pack": "flmcli.cli.pack:pack",
     "serve": "flmcli.cli.serve:serve",
+    "warm": "flmcli.cli.warm:warm",
 }
 
 
