@@ -103,7 +103,8 @@ def status(as_json: bool) -> None:
     cached = sum(model["bytes"] for model in models)
     click.echo(f"models   {len(models)} cached, {cached / 2**20:.1f} of {answer['cache_limit'] / 2**20:.0f} MiB")
     for model in models:
-        click.echo(f"  {model['path']}  {model['bytes'] / 2**20:.1f} MiB  {model['hits']} hits  sha256 {model['sha256']}")
+        size = model["bytes"] / 2**20
+        click.echo(f"  {model['path']}  {size:.1f} MiB  {model['hits']} hits  sha256 {model['sha256']}")
 
 
 @warm.command()
@@ -123,8 +124,10 @@ def stop() -> None:
 
 def _ask(op: str) -> dict[str, Any] | None:
     connected = client.connect()
-    if isinstance(connected, str):
-        raise FlmError(connected)
+    if isinstance(connected, client.Stale):
+        return None
+    if isinstance(connected, client.Refused):
+        raise FlmError(str(connected))
     if connected is None:
         return None
     sock, _ = connected

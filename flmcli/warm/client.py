@@ -26,8 +26,20 @@ def warn(message: str) -> None:
         pass
 
 
-def connect(directory: str | None = None, *, quiet_if_absent: bool = True) -> tuple[socket.socket, int] | str | None:
-    """A connection to our own helper and its pid; a reason (str) it cannot be used; None when there is none."""
+class Refused(str):
+    """Why the helper cannot be used (a one-line message)."""
+
+    stale = False
+
+
+class Stale(Refused):
+    """A socket is there but nobody listens: a helper died without cleaning up."""
+
+    stale = True
+
+
+def connect(directory: str | None = None) -> tuple[socket.socket, int] | Refused | None:
+    """A connection to our own helper and its pid; why it cannot be used; None when there is none."""
     directory = directory or paths.runtime_dir()
     try:
         st = os.lstat(directory)
@@ -35,7 +47,7 @@ def connect(directory: str | None = None, *, quiet_if_absent: bool = True) -> tu
         return None
     problem = paths.problem(directory, st)
     if problem:
-        return f"not using the warm helper: {problem}"
+        return Refused(f"not using the warm helper: {problem}")
     path = paths.socket_path(directory)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -44,20 +56,21 @@ def connect(directory: str | None = None, *, quiet_if_absent: bool = True) -> tu
         creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         if struct.unpack("3i", creds)[1] != os.getuid():
             sock.close()
-            return f"not using the warm helper: {path} is served by another user"
+            return Refused(f"not using the warm helper: {path} is served by another user")
         hello = _read_line(sock)
         if hello is None or hello.get("flm") != "warm":
             sock.close()
-            return f"the warm helper at {path} did not answer"
+            return Refused(f"the warm helper at {path} did not answer")
     except FileNotFoundError:
         sock.close()
         return None
     except TimeoutError:
         sock.close()
-        return f"the warm helper at {path} did not answer within {HELLO_TIMEOUT:g} s"
+        return Refused(f"the warm helper at {path} did not answer within {HELLO_TIMEOUT:g} s")
     except OSError as exc:
         sock.close()
-        return f"the warm helper at {path} is not running ({exc.strerror or exc}); run `flm warm stop` to clear it"
+        reason = f"the warm helper at {path} is not running ({exc.strerror or exc}); `flm warm stop` clears it"
+        return Stale(reason) if isinstance(exc, ConnectionRefusedError) else Refused(reason)
     sock.settimeout(None)
     return sock, int(hello.get("pid", 0))
 
@@ -76,7 +89,7 @@ def predict(argv: list[str]) -> int | None:
     connected = connect()
     if connected is None:
         return None
-    if isinstance(connected, str):
+    if isinstance(connected, Refused):
         warn(f"{connected}; running cold")
         return None
     sock, helper = connected
