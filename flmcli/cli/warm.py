@@ -55,7 +55,7 @@ def start(idle: str, cache_mb: int) -> None:
     problem = paths.ensure_private(directory)
     if problem:
         raise FlmError(problem, hint="remove it, or point FLM_WARM_DIR at a directory of your own")
-    connected = client.connect(directory)
+    connected = client.connect(directory, same_flm=False)
     if isinstance(connected, tuple):
         connected[0].close()
         click.echo(f"flm warm: already running (pid {connected[1]})", err=True)
@@ -123,7 +123,7 @@ def stop() -> None:
 
 
 def _ask(op: str) -> dict[str, Any] | None:
-    connected = client.connect()
+    connected = client.connect(same_flm=False)
     if isinstance(connected, client.Stale):
         return None
     if isinstance(connected, client.Refused):

@@ -14,6 +14,7 @@ import struct
 import sys
 from typing import Any
 
+from .. import __version__
 from . import paths, protocol
 
 HELLO_TIMEOUT = 5.0  # a helper busy loading a model answers late; a wedged one must not hold us
@@ -38,8 +39,11 @@ class Stale(Refused):
     stale = True
 
 
-def connect(directory: str | None = None) -> tuple[socket.socket, int] | Refused | None:
-    """A connection to our own helper and its pid; why it cannot be used; None when there is none."""
+def connect(directory: str | None = None, *, same_flm: bool = True) -> tuple[socket.socket, int] | Refused | None:
+    """A connection to our own helper and its pid; why it cannot be used; None when there is none.
+
+    `same_flm`: refuse a helper running another flm version or installation (status and stop accept it).
+    """
     directory = directory or paths.runtime_dir()
     try:
         st = os.lstat(directory)
@@ -61,6 +65,12 @@ def connect(directory: str | None = None) -> tuple[socket.socket, int] | Refused
         if hello is None or hello.get("flm") != "warm":
             sock.close()
             return Refused(f"the warm helper at {path} did not answer")
+        if same_flm and (hello.get("version"), hello.get("prefix")) != (__version__, sys.prefix):
+            sock.close()
+            return Refused(
+                f"the warm helper (pid {hello.get('pid')}) runs flm {hello.get('version')} from "
+                f"{hello.get('prefix')}, not this one; `flm warm stop` and start it again"
+            )
     except FileNotFoundError:
         sock.close()
         return None

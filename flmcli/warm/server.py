@@ -17,10 +17,12 @@ import struct
 import sys
 import time
 import warnings
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import __version__
 from . import paths, protocol
 from .cache import ModelCache
 
@@ -54,6 +56,8 @@ class Conn:
     pid: int | None = None
     pidfd: int | None = None
     started: bool = False
+    forked_at: float = 0.0
+    fork_seconds: float = 0.0
 
 
 class Helper:
@@ -65,6 +69,8 @@ class Helper:
         self.started = time.time()
         self.last_active = time.monotonic()
         self.requests = 0
+        # (seconds the fork took in the helper, seconds from fork to the child's exit) of recent requests
+        self.timings: deque[tuple[float, float]] = deque(maxlen=200)
         self.stopping = False
         self.conns: dict[int, Conn] = {}
         self.selector = selectors.DefaultSelector()
@@ -140,7 +146,7 @@ class Helper:
         self.last_active = time.monotonic()
         conn = Conn(sock)
         self.conns[sock.fileno()] = conn
-        self._send(conn, {"flm": "warm", "pid": self.pid})
+        self._send(conn, {"flm": "warm", "pid": self.pid, "version": __version__, "prefix": sys.prefix})
         sock.setblocking(False)
         self.selector.register(sock, selectors.EVENT_READ, "conn")
 
@@ -204,6 +210,7 @@ class Helper:
 
     def _fork(self, conn: Conn, request: dict[str, Any]) -> None:
         fds, conn.fds = conn.fds, []
+        conn.forked_at = time.perf_counter()
         pid = os.fork()
         if pid == 0:
             try:
@@ -212,6 +219,7 @@ class Helper:
             except BaseException:  # noqa: BLE001 - a child that cannot detach must not run the helper's loop
                 os._exit(70)
             raise InChild(request, fds, self.child_reports, self.cache)
+        conn.fork_seconds = time.perf_counter() - conn.forked_at
         for fd in fds:
             os.close(fd)  # the child has them; a copy here would keep the caller's pipes open
         self.requests += 1
@@ -223,6 +231,7 @@ class Helper:
         conn = self.conns[fd]
         assert conn.pid is not None and conn.pidfd is not None
         _, status = os.waitpid(conn.pid, 0)
+        self.timings.append((conn.fork_seconds, time.perf_counter() - conn.forked_at))
         self.selector.unregister(conn.pidfd)
         os.close(conn.pidfd)
         conn.pid = conn.pidfd = None
@@ -288,6 +297,8 @@ class Helper:
             "memory": resident(),
             "cache_limit": self.cache.limit,
             "models": self.cache.describe(),
+            "fork_ms": _median([fork for fork, _ in self.timings]),
+            "child_ms": _median([life for _, life in self.timings]),
         }
 
     def _forget_in_child(self) -> None:
@@ -305,6 +316,12 @@ class Helper:
         self.selector.close()
         if self.lock_fd is not None:
             os.close(self.lock_fd)
+
+
+def _median(values: list[float]) -> float | None:
+    import statistics
+
+    return round(statistics.median(values) * 1000, 2) if values else None
 
 
 def _import_quietly(names: Iterable[str]) -> None:

@@ -260,3 +260,35 @@ def test_another_users_connection_is_refused(helper: Helper) -> None:
         os.chmod(helper.directory, 0o700)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == b"b''"  # closed without a word: no hello, no request taken
+
+
+def test_a_helper_of_another_flm_installation_is_not_used() -> None:
+    import socket
+    import threading
+
+    with private_dir() as directory:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(os.path.join(directory, "helper.sock"))
+        listener.listen(4)
+        taken: list[bytes] = []
+
+        def serve() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.sendall(b'{"flm":"warm","pid":1,"version":"0.0.1","prefix":"/elsewhere"}\n')
+                connection.settimeout(5)
+                try:
+                    taken.append(connection.recv(100))
+                except OSError:
+                    taken.append(b"?")
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            result = run(["predict", "--help"], env_for(directory))
+        finally:
+            thread.join(10)
+            listener.close()
+        assert result.returncode == 0 and result.stdout.startswith(b"Usage: ")
+        assert result.stderr.count(b"\n") == 1 and b"runs flm 0.0.1 from /elsewhere" in result.stderr
+        assert taken == [b""]  # nothing was sent to it
