@@ -42,25 +42,19 @@ def _line_within(stream: object, seconds: float) -> bytes:
 
 def _live_then_interrupt(env: dict[str, str]) -> tuple[bytes, Run]:
     """One row into a pipe that stays open: the answer must come before EOF; then Ctrl-C."""
-    process = subprocess.Popen(
-        [*FLM, "predict", str(CHURN), "--from", "ndjson"],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert process.stdin is not None
-    try:
-        process.stdin.write(json.dumps(ROW).encode() + b"\n")
-        process.stdin.flush()
-        first = _line_within(process.stdout, 120)
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)  # stdin stays open: only the signal can end it
-        assert process.stdout is not None and process.stderr is not None
-        return first, Run(process.returncode, process.stdout.read(), process.stderr.read())
-    finally:
-        process.kill()
-        process.stdin.close()
+    argv = [*FLM, "predict", str(CHURN), "--from", "ndjson"]
+    pipe = subprocess.PIPE
+    with subprocess.Popen(argv, env=env, stdin=pipe, stdout=pipe, stderr=pipe) as process:
+        assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+        try:
+            process.stdin.write(json.dumps(ROW).encode() + b"\n")
+            process.stdin.flush()
+            first = _line_within(process.stdout, 120)
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)  # stdin stays open: only the signal can end it
+            return first, Run(process.returncode, process.stdout.read(), process.stderr.read())
+        finally:
+            process.kill()
 
 
 def test_live_pipe_answers_before_eof_and_ctrl_c_is_130(helper: Helper) -> None:
@@ -114,29 +108,19 @@ def test_helper_killed_mid_request_then_stale_socket_falls_back_cold() -> None:
         try:
             pid = helper.pid()
             assert pid is not None
-            process = subprocess.Popen(
-                [*FLM, "predict", str(CHURN), "--from", "ndjson"],
-                env=helper.env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-            assert process.stdin is not None
-            process.stdin.write(json.dumps(ROW).encode() + b"\n")
-            process.stdin.flush()
-            assert _line_within(process.stdout, 120) == b'{"prediction":0}\n'
-            os.kill(pid, signal.SIGKILL)
-            # the client ends with a clear error, and its stdout reaches EOF: the child died with the helper
-            _, err = process.communicate(timeout=30)
+            argv = [*FLM, "predict", str(CHURN), "--from", "ndjson"]
+            pipe = subprocess.PIPE
+            with subprocess.Popen(argv, env=helper.env, stdin=pipe, stdout=pipe, stderr=pipe) as process:
+                assert process.stdin is not None
+                process.stdin.write(json.dumps(ROW).encode() + b"\n")
+                process.stdin.flush()
+                assert _line_within(process.stdout, 120) == b'{"prediction":0}\n'
+                os.kill(pid, signal.SIGKILL)
+                # the client ends with a clear error, and its stdout reaches EOF: the child died with the helper
+                _, err = process.communicate(timeout=30)
             assert process.returncode == 1
-            assert (
-                err
-                == (
-                    f"Error: the warm helper (pid {pid}) died before the request finished; "
-                    "its output may be incomplete\n"
-                ).encode()
-            )
-            process.stdin.close()
+            died = f"Error: the warm helper (pid {pid}) died before the request finished; its output may be incomplete"
+            assert err == died.encode() + b"\n"
             # the dead helper's socket is still there: a client must not hang on it
             started = time.monotonic()
             cold = run(["predict", "--help"], helper.env, timeout=60)
