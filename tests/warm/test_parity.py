@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import CHURN, CORPUS, Helper, Run, env_for, run, shell
+from .conftest import CHURN, Helper, Run, env_for, run, shell
 
 FORMATS = ("json", "ndjson", "csv", "tsv", "parquet", "arrow")
 INPUTS = [f"{fmt}-rows.{fmt}" for fmt in FORMATS]
@@ -97,11 +99,35 @@ def test_the_cases_cover_what_they_claim(results: dict[str, tuple[Any, Any]]) ->
 def test_warm_runs_were_served_by_the_helper(results: dict[str, tuple[Any, Any]], helper: Helper) -> None:
     status = helper.status()
     assert status["requests"] >= len(CASES)
-    assert any(model["path"].endswith("churn.flm") and model["hits"] > 0 for model in status["models"])
+    assert any(model["path"].endswith("churn.flm") for model in status["models"])
 
 
-def test_chain_of_three_models(helper: Helper, inputs: Path) -> None:
-    models = [CHURN, CORPUS / "flama-1.12.4_churn_zstd_p1.flm", CORPUS / "flama-1.12.4_churn_lzma_p1.flm"]
+def _cached(helper: Helper, path: Path) -> dict[str, Any] | None:
+    real = os.path.realpath(path)
+    return next((model for model in helper.status()["models"] if model["path"] == real), None)
+
+
+def test_a_cached_model_is_used_again(helper: Helper, inputs: Path, tmp_path: Path) -> None:
+    model = tmp_path / "again.flm"
+    shutil.copy(CHURN, model)
+    first = run(["predict", str(model), str(inputs / "json-rows.json")], helper.env)
+    deadline = time.monotonic() + 30  # the helper loads it after the first child reported it
+    while _cached(helper, model) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    entry = _cached(helper, model)
+    assert entry is not None and entry["hits"] == 0
+    second = run(["predict", str(model), str(inputs / "json-rows.json")], helper.env)
+    assert (second.returncode, second.stdout, second.stderr) == (first.returncode, first.stdout, first.stderr)
+    deadline = time.monotonic() + 30  # the child's report and its exit reach the helper in either order
+    while (entry := _cached(helper, model)) is not None and entry["hits"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert entry is not None and entry["hits"] == 1
+
+
+def test_chain_of_three_models(helper: Helper, inputs: Path, tmp_path: Path) -> None:
+    models = [tmp_path / f"{name}.flm" for name in "abc"]  # three files: three cache entries
+    for model in models:
+        shutil.copy(CHURN, model)
     script = (
         f"$FLM predict {models[0]} ndjson-rows.ndjson --keep-input --output-name a"
         f" | $FLM predict {models[1]} --keep-input --output-name b"
@@ -119,7 +145,11 @@ def test_chain_of_three_models(helper: Helper, inputs: Path) -> None:
 
 
 def test_head_closes_the_pipe_early(helper: Helper, inputs: Path) -> None:
-    script = '$FLM predict churn.flm big.parquet --to ndjson | head -1; echo "status ${PIPESTATUS[*]}" >&2'
+    # batches of 1000 rows: the reader is gone between two writes, not in the middle of one (where a short
+    # write would end the run with status 0, cold and warm alike, depending on timing)
+    script = (
+        '$FLM predict churn.flm big.parquet --to ndjson --batch-size 1000 | head -1; echo "status ${PIPESTATUS[*]}" >&2'
+    )
     shutil.copy(CHURN, inputs / "churn.flm")
     with ThreadPoolExecutor(max_workers=1) as pool:
         cold = pool.submit(shell, script, env_for(None), cwd=inputs)
