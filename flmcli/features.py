@@ -165,6 +165,27 @@ def from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
     return frame.to_numpy(dtype=object)
 
 
+def table_fits(batch: Batch, spec: FeatureSpec) -> bool:
+    """Whether a table parsed from text rows holds the model's features as plain columns: every named field
+    present in every row (Arrow cannot tell a missing field from a null, so no nulls), each of one scalar type.
+    Anything else is for `row_values` to judge, row by row."""
+    import pyarrow as pa
+
+    table = batch.table
+    if table is None or spec.names is None or len(set(table.column_names)) != table.num_columns:
+        return False
+    for name in spec.names:
+        if name not in table.column_names:
+            return False
+        column = table.column(name)
+        kind = column.type
+        plain = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) or (
+            pa.types.is_string(kind) or pa.types.is_large_string(kind))
+        if not plain or column.null_count:
+            return False
+    return True
+
+
 def _typed_frame(array: np.ndarray, names: Sequence[str]) -> pd.DataFrame:
     import pandas as pd
 
