@@ -1,7 +1,8 @@
-"""NDJSON through Arrow's JSON reader writes the same bytes, messages and exit status as the row-by-row reader.
+"""The columnar paths write the same bytes, messages and exit status as the row-by-row path they replace.
 
-Each case runs `flm predict` twice in process: as it is, and with the Arrow reader swapped for the row-by-row
-one (what every NDJSON input went through before). Inputs carry what the row-by-row reader handles: type drift
+Each case runs `flm predict` twice in process: as it is, and with the Arrow NDJSON reader swapped for the
+row-by-row one and decoded rows given to the model as Python objects (what every JSON and NDJSON input went
+through before). Inputs carry what the row-by-row reader handles: type drift
 between and within batches, nulls, missing and nested fields, malformed and blank lines, scalar and array rows,
 the `{"input": [...]}` envelope, values the model refuses; every output format; every --on-error.
 """
@@ -17,6 +18,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+import flmcli.features
 import flmcli.flm
 from flmcli.cli import cli
 from flmcli.formats import ndjson, ndjson_arrow
@@ -120,6 +122,16 @@ def churn_case(name: str) -> bytes:
         for i, row in enumerate(rows):
             row["Surname"] = f"2020-01-0{1 + i % 9}" if i % 2 else "Ñoño ☃ \\u00e9"
         return lines(rows)
+    if name == "number_for_category":
+        rows[6]["Geography"] = 3
+        for row in rows[32:]:
+            row["Gender"] = 1
+        return lines(rows)
+    if name == "bool_for_number":
+        rows[8]["Age"] = True
+        for row in rows[16:32]:
+            row["HasCrCard"] = row["HasCrCard"] == 1
+        return lines(rows)
     if name == "big_numbers":
         rows[0]["CustomerId"] = 2**63 + 5
         rows[1]["EstimatedSalary"] = 1e308
@@ -130,13 +142,14 @@ def churn_case(name: str) -> bytes:
 
 CASES = ("clean", "drift", "drift_in_batch", "null", "missing", "nested", "nested_extra", "bad_json", "blank",
          "scalar", "arrays", "mixed_shapes", "envelope", "refused", "extra_and_order", "crlf_bom_no_final_newline",
-         "duplicate_key", "dates_and_unicode", "big_numbers")
+         "duplicate_key", "dates_and_unicode", "number_for_category", "bool_for_number", "big_numbers")
 
 
 def run(args: list[str], row_by_row: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[int, bytes, str]:
     with monkeypatch.context() as patch:
         if row_by_row:
             patch.setattr(ndjson_arrow, "read", ndjson.read)
+            patch.setattr(flmcli.features, "NUMERIC_COLUMNS", False)
         result = CliRunner().invoke(cli, ["predict", *args], catch_exceptions=False)
     return result.exit_code, result.stdout_bytes, result.stderr
 
@@ -219,3 +232,49 @@ def test_the_fast_path_is_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     code, out, _ = run([str(CHURN), str(source), "--batch-size", "16"], False, monkeypatch)
     assert code == 0 and out.count(b"\n") == 40
     assert decoded == []
+
+
+def json_case(name: str) -> bytes:
+    """The same cases as a JSON array of positional rows (or Flama's {"input": [...]} body)."""
+    if name in ("bad_json", "blank", "crlf_bom_no_final_newline", "duplicate_key", "missing", "extra_and_order"):
+        raise AssertionError(name)
+    rows = [orjson.loads(line) for line in churn_case(name).splitlines()]
+    values = [list(row.values()) if isinstance(row, dict) and "input" not in row else row for row in rows]
+    if name == "envelope":
+        return orjson.dumps({"input": [row["input"] if isinstance(row, dict) else row for row in values]})
+    return orjson.dumps(values)
+
+
+JSON_CASES = ("clean", "drift", "drift_in_batch", "null", "nested", "scalar", "arrays", "refused", "envelope",
+              "dates_and_unicode", "number_for_category", "bool_for_number", "big_numbers")
+
+
+@pytest.mark.parametrize("case", JSON_CASES)
+@pytest.mark.parametrize("to", OUTPUTS)
+def test_json_arrays_every_output(case: str, to: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "rows.json"
+    source.write_bytes(json_case(case))
+    assert_same([str(CHURN), str(source), "--to", to, "--batch-size", "16"], monkeypatch)
+
+
+@pytest.mark.parametrize("case", JSON_CASES)
+@pytest.mark.parametrize("on_error", ("skip", "null"))
+def test_json_arrays_on_error(case: str, on_error: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "rows.json"
+    source.write_bytes(json_case(case))
+    assert_same([str(CHURN), str(source), "--batch-size", "16", "--on-error", on_error], monkeypatch)
+    assert_same([str(CHURN_POSITIONAL), str(source), "--batch-size", "16", "--on-error", on_error, "--method",
+                 "predict_proba", "--to", "ndjson"], monkeypatch)
+
+
+def test_typed_columns_are_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decoded rows of plain numbers reach the model as numeric columns (else parity proves nothing)."""
+    from flmcli.features import matrix, spec_for
+
+    estimator = flmcli.flm.load(CHURN).estimator
+    rows = [list(row.values()) for row in churn_rows()]
+    frame = matrix(rows, spec_for(estimator))
+    assert str(frame["Age"].dtype) == "int64" and str(frame["Balance"].dtype) == "float64"
+    assert frame["Surname"].dtype == object
+    rows[3][6] = None
+    assert matrix(rows, spec_for(estimator))["Age"].dtype == object
