@@ -186,6 +186,22 @@ def table_fits(batch: Batch, spec: FeatureSpec) -> bool:
     return True
 
 
+def text_table_input(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
+    """The model input for a table that `table_fits`: numbers as numpy columns, strings as the Python objects
+    the row-by-row path gives the model (pandas' Arrow-backed strings would be converted again, per call)."""
+    import pandas as pd
+
+    table = batch.table
+    assert table is not None and spec.names is not None
+    if not spec.by_name:
+        return from_table(batch, spec)
+    columns: dict[str, Any] = {}
+    for name in spec.names:
+        array = table.column(name).to_numpy()
+        columns[name] = array if array.dtype != object else pd.Series(array, dtype=object, copy=False)
+    return pd.DataFrame(columns, copy=False)
+
+
 def _typed_frame(array: np.ndarray, names: Sequence[str]) -> pd.DataFrame:
     import pandas as pd
 

@@ -139,7 +139,7 @@ class Predictor:
         the row-by-row decoding of the same rows decides, names the bad row and applies --on-error."""
         if not feat.table_fits(batch, self.spec):
             return None
-        X = feat.from_table(batch, self.spec)
+        X = feat.text_table_input(batch, self.spec)
         try:
             y = self.call(X, method)
         except _ROW_FAILURES:
