@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from flmcli.batch import Batch
-from flmcli.formats import ndjson
+from flmcli.errors import InputError
+from flmcli.formats import ndjson, nesting
 from flmcli.formats.chunks import ChunkSource
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def _take(pending: list[tuple[bytes, int]], lines: int) -> tuple[bytes, list[tup
 def _batch(text: bytes, lines: int, first_line: int, source: str) -> Batch | None:
     """`lines` lines as one batch of typed columns, else of decoded rows; None when a line is blank."""
     stripped = text.lstrip()
-    if stripped[:1] == b"{":
+    if stripped[:1] == b"{" and _within_nesting_limit(text, lines):
         table = _parse(text)
         if table is not None and table.num_rows == lines:
             fallback = functools.partial(_decoded, text, first_line, source)
@@ -117,6 +118,23 @@ def _batch(text: bytes, lines: int, first_line: int, source: str) -> Batch | Non
     if len(batch) != lines:
         return None  # a blank line: the rows of this and later batches are no longer one per line
     return batch
+
+
+def _within_nesting_limit(text: bytes, lines: int) -> bool:
+    """Whether no row nests deeper than the row nesting limit, which orjson enforces and Arrow does not.
+
+    Counting brackets is enough when every line opens with `{` (each holds one, so no row is deeper than the
+    brackets left over plus one); otherwise the linear scan that skips strings decides."""
+    opens = text.count(b"{") + text.count(b"[")
+    if opens <= nesting.NESTING_LIMIT:
+        return True
+    if text.count(b"\n{") + (text[:1] == b"{") >= lines and opens - lines < nesting.NESTING_LIMIT:
+        return True
+    try:
+        nesting.check(text)
+    except InputError:
+        return False
+    return True
 
 
 def _parse(text: bytes) -> pa.Table | None:

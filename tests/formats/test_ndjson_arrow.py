@@ -9,7 +9,7 @@ import threading
 import orjson
 import pytest
 
-from flmcli.batch import Batch
+from flmcli.batch import BadRecord, Batch
 from flmcli.formats import ndjson, ndjson_arrow
 
 
@@ -67,3 +67,18 @@ def test_blank_line_hands_the_rest_to_the_row_by_row_reader() -> None:
     slow = list(ndjson.read(io.BytesIO(text), source="s", batch_size=8))
     assert [len(b) for b in fast] == [len(b) for b in slow]
     assert [(b.fallback() if b.fallback else b).lines for b in fast] == [b.lines for b in slow]
+
+
+@pytest.mark.parametrize("depth", [1024, 1025, 100_000])
+def test_rows_past_the_nesting_limit_are_refused_as_the_row_by_row_reader_does(depth: int) -> None:
+    deep = b'{"a": 1, "deep": ' + b"[" * (depth - 1) + b"]" * (depth - 1) + b"}\n"
+    text = rows(5) + deep + rows(5, 5) + b'{"a": 1, "s": "' + b"[" * 5000 + b'"}\n'
+    fast = list(ndjson_arrow.read(io.BytesIO(text), source="s", batch_size=100))
+    slow = list(ndjson.read(io.BytesIO(text), source="s", batch_size=100))
+
+    def shape(batch: Batch) -> list[object]:  # deep rows compare by kind: == on them would recurse too deep
+        return [r if isinstance(r, BadRecord) else type(r) for r in batch.records or ()]
+
+    assert [shape(b.fallback() if b.fallback else b) for b in fast] == [shape(b) for b in slow]
+    assert any(isinstance(r, BadRecord) for r in slow[0].records or ()) == (depth > 1024)
+    assert (fast[0].table is not None) == (depth <= 1024)
