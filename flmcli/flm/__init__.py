@@ -89,14 +89,15 @@ def load(source: str | os.PathLike[str] | IO[bytes], *, trust: Iterable[str] = (
     """Read and check an FLM file written by any Flama release (1.0 – 2.2).
 
     Metadata and artifacts are read at once; the model is unpickled on first use of
-    `.estimator`, allowing only the built-in allow-list plus `trust` (names like
-    "mymod.MyClass" or "mymod.*"), or anything with `trust_all=True`. `max_size` bounds the
+    `.estimator`, allowing only the built-in allow-list plus `trust` (exact names like
+    "mymod.MyClass"), or anything with `trust_all=True`. `max_size` bounds the
     total decompressed bytes (default `codecs.MAX_DECOMPRESSED_BYTES`).
     """
+    path: str | None
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         try:
-            with open(path, "rb") as handle:
+            with open(source, "rb") as handle:
                 data = handle.read()
         except OSError as exc:
             raise ModelFileError(f"cannot read the model file: {exc.strerror or exc}", path=path) from None

@@ -45,8 +45,8 @@ class Budget:
             )
 
 
-def _inflate_bz2_lzma(decompressor: bz2.BZ2Decompressor | lzma.LZMADecompressor, data: bytes, budget: Budget,
-                      what: str) -> bytes:
+def _inflate_bz2_lzma(decompressor: bz2.BZ2Decompressor | lzma.LZMADecompressor, data: bytes | memoryview,
+                      budget: Budget, what: str) -> bytes:
     parts: list[bytes] = []
     chunk = decompressor.decompress(data, max_length=CHUNK)
     while True:
@@ -60,7 +60,7 @@ def _inflate_bz2_lzma(decompressor: bz2.BZ2Decompressor | lzma.LZMADecompressor,
     return b"".join(parts)
 
 
-def _inflate_zlib(data: bytes, budget: Budget, what: str, wbits: int = zlib.MAX_WBITS) -> bytes:
+def _inflate_zlib(data: bytes | memoryview, budget: Budget, what: str, wbits: int = zlib.MAX_WBITS) -> bytes:
     decompressor = zlib.decompressobj(wbits)
     parts: list[bytes] = []
     pending = data
@@ -76,7 +76,7 @@ def _inflate_zlib(data: bytes, budget: Budget, what: str, wbits: int = zlib.MAX_
     return b"".join(parts)
 
 
-def _inflate_zstd(data: bytes, budget: Budget, what: str) -> bytes:
+def _inflate_zstd(data: bytes | memoryview, budget: Budget, what: str) -> bytes:
     import zstandard
 
     # A decompression object decodes frames with or without a declared content size (Flama
@@ -96,7 +96,7 @@ def _inflate_zstd(data: bytes, budget: Budget, what: str) -> bytes:
     return b"".join(parts)
 
 
-def decompress(codec: str, data: bytes, *, budget: Budget, what: str) -> bytes:
+def decompress(codec: str, data: bytes | memoryview, *, budget: Budget, what: str) -> bytes:
     """Decompress one stream, naming `what` (e.g. "meta section") in any error."""
     try:
         if codec == "none":

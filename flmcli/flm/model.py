@@ -87,11 +87,11 @@ class ModelFile:
         return self.meta["model"].get("info")
 
     @property
-    def params(self) -> dict[str, Any] | None:
+    def params(self) -> Any:
         return self.meta["model"].get("params")
 
     @property
-    def metrics(self) -> dict[str, Any] | None:
+    def metrics(self) -> Any:
         return self.meta["model"].get("metrics")
 
     @property
@@ -143,7 +143,11 @@ class ModelFile:
         """Every global the model pickle would import, with whether it is trusted. Runs nothing."""
         if self.kind != "binary" or self.lib != "sklearn":
             return []
-        return _trust.audit(self.payload, self.trust)
+        try:
+            return _trust.audit(self.payload, self.trust)
+        except _trust.CorruptPickleError as exc:
+            raise _trust.CorruptPickleError(exc.message.removeprefix("corrupt model payload: "),
+                                            path=self.path) from None
 
     @property
     def version_skew(self) -> tuple[str, str] | None:
