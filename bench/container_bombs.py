@@ -24,7 +24,7 @@ import zstandard
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flmcli.flm import binary
+from flmcli.flm import binary  # noqa: E402
 
 META = json.dumps({"id": "0" * 32, "timestamp": "2024-01-01T00:00:00",
                    "framework": {"lib": "sklearn", "version": "1.9.1"},

@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 
-import sklearn_sweep
+import sklearn_sweep  # noqa: E402
 
-from flmcli.flm import load
-from flmcli.flm.trust import audit, describe
+from flmcli.flm import load  # noqa: E402
+from flmcli.flm.trust import audit, describe  # noqa: E402
 
 # Plain stdlib types a pickle of ordinary Python values names (protocol 2 and older spell some of them out).
 STDLIB = (
