@@ -39,7 +39,7 @@ class BinaryFile:
 
 
 def looks_binary(head: bytes) -> bool:
-    """§10 rule 1: `00 00 00 01|02` followed by a known compression id."""
+    """docs/format.md §9 rule 1: `00 00 00 01|02` followed by a known compression id."""
     if len(head) < 8:
         return False
     protocol, codec = struct.unpack_from("!II", head)
@@ -171,10 +171,10 @@ def _entry(section: memoryview, offset: int, remaining: int,
            read: Callable[[memoryview], bytes]) -> tuple[str, bytes, int]:
     """The entry at `offset` and where the next one starts, decided here and now.
 
-    Binary writers store `len(name)` in code points but write UTF-8 bytes (§6.2). The name is read
-    as `name_size` bytes, as the format says, unless that reading is inconsistent (bad UTF-8, content
-    that does not decode, or no room for the entries still to come) and reading it as code points is
-    not. Each entry is decided once, without backtracking, so any file parses in linear time.
+    Binary writers store `len(name)` in code points but write UTF-8 bytes (docs/format.md §6.2).
+    The name is read as `name_size` bytes, as the format says, unless that reading is inconsistent
+    (bad UTF-8, content that does not decode, or no room for the entries still to come) and reading
+    it as code points is not. Each entry is decided once, without backtracking: linear time.
     """
     if len(section) - offset < ENTRY.size:
         raise ModelFileError(f"artifacts section is truncated inside entry header at byte {offset}")
@@ -241,7 +241,7 @@ def _section_byte(codec: str | None) -> int:
 def build(*, protocol: int, compression: str, meta: bytes, payload: bytes, artifacts: dict[str, bytes],
           kind: str = "binary", meta_compression: str | None = "inherit",
           artifact_compression: str | None = "inherit", model_compression: str | None = "inherit") -> bytes:
-    """Serialise a binary FLM file exactly as Flama writes it (§6, §7)."""
+    """Serialise a binary FLM file exactly as Flama writes it (docs/format.md §6, §7)."""
     if compression not in CODEC_NUMBERS:
         raise ValueError(f"unknown compression {compression!r}; expected one of {', '.join(CODEC_NUMBERS)}")
 
