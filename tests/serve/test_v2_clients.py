@@ -221,9 +221,14 @@ def test_classification_extension(triton: Any, predictors: dict[str, Any]) -> No
 def test_open_inference_client_metadata_round_trip(server: str, predictors: dict[str, Any],
                                                    churn_rows: list[dict[str, Any]]) -> None:
     from open_inference.openapi.client import OpenInferenceClient
+
+    with httpx.Client(timeout=60) as http:
+        _round_trip(OpenInferenceClient(base_url=f"http://{server}", httpx_client=http), predictors, churn_rows)
+
+
+def _round_trip(client: Any, predictors: dict[str, Any], churn_rows: list[dict[str, Any]]) -> None:
     from open_inference.openapi.types import InferenceRequest, RequestInput, RequestOutput
 
-    client = OpenInferenceClient(base_url=f"http://{server}")
     client.check_server_readiness()
     client.check_model_version_readiness("churn", "1")
     metadata = client.read_model_version_metadata("churn", "1")
@@ -247,12 +252,13 @@ def test_open_inference_client_int64_sent_as_floats(server: str, predictors: dic
     from open_inference.openapi.client import OpenInferenceClient
     from open_inference.openapi.types import InferenceRequest, RequestInput
 
-    client = OpenInferenceClient(base_url=f"http://{server}")
     ints = [[5, 3, 1, 0], [6, 3, 4, 1]]
     request = InferenceRequest(inputs=[RequestInput(name="input-0", shape=[2, 4], datatype="INT64",
                                                     data=[v for row in ints for v in row])])
     assert b"5.0" in request.json().encode()
-    response = client.model_infer("iris", request=request)
+    with httpx.Client(timeout=60) as http:
+        response = OpenInferenceClient(base_url=f"http://{server}", httpx_client=http).model_infer("iris",
+                                                                                                   request=request)
     predict = next(o for o in response.outputs if o.name == "predict")
     assert [int(v) for v in predict.data.__root__] == _expected(predictors["iris"], ints, "predict").tolist()
 
