@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from . import features as feat
 from .batch import Batch, Scored
-from .errors import InputError, ModelMethodError
+from .errors import InputError, ModelMethodError, clip
 
 if TYPE_CHECKING:
     import numpy as np
@@ -117,6 +117,10 @@ class Predictor:
         else:
             full = feat.from_table(batch, self.spec)
             good = list(range(n))
+            if batch.bad:
+                for index, reason in batch.bad.items():
+                    bad[index] = self._row_error(batch, index, reason, None)
+                good = [i for i in good if i not in batch.bad]
 
             def make(indices: list[int]) -> Any:
                 if len(indices) == n:
@@ -273,9 +277,10 @@ class Predictor:
                 return self._row_error(batch, index, error.reason, error.field, error.hint)
         found = self._field_holding(batch, index, reason, method)
         if found is None:
-            return self._row_error(batch, index, f"the model cannot use this row: {reason}", None)
+            return self._row_error(batch, index, f"the model cannot use this row: {clip(reason)}", None)
         field, value = found
-        return self._row_error(batch, index, f"the model cannot use the value {value!r} ({reason})", field)
+        return self._row_error(batch, index, f"the model cannot use the value {clip(repr(value))} ({clip(reason)})",
+                               field)
 
     def _remember(self, make: Callable[[list[int]], Any], index: int) -> None:
         X = make([index])

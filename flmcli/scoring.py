@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from . import formats
 from .batch import Scored
-from .errors import FlmError, InputError, PartialFailure
+from .errors import FlmError, InputError, PartialFailure, UsageError
 from .predictor import OnError, Predictor
 from .prefetch import prefetch
 
@@ -58,6 +58,7 @@ def run(
     show_progress = progress if progress is not None else (sys.stderr.isatty() and "-" not in sources)
     if output is not None and _is_directory_target(output, sources):
         directory = Path(output)
+        _check_targets(sources, directory, job)
         directory.mkdir(parents=True, exist_ok=True)
         for source in sources:
             if source == "-":
@@ -181,6 +182,29 @@ class _Job:
         formats.writer(out_fmt)(until_failure(), out, keep_input=self.keep_input)
         if failure:
             raise failure[0]
+
+
+def _check_targets(sources: Sequence[str], directory: Path, job: _Job) -> None:
+    """Refuse, before anything is written, two inputs that would be scored into one file (`a/x.csv b/x.csv`), or
+    an output that would replace an input: each input gets its own output, named after it."""
+    if "-" in sources:
+        raise InputError("stdin cannot be scored into a directory; give -o a file name", source="<stdin>")
+    written: dict[Path, str] = {}
+    inputs = {Path(source).resolve(): source for source in sources}
+    for source in sources:
+        fmt = job.to or job.from_ or formats.for_path(source)
+        if fmt is None:
+            with formats.open_input(source, None) as (detected, _, _):
+                fmt = detected
+        target = directory / (Path(source).stem + formats.extension(fmt))
+        key = target.resolve()
+        if key in written:
+            raise UsageError(f"{written[key]} and {source} would both be scored into {target}",
+                             hint="score them into different directories, or rename one")
+        if key in inputs:
+            raise UsageError(f"scoring {source} into {directory} would replace the input {inputs[key]}",
+                             hint="choose another output directory")
+        written[key] = source
 
 
 def _is_directory_target(output: str, sources: Sequence[str]) -> bool:
