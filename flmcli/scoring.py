@@ -16,16 +16,6 @@ from .errors import FlmError, InputError, PartialFailure
 from .predictor import OnError, Predictor
 from .prefetch import prefetch
 
-# Rows per model call, measured with bench/bench_predict.py on the churn pipeline: a scikit-learn Pipeline
-# pays ~20 ms per call whatever the size, so 2048-row batches ran at 1/3 of whole-frame speed; 16k rows of
-# decoded JSON (Python objects) stay ~30 MiB, typed columnar batches are far cheaper per row. Live pipes
-# are unaffected: a partial batch is scored after --max-delay.
-DEFAULT_BATCH_SIZE = {"json": 16384, "ndjson": 16384, "csv": 65536, "tsv": 65536, "parquet": 65536, "arrow": 65536}
-
-# What a columnar input becomes when it is written to a pipe or terminal.
-STREAM_FALLBACK = {"parquet": "ndjson", "arrow": "ndjson"}
-BINARY_FORMATS = ("parquet", "arrow")
-
 
 def run(
     model: str,
@@ -108,10 +98,10 @@ class _Job:
             first_fmt = opened[0][0]
             sizes = [os.path.getsize(s) if s != "-" and os.path.isfile(s) else None for s in sources]
             self.total_bytes = None if None in sizes else sum(s for s in sizes if s is not None)
-            out_fmt = self.to or (formats.for_path(output) if output else None) or first_fmt
-            if output is None and out_fmt in BINARY_FORMATS and not self.to:
-                out_fmt = STREAM_FALLBACK[out_fmt]
-            if output is None and out_fmt in BINARY_FORMATS and sys.stdout.isatty():
+            out_fmt = self.to or formats.format_for_path(output) or first_fmt
+            if output is None and formats.get(out_fmt).binary and not self.to:
+                out_fmt = formats.STREAM_FALLBACK
+            if output is None and formats.get(out_fmt).binary and sys.stdout.isatty():
                 raise InputError(f"refusing to write {out_fmt} to a terminal; use -o FILE or --to ndjson")
 
             def inputs() -> Iterator[tuple[IO[bytes], str, str]]:
@@ -134,7 +124,7 @@ class _Job:
         def batches() -> Iterator[Any]:
             for fp, fmt, name in inputs:
                 meter.current = fp
-                size = self.batch_size or DEFAULT_BATCH_SIZE[fmt]
+                size = self.batch_size or formats.get(fmt).batch_size
                 yield from formats.reader(fmt)(fp, source=name, batch_size=size, max_delay=self.max_delay)
                 meter.finish(fp)
 

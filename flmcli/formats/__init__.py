@@ -1,7 +1,8 @@
 """Input and output formats of `flm predict` and `flm serve`: detection, readers, writers.
 
-Stdlib only at import: `flm --help` imports this module. Each format lives in its
-own module, loaded on first use, exposing `read`, `write` and `encode`.
+Stdlib only at import: `flm --help` imports this module. Each format lives in its own module, loaded on
+first use, exposing `read`, `write` and `encode` (`FormatModule`), and has one `Format` record in
+`registry.py`: adding a format is that module plus that record.
 """
 
 from __future__ import annotations
@@ -13,87 +14,60 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from flmcli.errors import InputError
+from flmcli.formats.detection import detect, format_for_path
+from flmcli.formats.registry import (
+    EXTENSIONS,
+    FORMAT_NAMES,
+    FORMATS,
+    MEDIA_TYPES,
+    STREAM_FALLBACK,
+    Format,
+    FormatModule,
+    KeepInput,
+)
 
 if TYPE_CHECKING:
     from flmcli.batch import Batch
 
-FORMAT_NAMES: tuple[str, ...] = ("json", "ndjson", "csv", "tsv", "parquet", "arrow")
-
-_MODULES: dict[str, str] = {
-    "json": "flmcli.formats.json_array",
-    "ndjson": "flmcli.formats.ndjson",
-    "csv": "flmcli.formats.csv_format",
-    "tsv": "flmcli.formats.tsv_format",
-    "parquet": "flmcli.formats.parquet_format",
-    "arrow": "flmcli.formats.arrow_format",
-}
-
-EXTENSIONS: dict[str, str] = {
-    ".json": "json",
-    ".ndjson": "ndjson",
-    ".jsonl": "ndjson",
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".arrow": "arrow",
-    ".arrows": "arrow",
-    ".feather": "arrow",
-    ".ipc": "arrow",
-}
-
-# The extension written for each format (first listed wins for directories of outputs).
-_CANONICAL_EXTENSION: dict[str, str] = {"json": ".json", "ndjson": ".ndjson", "csv": ".csv", "tsv": ".tsv",
-                                        "parquet": ".parquet", "arrow": ".arrow"}
-
 # Enough to see a JSON first line or a CSV header; a BufferedReader peeks at most its buffer.
 HEAD_SIZE = 1 << 16
 
-Reader = Callable[..., Iterator["Batch"]]
-Writer = Callable[..., int]
-Encoder = Callable[..., Iterator[bytes]]
 
-from flmcli.formats.detection import detect, format_for_path  # noqa: E402
+def get(name: str) -> Format:
+    """The record of a format by name; InputError naming the choices for an unknown one."""
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise InputError(f"unknown format {name!r} (choose from {', '.join(FORMAT_NAMES)})") from None
 
 
 def extension(fmt: str) -> str:
     """The file extension for a format's output, e.g. ".parquet"."""
-    return _CANONICAL_EXTENSION[fmt]
+    return get(fmt).extensions[0]
 
 
-def for_path(path: str | None) -> str | None:
-    """The format a file name implies, or None (same as `format_for_path`)."""
-    return format_for_path(path)
+def module(fmt: str) -> FormatModule:
+    """A format's module, imported on first use."""
+    loaded: FormatModule = importlib.import_module(get(fmt).module)  # type: ignore[assignment]
+    return loaded
 
 
-def _module(fmt: str) -> Any:
-    try:
-        return importlib.import_module(_MODULES[fmt])
-    except KeyError:
-        raise InputError(f"unknown format {fmt!r} (choose from {', '.join(FORMAT_NAMES)})") from None
-
-
-def reader(fmt: str) -> Reader:
+def reader(fmt: str) -> Callable[..., Iterator[Batch]]:
     """`read(fp, *, source, batch_size, max_delay) -> Iterator[Batch]` for a format."""
-    return _module(fmt).read  # type: ignore[no-any-return]
+    return module(fmt).read
 
 
-def writer(fmt: str) -> Writer:
-    """`write(scored, out, *, keep_input=False, shape="default") -> rows written`."""
-    return _module(fmt).write  # type: ignore[no-any-return]
+def writer(fmt: str) -> Callable[..., int]:
+    """`write(scored, out, *, keep_input=False) -> rows written`."""
+    return module(fmt).write
 
 
-def encoder(fmt: str) -> Encoder:
-    """`encode(scored, *, keep_input=False, shape="default") -> Iterator[bytes]`, one chunk per batch."""
-    return _module(fmt).encode  # type: ignore[no-any-return]
-
-
-def _needs_seek(fmt: str, head: bytes) -> bool:
-    # Parquet keeps its schema in the footer, the Arrow file format its index; the IPC stream needs nothing.
-    return fmt == "parquet" or (fmt == "arrow" and head.startswith(b"ARROW1"))
+def encoder(fmt: str) -> Callable[..., Iterator[bytes]]:
+    """`encode(scored, *, keep_input=False) -> Iterator[bytes]`, one chunk per batch."""
+    return module(fmt).encode
 
 
 @contextmanager
@@ -109,7 +83,7 @@ def open_input(path_or_dash: str | None, explicit_fmt: str | None = None) -> Ite
         fmt = detect(None, head, explicit_fmt)
         if fmt == "arrow" and not head:
             head = _peek(stdin)
-        if not _needs_seek(fmt, head):
+        if not get(fmt).seekable_needed(head):
             yield fmt, stdin, "<stdin>"
             return
         with tempfile.TemporaryFile(prefix="flm-stdin-") as spool:
@@ -138,12 +112,19 @@ def _peek(fp: BinaryIO) -> bytes:
 
 __all__ = [
     "EXTENSIONS",
+    "FORMATS",
     "FORMAT_NAMES",
+    "MEDIA_TYPES",
+    "STREAM_FALLBACK",
+    "Format",
+    "FormatModule",
+    "KeepInput",
     "detect",
     "encoder",
     "extension",
-    "for_path",
     "format_for_path",
+    "get",
+    "module",
     "open_input",
     "reader",
     "writer",

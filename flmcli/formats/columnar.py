@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.errors import FlmError, InputError
-from flmcli.formats.records import KeepInput
+from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
     import pyarrow as pa

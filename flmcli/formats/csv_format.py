@@ -12,7 +12,8 @@ from flmcli.batch import Batch
 from flmcli.errors import InputError
 from flmcli.formats.chunks import ChunkSource
 from flmcli.formats.columnar import encode_tables, rebatch
-from flmcli.formats.records import KeepInput, write_chunks
+from flmcli.formats.records import write_chunks
+from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 # Large blocks keep pyarrow's parser busy; types are inferred from the first block and then fixed.
 BLOCK_SIZE = 1 << 22
-_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (\S+): invalid value '(.*)'", re.S)
+_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (\S+): invalid value '(.*)'", re.DOTALL)
 
 
 def read(
@@ -88,7 +89,7 @@ def header(schema: pa.Schema, delimiter: str) -> bytes:
 
 
 def encode(
-    scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: str = "default", delimiter: str = ","
+    scored: Iterable[Scored], *, keep_input: KeepInput = False, delimiter: str = ","
 ) -> Iterator[bytes]:
     import pyarrow.csv as pacsv
 
@@ -101,5 +102,5 @@ def encode(
                          preamble=lambda schema: header(schema, delimiter))
 
 
-def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False, shape: str = "default") -> int:
-    return write_chunks(encode, scored, out, keep_input=keep_input, shape=shape)
+def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int:
+    return write_chunks(encode, scored, out, keep_input=keep_input)

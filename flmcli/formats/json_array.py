@@ -12,7 +12,8 @@ import orjson
 from flmcli.batch import BadRecord, Batch
 from flmcli.errors import InputError
 from flmcli.formats.chunks import ChunkSource
-from flmcli.formats.records import KeepInput, bare_values, row_objects, write_chunks
+from flmcli.formats.records import bare_values, row_objects, write_chunks
+from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
     from flmcli.batch import Scored
@@ -176,10 +177,10 @@ def _with_ijson(stream: _Replay, prefix: str, source: str, rows: int) -> Iterato
         yield piece
 
 
-def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: str = "default") -> Iterator[bytes]:
+def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterator[bytes]:
     """`[`, then each batch's elements, then `]`: valid JSON however many batches, even none."""
     dumps = orjson.dumps
-    objects = bool(keep_input) or shape == "records"
+    objects = bool(keep_input)
     separator = b"["
     for batch in scored:
         values = row_objects(batch, keep_input) if objects else bare_values(batch)
@@ -190,5 +191,5 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: st
     yield b"[]" if separator == b"[" else b"]"
 
 
-def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False, shape: str = "default") -> int:
-    return write_chunks(encode, scored, out, keep_input=keep_input, shape=shape, trailer=b"\n")
+def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int:
+    return write_chunks(encode, scored, out, keep_input=keep_input, trailer=b"\n")

@@ -11,7 +11,8 @@ import orjson
 from flmcli.batch import BadRecord, Batch
 from flmcli.errors import InputError
 from flmcli.formats.chunks import ChunkSource
-from flmcli.formats.records import KeepInput, bare_values, row_objects, write_chunks
+from flmcli.formats.records import row_objects, write_chunks
+from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
     from flmcli.batch import Scored
@@ -109,13 +110,11 @@ def _scalar(value: object, source: str, lineno: int) -> InputError:
     return InputError(f"expected an array or object row, got {kind}", source=source, line=lineno)
 
 
-def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: str = "default") -> Iterator[bytes]:
-    """One object per row (`{"prediction": 0}`), or with shape="values" the bare value per line."""
+def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterator[bytes]:
+    """One object per row: `{"prediction": 0}`."""
     dumps = orjson.dumps
     for batch in scored:
-        if shape == "values" and not keep_input:
-            lines = [dumps(value) for value in bare_values(batch)]
-        elif (
+        if (
             not keep_input
             and batch.outputs.shape[1] == 1
             and (batch.errors is None or not any(batch.errors))  # --on-error null sets errors on every batch
@@ -132,5 +131,5 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: st
             yield b"\n".join(lines)
 
 
-def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False, shape: str = "default") -> int:
-    return write_chunks(encode, scored, out, keep_input=keep_input, shape=shape)
+def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int:
+    return write_chunks(encode, scored, out, keep_input=keep_input)

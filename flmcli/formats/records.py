@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from flmcli.errors import FlmError, InputError
+from flmcli.errors import InputError
+from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
     from flmcli.batch import Batch, Scored
 
-# True: every input field; a list: only those fields.
-KeepInput = bool | list[str]
-SHAPES = ("default", "records", "values")
 
 
 def output_columns(scored: Scored) -> tuple[list[str], list[list[Any]]]:
@@ -100,12 +98,9 @@ def write_chunks(
     out: BinaryIO,
     *,
     keep_input: KeepInput,
-    shape: str,
     trailer: bytes = b"",
 ) -> int:
     """Write each encoded chunk as it comes and flush, so a pipe reader sees every batch at once."""
-    if shape not in SHAPES:
-        raise FlmError(f"unknown output shape {shape!r} (choose from {', '.join(SHAPES)})")
     written = 0
 
     def counting() -> Iterator[Scored]:
@@ -114,7 +109,7 @@ def write_chunks(
             written += kept_rows(item)
             yield item
 
-    for chunk in encode(counting(), keep_input=keep_input, shape=shape):
+    for chunk in encode(counting(), keep_input=keep_input):
         out.write(chunk)
         out.flush()
     if trailer:
