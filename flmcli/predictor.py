@@ -6,21 +6,20 @@ import math
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from . import features as feat
 from .batch import Batch, Scored
 from .errors import InputError, ModelMethodError
+from .options import METHODS, OnError
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
     from .flm.model import ModelFile
+    from .options import PredictOptions
 
-METHODS = ("predict", "predict_proba", "transform", "decision_function", "score_samples")
-OnError = Literal["fail", "skip", "null"]
-ON_ERROR = ("fail", "skip", "null")
 
 # What scikit-learn raises for one bad value; anything else is the model's fault, not the row's.
 _ROW_FAILURES = (ValueError, TypeError, feat.RowError)
@@ -68,6 +67,19 @@ class Predictor:
         from .flm import load
 
         return cls(load(path, trust=trust, trust_all=trust_all), **options)
+
+    @classmethod
+    def from_options(cls, path: str | os.PathLike[str], options: PredictOptions) -> Predictor:
+        """The predictor a `flm predict` run (or any caller holding PredictOptions) asks for."""
+        return cls.from_path(
+            path,
+            trust=options.trust,
+            trust_all=options.trust_all,
+            method=options.method,
+            features=options.features,
+            output_name=options.output_name,
+            on_error=options.on_error,
+        )
 
     def _check_method(self, method: str) -> str:
         if method not in METHODS:

@@ -13,38 +13,16 @@ from typing import IO, Any
 from . import formats
 from .batch import Scored
 from .errors import FlmError, InputError, PartialFailure
-from .predictor import OnError, Predictor
+from .options import PredictOptions
+from .predictor import Predictor
 from .prefetch import prefetch
 
 
 def run(
-    model: str,
-    sources: Sequence[str],
-    *,
-    output: str | None,
-    from_: str | None,
-    to: str | None,
-    method: str,
-    features: list[str] | None,
-    output_name: str | None,
-    keep_input: bool | list[str],
-    batch_size: int | None,
-    max_delay: float,
-    on_error: OnError,
-    progress: bool | None,
-    trust: Iterable[str],
-    trust_all: bool,
+    model: str, sources: Sequence[str], options: PredictOptions, *, output: str | None, progress: bool | None
 ) -> None:
-    predictor = Predictor.from_path(
-        model,
-        trust=trust,
-        trust_all=trust_all,
-        method=method,
-        features=features,
-        output_name=output_name,
-        on_error=on_error,
-    )
-    job = _Job(predictor, from_=from_, to=to, keep_input=keep_input, batch_size=batch_size, max_delay=max_delay)
+    predictor = Predictor.from_options(model, options)
+    job = _Job(predictor, options)
     show_progress = progress if progress is not None else (sys.stderr.isatty() and "-" not in sources)
     if output is not None and _is_directory_target(output, sources):
         directory = Path(output)
@@ -64,22 +42,13 @@ def run(
 
 
 class _Job:
-    def __init__(
-        self,
-        predictor: Predictor,
-        *,
-        from_: str | None,
-        to: str | None,
-        keep_input: bool | list[str],
-        batch_size: int | None,
-        max_delay: float,
-    ) -> None:
+    def __init__(self, predictor: Predictor, options: PredictOptions) -> None:
         self.predictor = predictor
-        self.from_ = from_
-        self.to = to
-        self.keep_input = keep_input
-        self.batch_size = batch_size
-        self.max_delay = max_delay
+        self.options = options
+        self.from_ = options.from_
+        self.to = options.to
+        self.keep_input = options.keep_input
+        self.max_delay = options.max_delay
         self.skipped = 0
         self.rows = 0
         self.total_bytes: int | None = None
@@ -124,7 +93,7 @@ class _Job:
         def batches() -> Iterator[Any]:
             for fp, fmt, name in inputs:
                 meter.current = fp
-                size = self.batch_size or formats.get(fmt).batch_size
+                size = self.options.batch_size_for(fmt)
                 yield from formats.reader(fmt)(fp, source=name, batch_size=size, max_delay=self.max_delay)
                 meter.finish(fp)
 

@@ -433,7 +433,6 @@ def test_json_writer_uses_flamas_shape() -> None:
 def test_ndjson_writer_one_object_per_row() -> None:
     assert written("ndjson", [flat(records_batch())]) == b'{"prediction":0}\n{"prediction":1}\n{"prediction":0}\n'
     assert written("ndjson", [proba(records_batch())]).splitlines()[0] == b'{"0":0.86,"1":0.14}'
-    assert written("ndjson", [flat(records_batch())], shape="values") == b"0\n1\n0\n"
     assert written("ndjson", []) == b""
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from ..formats import FORMAT_NAMES
-from ..predictor import METHODS, ON_ERROR
-from .options import split_names, trust_options
+from ..options import METHODS, ON_ERROR, PredictOptions, keep_input_option, names
+from .options import trust_options
 
-DEFAULT_MAX_DELAY = 0.05
+_DEFAULTS = PredictOptions()
 
 
 @click.command()
@@ -22,16 +22,16 @@ DEFAULT_MAX_DELAY = 0.05
               help="Input format (default: from the extension, else the first bytes).")
 @click.option("--to", type=click.Choice(FORMAT_NAMES),
               help="Output format (default: the -o extension, else the input's; Parquet and Arrow become NDJSON on stdout).")
-@click.option("--method", default="predict", show_default=True, type=click.Choice(METHODS))
+@click.option("--method", default=_DEFAULTS.method, show_default=True, type=click.Choice(METHODS))
 @click.option("--features", metavar="A,B,C", help="Map named fields to the model's inputs in this order.")
 @click.option("--output-name", metavar="NAME", help="Name of the output column (default 'prediction'; class names for predict_proba).")
 @click.option("--keep-input", is_flag=True, help="Write each input record with the outputs added (to chain models).")
 @click.option("--keep", metavar="A,B", help="Write only these input fields next to the outputs (an id column, say).")
 @click.option("--batch-size", type=click.IntRange(1),
               help="Rows per model call (default: 16384 for JSON/NDJSON, 65536 for CSV, TSV, Parquet, Arrow).")
-@click.option("--max-delay", default=DEFAULT_MAX_DELAY, show_default=True, type=click.FloatRange(0),
+@click.option("--max-delay", default=_DEFAULTS.max_delay, show_default=True, type=click.FloatRange(0),
               help="Seconds to wait for more rows before scoring a partial batch (live pipes).")
-@click.option("--on-error", default="fail", show_default=True, type=click.Choice(ON_ERROR),
+@click.option("--on-error", default=_DEFAULTS.on_error, show_default=True, type=click.Choice(ON_ERROR),
               help="A bad row: fail (stop, exit 1), skip (report on stderr, exit 5), null (null output and an error field).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal and the input is a file).")
@@ -71,22 +71,17 @@ def predict(
     """
     from .. import scoring
 
-    sources = list(inputs) + list(named_inputs) or ["-"]
-    scoring.run(
-        model,
-        sources,
-        output=output,
+    options = PredictOptions(
+        method=method,
+        features=names(features),
+        output_name=output_name,
+        on_error=on_error,  # type: ignore[arg-type]  # click.Choice(ON_ERROR)
+        keep_input=keep_input_option(keep_input, names(keep)),
         from_=from_,
         to=to,
-        method=method,
-        features=split_names(features),
-        output_name=output_name,
-        keep_input=split_names(keep) or keep_input,
         batch_size=batch_size,
         max_delay=max_delay,
-        on_error=on_error,  # type: ignore[arg-type]
-        progress=progress,
         trust=trust,
         trust_all=trust_all,
     )
-
+    scoring.run(model, list(inputs) + list(named_inputs) or ["-"], options, output=output, progress=progress)

@@ -51,7 +51,7 @@ def extension(fmt: str) -> str:
 
 def module(fmt: str) -> FormatModule:
     """A format's module, imported on first use."""
-    loaded: FormatModule = importlib.import_module(get(fmt).module)  # type: ignore[assignment]
+    loaded: FormatModule = importlib.import_module(get(fmt).module)
     return loaded
 
 
@@ -81,7 +81,7 @@ def open_input(path_or_dash: str | None, explicit_fmt: str | None = None) -> Ite
         stdin = sys.stdin.buffer
         head = b"" if explicit_fmt else _peek(stdin)
         fmt = detect(None, head, explicit_fmt)
-        if fmt == "arrow" and not head:
+        if get(fmt).seek_magic and not head:
             head = _peek(stdin)
         if not get(fmt).seekable_needed(head):
             yield fmt, stdin, "<stdin>"
@@ -89,7 +89,7 @@ def open_input(path_or_dash: str | None, explicit_fmt: str | None = None) -> Ite
         with tempfile.TemporaryFile(prefix="flm-stdin-") as spool:
             shutil.copyfileobj(stdin, spool, 1 << 20)
             spool.seek(0)
-            yield fmt, spool, "<stdin>"  # type: ignore[misc]
+            yield fmt, spool, "<stdin>"
         return
     path = os.fspath(path_or_dash)
     try:
@@ -97,10 +97,7 @@ def open_input(path_or_dash: str | None, explicit_fmt: str | None = None) -> Ite
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror or exc}", source=path) from None
     with fp:
-        fmt = explicit_fmt or format_for_path(path)
-        if fmt is None:
-            fmt = detect(path, _peek(fp), None)
-        yield fmt, fp, path
+        yield explicit_fmt or format_for_path(path) or detect(path, _peek(fp), None), fp, path
 
 
 def _peek(fp: BinaryIO) -> bytes:

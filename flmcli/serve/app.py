@@ -7,9 +7,10 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import FlmError
+from ..options import ServeConfig
 from . import bodies, media
 from .batcher import Batcher
 from .errors import GatewayTimeout
@@ -27,27 +28,25 @@ if TYPE_CHECKING:
 Endpoint = Callable[["Request"], Awaitable["Response"]]
 logger = logging.getLogger("flm.serve")
 
-DEFAULT_MAX_BATCH_SIZE = 1024
-DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024
-DEFAULT_TIMEOUT = 60.0
 # Responses up to this many rows are encoded on the event loop.
 _INLINE_ROWS = 64
 
 
 def create_app(
     predictors: Mapping[str, Predictor] | Predictor,
+    config: ServeConfig | None = None,
     *,
-    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
-    max_batch_delay_ms: float = 0.0,
-    max_body_size: int = DEFAULT_MAX_BODY_SIZE,
-    timeout: float | None = DEFAULT_TIMEOUT,
     routes: Sequence[BaseRoute] = (),
     title: str = "flm serve",
+    **settings: Any,
 ) -> Starlette:
     """An ASGI app serving each predictor under `/<name>/` (and at `/` when there is only one).
 
-    `routes` are added as they are: custom endpoints find a model with `flmcli.serve.served_model(request, name)`.
+    `config` (or single `settings` such as `max_body_size=...` over it) holds the batching and limits,
+    with `flm serve`'s defaults. `routes` are added as they are: custom endpoints find a model with
+    `flmcli.serve.served_model(request, name)`.
     """
+    config = (config or ServeConfig()).replace(**settings)
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
     from starlette.middleware import Middleware
@@ -69,14 +68,14 @@ def create_app(
             Batcher(
                 predictor,
                 name=name,
-                max_batch_size=max_batch_size,
-                max_batch_delay_ms=max_batch_delay_ms,
+                max_batch_size=config.max_batch_size,
+                max_batch_delay_ms=config.max_batch_delay_ms,
                 observe=metrics.observer(name),
             ),
         )
         for name, predictor in predictors.items()
     }
-    guard = _Guard(metrics, timeout)
+    guard = _Guard(metrics, config.timeout)
     all_routes: list[BaseRoute] = []
     single = len(models) == 1
     for served in models.values():
@@ -109,7 +108,7 @@ def create_app(
 
     app = Starlette(
         routes=all_routes,
-        middleware=[Middleware(BodySizeLimit, max_body_size=max_body_size)],
+        middleware=[Middleware(BodySizeLimit, max_body_size=config.max_body_size)],
         exception_handlers={
             FlmError: _flm_error,
             HTTPException: _http_error,
