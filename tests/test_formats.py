@@ -19,7 +19,7 @@ import pytest
 
 from flmcli import formats
 from flmcli.batch import BadRecord, Batch, Scored
-from flmcli.errors import FlmError, InputError
+from flmcli.errors import InputError
 
 CHURN = Path(__file__).resolve().parents[1] / "data" / "data.parquet"
 ROWS = 25
@@ -497,16 +497,6 @@ def test_encode_yields_bytes_per_batch() -> None:
     chunks = list(formats.encoder("parquet")([flat(records_batch()), flat(records_batch())]))
     assert len(chunks) >= 2 and chunks[0].startswith(b"PAR1")
     assert pq.read_table(io.BytesIO(b"".join(chunks))).num_rows == 6
-
-
-def test_binary_formats_refuse_a_terminal() -> None:
-    class Terminal(io.BytesIO):
-        def isatty(self) -> bool:
-            return True
-
-    for fmt in ("parquet", "arrow"):
-        with pytest.raises(FlmError, match="terminal"):
-            formats.writer(fmt)([flat(records_batch())], Terminal())
 
 
 def test_broken_pipe_propagates() -> None:

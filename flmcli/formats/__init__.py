@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from flmcli.errors import InputError
 from flmcli.formats.detection import detect, format_for_path
@@ -70,26 +70,36 @@ def encoder(fmt: str) -> Callable[..., Iterator[bytes]]:
     return module(fmt).encode
 
 
+class Input(NamedTuple):
+    """An opened input: its format, its binary file object, and its name in messages."""
+
+    fmt: str
+    fp: BinaryIO
+    name: str
+
+
 @contextmanager
-def open_input(path_or_dash: str | None, explicit_fmt: str | None = None) -> Iterator[tuple[str, BinaryIO, str]]:
-    """Open a path or `-` (stdin) and yield (format, binary file object, display name).
+def open_input(
+    path_or_dash: str | None, explicit_fmt: str | None = None, stdin: BinaryIO | None = None
+) -> Iterator[Input]:
+    """Open a path or `-` (`stdin`, default the process's) and yield it as an `Input`.
 
     Stdin is never read ahead for detection beyond what `peek` already has, so
     `tail -f events.ndjson | flm predict` starts scoring as soon as a row arrives.
     """
     if path_or_dash in (None, "-"):
-        stdin = sys.stdin.buffer
+        stdin = stdin if stdin is not None else sys.stdin.buffer
         head = b"" if explicit_fmt else _peek(stdin)
         fmt = detect(None, head, explicit_fmt)
         if get(fmt).seek_magic and not head:
             head = _peek(stdin)
         if not get(fmt).seekable_needed(head):
-            yield fmt, stdin, "<stdin>"
+            yield Input(fmt, stdin, "<stdin>")
             return
         with tempfile.TemporaryFile(prefix="flm-stdin-") as spool:
             shutil.copyfileobj(stdin, spool, 1 << 20)
             spool.seek(0)
-            yield fmt, spool, "<stdin>"
+            yield Input(fmt, spool, "<stdin>")
         return
     path = os.fspath(path_or_dash)
     try:
@@ -97,7 +107,15 @@ def open_input(path_or_dash: str | None, explicit_fmt: str | None = None) -> Ite
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror or exc}", source=path) from None
     with fp:
-        yield explicit_fmt or format_for_path(path) or detect(path, _peek(fp), None), fp, path
+        yield Input(explicit_fmt or format_for_path(path) or detect(path, _peek(fp), None), fp, path)
+
+
+def size(fp: BinaryIO) -> int | None:
+    """The size of a regular file behind `fp`, else None."""
+    try:
+        return os.fstat(fp.fileno()).st_size
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _peek(fp: BinaryIO) -> bytes:
@@ -115,6 +133,7 @@ __all__ = [
     "STREAM_FALLBACK",
     "Format",
     "FormatModule",
+    "Input",
     "KeepInput",
     "detect",
     "encoder",
@@ -124,5 +143,6 @@ __all__ = [
     "module",
     "open_input",
     "reader",
+    "size",
     "writer",
 ]

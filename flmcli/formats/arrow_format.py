@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
 from flmcli.errors import InputError
-from flmcli.formats.columnar import encode_tables, native, rebatch, refuse_terminal
+from flmcli.formats.columnar import encode_tables, native, rebatch
 from flmcli.formats.records import write_chunks
 from flmcli.formats.registry import KeepInput
 
@@ -56,5 +56,4 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterat
 
 
 def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int:
-    refuse_terminal(out, "arrow")
     return write_chunks(encode, scored, out, keep_input=keep_input)

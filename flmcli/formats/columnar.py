@@ -189,8 +189,3 @@ def encode_tables(
         if chunk:
             yield chunk
 
-
-def refuse_terminal(out: BinaryIO, fmt: str) -> None:
-    isatty = getattr(out, "isatty", None)
-    if isatty is not None and isatty():
-        raise FlmError(f"refusing to write binary {fmt} to a terminal", hint="use -o FILE or a pipe")
