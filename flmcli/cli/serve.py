@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..options import ServeConfig
+from ..options import METHODS, ServeConfig
 from .options import trust_options
 
 
@@ -35,7 +35,8 @@ _DEFAULTS = ServeConfig()
 @click.option("--port", default=_DEFAULTS.port, show_default=True, type=int, help="Port to bind.")
 @click.option("--workers", default=_DEFAULTS.workers, show_default=True, type=click.IntRange(1),
               help="Worker processes.")
-@click.option("--method", default=_DEFAULTS.method, show_default=True, help="Default method of POST /predict/.")
+@click.option("--method", default=_DEFAULTS.method, show_default=True, type=click.Choice(METHODS),
+              help="Default method of POST /predict/.")
 @click.option("--max-batch-size", default=_DEFAULTS.max_batch_size, show_default=True, type=click.IntRange(1),
               help="Most rows coalesced from concurrent requests into one model call.")
 @click.option("--max-batch-delay-ms", default=_DEFAULTS.max_batch_delay_ms, show_default=True,

@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from flmcli.errors import FlmError, InputError
+from flmcli.errors import InputError
 from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
@@ -122,15 +122,15 @@ def scored_table(scored: Scored, keep_input: KeepInput) -> pa.Table:
     return table
 
 
-def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """A later batch in the first batch's schema: a columnar file has one schema."""
+def conform(table: pa.Table, schema: pa.Schema, source: str | None = None) -> pa.Table:
+    """A later batch in the first batch's schema: a columnar file has one schema. The input is at fault if not."""
     import pyarrow as pa
 
     if table.schema.equals(schema):
         return table
     extra = set(table.column_names) - set(schema.names)
     if extra:
-        raise FlmError(f"batch has columns the output started without: {', '.join(sorted(extra))}")
+        raise InputError(f"rows have columns the output started without: {', '.join(sorted(extra))}", source=source)
     columns = []
     for field in schema:
         if field.name in table.column_names:
@@ -138,7 +138,8 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
             try:
                 columns.append(column.cast(field.type) if column.type != field.type else column)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise FlmError(f"column {field.name!r} changed type from {field.type} to {column.type}: {exc}") from None
+                raise InputError(f"changed type from {field.type} to {column.type}: {exc}", source=source,
+                                 field=field.name) from None
         else:
             columns.append(pa.nulls(table.num_rows, field.type))
     return pa.Table.from_arrays(columns, schema=schema)
@@ -177,7 +178,7 @@ def encode_tables(
             writer = open_writer(sink, schema)
             if preamble is not None:
                 sink.write(preamble(schema))
-        table = conform(table, schema)
+        table = conform(table, schema, item.batch.source)
         if table.num_rows:
             write_table(writer, table)
         chunk = take()
