@@ -76,7 +76,7 @@ def row_values(record: Any, index: int, spec: FeatureSpec) -> list[Any]:
             raise RowError(index, f"expected {expected} values, got {len(row)}")
         for column, value in enumerate(row):
             if isinstance(value, (list, dict)):
-                raise RowError(index, f"expected a scalar, got {type(value).__name__}", _name(spec, column))
+                raise RowError(index, f"expected a scalar, got {type(value).__name__}", column_name(spec, column))
         return row
     if isinstance(record, dict):
         if spec.names is None:
@@ -173,7 +173,8 @@ def _typed_frame(array: np.ndarray, names: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(array, columns=list(names), copy=False)
 
 
-def _name(spec: FeatureSpec, column: int) -> str:
+def column_name(spec: FeatureSpec, column: int) -> str:
+    """The name of a feature by position: its name, else `#<position>`."""
     if spec.names is not None and column < len(spec.names):
         return spec.names[column]
     return f"#{column}"

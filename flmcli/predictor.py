@@ -47,7 +47,7 @@ class Predictor:
     ) -> None:
         self.model = model
         self.estimator = model.estimator
-        self.method = self._check_method(method)
+        self.method = self.check_method(method)
         self.spec = feat.spec_for(self.estimator, features)
         self.output_name = output_name
         self.on_error = on_error
@@ -81,7 +81,8 @@ class Predictor:
             on_error=options.on_error,
         )
 
-    def _check_method(self, method: str) -> str:
+    def check_method(self, method: str) -> str:
+        """`method` if the estimator has it; ModelMethodError naming what it has otherwise."""
         if method not in METHODS:
             raise ModelMethodError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
         if not callable(getattr(self.estimator, method, None)):
@@ -105,7 +106,7 @@ class Predictor:
                 raise failed.error from None
 
     def score(self, batch: Batch, *, method: str | None = None) -> Scored:
-        method = self._check_method(method) if method and method != self.method else self.method
+        method = self.check_method(method) if method and method != self.method else self.method
         n = len(batch)
         bad: dict[int, InputError] = {}
         if batch.records is not None:
@@ -290,7 +291,7 @@ class Predictor:
         if match:
             for column, value in enumerate(values):
                 if str(value) == match.group(1):
-                    return feat._name(self.spec, column), value
+                    return feat.column_name(self.spec, column), value
         reference = self._reference
         if reference is None or len(reference) != len(values):
             return None
@@ -303,7 +304,7 @@ class Predictor:
                 continue
             except Exception:
                 return None
-            return feat._name(self.spec, column), values[column]
+            return feat.column_name(self.spec, column), values[column]
         return None
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from flmcli.batch import Batch
 from flmcli.formats.chunks import ChunkSource
+from flmcli.formats.csv_errors import read_error
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
 def read(chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float, delimiter: str) -> Iterator[Batch]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
-
-    from flmcli.formats.csv_format import _error
 
     parse = pacsv.ParseOptions(delimiter=delimiter)
     header = b""
@@ -45,7 +44,7 @@ def read(chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float,
             try:
                 table = pacsv.read_csv(io.BytesIO(header + complete), parse_options=parse, convert_options=convert)
             except pa.ArrowInvalid as exc:
-                raise _error(exc, source, row + count - 1, schema) from None
+                raise read_error(exc, source, row + count - 1, schema) from None
             schema = schema or table.schema
             if not pending:
                 first_at = time.monotonic()
@@ -64,7 +63,7 @@ def read(chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float,
         try:
             pending.append(pacsv.read_csv(io.BytesIO(header + tail), parse_options=parse, convert_options=convert))
         except pa.ArrowInvalid as exc:
-            raise _error(exc, source, row + count - 1, schema) from None
+            raise read_error(exc, source, row + count - 1, schema) from None
     if pending:
         whole = pa.concat_tables(pending)
         if whole.num_rows:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import FlmError
 from ..options import ServeConfig
 from . import bodies, media
 from .batcher import Batcher
-from .errors import GatewayTimeout
+from .errors import GatewayTimeout, error_body
+from .guard import Guard
 from .metrics import Metrics
 from .models import ServedModel
 
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
     from ..predictor import Predictor
 
-Endpoint = Callable[["Request"], Awaitable["Response"]]
 logger = logging.getLogger("flm.serve")
 
 # Responses up to this many rows are encoded on the event loop.
@@ -75,7 +74,7 @@ def create_app(
         )
         for name, predictor in predictors.items()
     }
-    guard = _Guard(metrics, config.timeout)
+    guard = Guard(metrics, config.timeout)
     all_routes: list[BaseRoute] = []
     single = len(models) == 1
     for served in models.values():
@@ -124,7 +123,7 @@ def create_app(
     return app
 
 
-def model_routes(served: ServedModel, prefix: str, guard: _Guard) -> list[BaseRoute]:
+def model_routes(served: ServedModel, prefix: str, guard: Guard) -> list[BaseRoute]:
     from starlette.routing import Route
 
     async def inspect(request: Request) -> Response:
@@ -179,47 +178,11 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
     return Response(content, media_type=media_type)
 
 
-class _Guard:
-    """Wraps an endpoint with the per-request timeout and its metrics."""
-
-    def __init__(self, metrics: Metrics, timeout: float | None) -> None:
-        self.metrics = metrics
-        self.timeout = timeout
-
-    def __call__(self, model: str, route: str, endpoint: Endpoint) -> Endpoint:
-        async def guarded(request: Request) -> Response:
-            started = time.perf_counter()
-            status = 500
-            try:
-                try:
-                    async with asyncio.timeout(self.timeout):
-                        response = await endpoint(request)
-                except TimeoutError:
-                    raise GatewayTimeout(f"no answer within {self.timeout:g} s") from None
-                status = response.status_code
-                return response
-            except FlmError as error:
-                status = error.http_status
-                raise
-            finally:
-                self.metrics.record(model, route, status, time.perf_counter() - started)
-
-        guarded.__name__ = getattr(endpoint, "__name__", route)
-        guarded.__doc__ = endpoint.__doc__
-        return guarded
-
-
 async def _index(request: Request) -> Response:
     from starlette.responses import JSONResponse
 
     models: dict[str, ServedModel] = request.app.state.models
     return JSONResponse({"models": {name: f"/{name}/" for name in models}})
-
-
-def error_body(message: str) -> bytes:
-    import orjson
-
-    return orjson.dumps({"error": message})
 
 
 async def _flm_error(request: Request, exc: Exception) -> Response:

@@ -23,3 +23,10 @@ class PayloadTooLarge(InputError):
 
 class GatewayTimeout(FlmError):
     http_status = 504
+
+
+def error_body(message: str) -> bytes:
+    """What every error response carries: `{"error": "<one line>"}`."""
+    import orjson
+
+    return orjson.dumps({"error": message})

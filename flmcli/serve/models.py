@@ -35,7 +35,7 @@ class ServedModel:
     def check_method(self, method: str | None) -> str:
         if not method or method == self.predictor.method:
             return self.predictor.method
-        return self.predictor._check_method(method)
+        return self.predictor.check_method(method)
 
     async def score(self, rows: list[Any] | Batch, method: str | None = None) -> Scored:
         """Score rows (JSON-like records) through the batcher; raises InputError naming a bad row."""

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from ..batch import Scored
-    from .app import _Guard
+    from .guard import Guard
 
 _INT_RANGES = {
     "INT8": (-(2**7), 2**7 - 1), "INT16": (-(2**15), 2**15 - 1), "INT32": (-(2**31), 2**31 - 1),
@@ -34,7 +34,7 @@ _INT_RANGES = {
 DATATYPES = ("BOOL", *_INT_RANGES, "FP16", "FP32", "FP64", "BYTES")
 
 
-def routes(guard: _Guard) -> list[BaseRoute]:
+def routes(guard: Guard) -> list[BaseRoute]:
     from starlette.routing import Route
 
     return [
