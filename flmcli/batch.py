@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
+# Where a positional (array) row goes when its input is kept, `{"input": [...], "prediction": 0}`: the next model in a
+# chain reads that field back as the row. It is also the key of Flama's request body, `{"input": [row, ...]}`.
+CHAIN_KEY = "input"
+
+
 @dataclass(frozen=True, slots=True)
 class BadRecord:
     """A row that could not even be decoded (a malformed NDJSON line), kept in place so that --on-error can

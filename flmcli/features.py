@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from .batch import BadRecord
+from .batch import CHAIN_KEY, BadRecord
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
     from .batch import Batch
 
-# A dict row carrying a positional row: what `--keep-input` writes for array rows.
-CHAIN_KEY = "input"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,9 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from flmcli.batch import CHAIN_KEY
 from flmcli.errors import InputError
+from flmcli.formats import keep
 from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
@@ -65,27 +67,22 @@ def rebatch(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[tuple[pa.T
 def input_table(batch: Batch, keep_input: KeepInput) -> pa.Table:
     import pyarrow as pa
 
-    wanted = keep_input if isinstance(keep_input, list) else None
+    names = keep.wanted(keep_input)
     if batch.table is not None:
         table = batch.table
     else:
         assert batch.records is not None
         records = batch.records
         if records and all(isinstance(record, list) for record in records):
-            if wanted is not None:
-                raise InputError("cannot keep named fields of positional (array) rows", source=batch.source,
-                                 hint="use --keep-input without names, or object rows")
+            if names is not None:
+                raise keep.positional(batch.source, batch.line_of(0))
             # Positional rows have no names: input.0, input.1, ... cannot clash with outputs or class columns.
             width = max(len(record) for record in records)
             padded = [record + [None] * (width - len(record)) for record in records]
             columns = list(zip(*padded))
-            return pa.table({f"input.{i}": pa.array(list(column)) for i, column in enumerate(columns)})
-        table = pa.Table.from_pylist([record if isinstance(record, dict) else {"input": record} for record in records])
-    if wanted is not None:
-        for name in wanted:
-            if name not in table.column_names:
-                raise InputError("no such input field to keep", source=batch.source, field=name)
-        table = table.select(wanted)
+            return pa.table({f"{CHAIN_KEY}.{i}": pa.array(list(column)) for i, column in enumerate(columns)})
+        table = pa.Table.from_pylist([record if isinstance(record, dict) else {CHAIN_KEY: record} for record in records])
+    table = keep.select(table, names, batch.source)
     return table
 
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 
 from flmcli.errors import InputError
+from flmcli.formats import envelope
 from flmcli.formats.registry import EXTENSIONS, FORMAT_NAMES, FORMATS
-
-_INPUT_KEY = re.compile(rb'^\{\s*"input"\s*:')
 
 
 def format_for_path(path: str | None) -> str | None:
@@ -54,10 +52,10 @@ def _object_format(text: bytes) -> str:
         value = json.loads(first)
     except ValueError:
         # Incomplete first line: a pretty-printed object (Flama's body if it opens with "input") or a long NDJSON row.
-        return "json" if _INPUT_KEY.match(text) else "ndjson"
+        return "json" if envelope.OPENING.match(text) else "ndjson"
     if newline and rest.strip():
         return "ndjson"
-    return "json" if isinstance(value, dict) and "input" in value else "ndjson"
+    return "json" if envelope.is_envelope(value) else "ndjson"
 
 
 def _is_text(head: bytes) -> bool:

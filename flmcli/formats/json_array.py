@@ -11,6 +11,7 @@ import orjson
 
 from flmcli.batch import BadRecord, Batch
 from flmcli.errors import InputError
+from flmcli.formats import envelope
 from flmcli.formats.chunks import ChunkSource
 from flmcli.formats.records import bare_values, row_objects, write_chunks
 from flmcli.formats.registry import KeepInput
@@ -33,8 +34,6 @@ class _Replay:
         return self._fp.read(size) if self._fp is not None else b""
 
 
-# Where an array of rows opens: `[`, or Flama's body `{"input": [` with "input" as its first key.
-_OPENING = re.compile(rb'\[\s*|\{\s*"input"\s*:\s*\[\s*')
 # A comma between two rows (each an array or an object); inside a string or a nested row it is a false
 # candidate, which the parse of the prefix rejects (JSON tokenises the same from any element start).
 _BOUNDARY = re.compile(rb"[\]}]\s*(,)\s*[\[{]")
@@ -54,9 +53,9 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
             return  # empty input: no rows
         head += data
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    opening = _OPENING.match(text)
+    opening = envelope.ROWS_OPENING.match(text)
     if opening is None:
-        values: Iterator[list[Any]] = _with_ijson(_Replay(text, fp), "input.item" if text[:1] == b"{" else "item",
+        values: Iterator[list[Any]] = _with_ijson(_Replay(text, fp), envelope.ITEMS if text[:1] == b"{" else "item",
                                                   source, 0)
     else:
         values = _split_rows(text[opening.end():], text[:1] == b"{", chunks, fp, source, live)
@@ -152,9 +151,9 @@ def _split_rows(
 
 
 def _fallback(buffer: bytes, wrapped: bool, fp: BinaryIO | None, source: str, rows: int) -> Iterator[list[Any]]:
-    opening = b'{"input":[' if wrapped else b"["
+    opening = envelope.CANONICAL_OPENING if wrapped else b"["
     stream = _Replay(opening + buffer, fp)
-    yield from _with_ijson(stream, "input.item" if wrapped else "item", source, rows)
+    yield from _with_ijson(stream, envelope.ITEMS if wrapped else "item", source, rows)
 
 
 def _with_ijson(stream: _Replay, prefix: str, source: str, rows: int) -> Iterator[list[Any]]:
