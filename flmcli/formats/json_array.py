@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -12,7 +11,7 @@ import orjson
 from flmcli.batch import BadRecord, Batch
 from flmcli.errors import InputError
 from flmcli.formats import envelope
-from flmcli.formats.chunks import ChunkSource
+from flmcli.formats.chunks import ChunkSource, Pause
 from flmcli.formats.records import bare_values, row_objects, write_chunks
 from flmcli.formats.registry import KeepInput
 
@@ -44,8 +43,7 @@ _TRIES = 4
 
 def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
     chunks = ChunkSource(fp, CHUNK_SIZE)
-    live = max_delay is not None and chunks.live
-    delay = max_delay or 0.0
+    pause = Pause(chunks, max_delay)
     head = b""
     while not head.lstrip():
         data = chunks.read()
@@ -58,10 +56,9 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
         values: Iterator[list[Any]] = _with_ijson(_Replay(text, fp), envelope.ITEMS if text[:1] == b"{" else "item",
                                                   source, 0)
     else:
-        values = _split_rows(text[opening.end():], text[:1] == b"{", chunks, fp, source, live)
+        values = _split_rows(text[opening.end():], text[:1] == b"{", chunks, fp, source, pause.live)
     pending: list[Any] = []
     row = 0
-    first_at = 0.0
     for piece in values:
         if piece:
             for index, value in enumerate(piece):
@@ -70,14 +67,14 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
                     kind = "null" if value is None else type(value).__name__
                     piece[index] = BadRecord(f"expected an array or object row, got {kind}")
             row += len(piece)
-            if live and not pending:
-                first_at = time.monotonic()
+            if not pending:
+                pause.restart()
             pending.extend(piece)
             while len(pending) >= batch_size:
                 rows, pending = pending[:batch_size], pending[batch_size:]
                 yield Batch(source=source, records=rows, first_row=row - len(pending) - len(rows) + 1)
-                first_at = time.monotonic()
-        if live and pending and not chunks.ready(max(0.0, first_at + delay - time.monotonic())):
+                pause.restart()
+        if pause.due(len(pending)):
             yield Batch(source=source, records=pending, first_row=row - len(pending) + 1)
             pending = []
     if pending:

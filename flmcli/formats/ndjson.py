@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -10,7 +9,7 @@ import orjson
 
 from flmcli.batch import BadRecord, Batch
 from flmcli.errors import InputError
-from flmcli.formats.chunks import ChunkSource
+from flmcli.formats.chunks import ChunkSource, Pause
 from flmcli.formats.records import row_objects, write_chunks
 from flmcli.formats.registry import KeepInput
 
@@ -25,13 +24,11 @@ _ROW_TYPES = frozenset((list, dict))
 
 def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
     chunks = ChunkSource(fp)
-    live = max_delay is not None and chunks.live
-    delay = max_delay or 0.0
+    pause = Pause(chunks, max_delay)
     records: list[Any] = []
     lines: list[int] = []
     lineno = 0  # lines consumed so far
     tail = b""
-    first_at = 0.0
     data = chunks.read().removeprefix(b"\xef\xbb\xbf")
     while data:
         parts = (tail + data).split(b"\n") if tail else data.split(b"\n")
@@ -39,17 +36,17 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
         values, numbers = _parse(parts, lineno + 1, source)
         lineno += len(parts)
         if values:
-            if live and not records:
-                first_at = time.monotonic()
+            if not records:
+                pause.restart()
             records.extend(values)
             lines.extend(numbers)
             while len(records) >= batch_size:
                 yield Batch(source=source, records=records[:batch_size], lines=lines[:batch_size],
                             first_row=lines[0])
                 records, lines = records[batch_size:], lines[batch_size:]
-                first_at = time.monotonic()
+                pause.restart()
         # Only with rows pending and the chunk used up is it worth asking whether the producer went quiet.
-        if live and records and not chunks.ready(max(0.0, first_at + delay - time.monotonic())):
+        if pause.due(len(records)):
             yield Batch(source=source, records=records, lines=lines, first_row=lines[0])
             records, lines = [], []
         data = chunks.read()
