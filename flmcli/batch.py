@@ -7,7 +7,7 @@ columnar sources (CSV, Parquet, Arrow) keep a pyarrow Table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -73,4 +73,3 @@ class Scored:
     keep: list[bool] | None = None
     # flat: the method returns one value per row (written bare in Flama's JSON shape)
     flat: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)

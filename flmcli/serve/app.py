@@ -166,7 +166,7 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
         batches = bodies.json_batches(body, size)
     else:
         batches = await run_in_threadpool(bodies.read_batches, fmt, body, size)
-    scored = await asyncio.gather(*(served.batcher.score(batch, method) for batch in batches))
+    scored = await asyncio.gather(*(served.batcher.submit(batch, method) for batch in batches))
     media_type = media.RESPONSE_TYPES[out]
     if out == "ndjson":
         return StreamingResponse(bodies.encode(out, scored, keep), media_type=media_type)

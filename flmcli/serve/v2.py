@@ -103,7 +103,7 @@ async def infer(request: Request) -> Response:
     size = served.batcher.max_batch_size
     outputs = []
     for method in methods:
-        parts = await asyncio.gather(*(served.batcher.score(b, method) for b in records_batches(rows, size)))
+        parts = await asyncio.gather(*(served.batcher.submit(b, method) for b in records_batches(rows, size)))
         outputs.append(_tensor(method, concat(list(parts))))
     request_id = document.get("id")
     return _json(
