@@ -12,9 +12,9 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from flmcli.errors import InputError
 from flmcli.formats.detection import detect, format_for_path
@@ -24,13 +24,13 @@ from flmcli.formats.registry import (
     FORMATS,
     MEDIA_TYPES,
     STREAM_FALLBACK,
+    Encode,
     Format,
     FormatModule,
     KeepInput,
+    Read,
+    Write,
 )
-
-if TYPE_CHECKING:
-    from flmcli.batch import Batch
 
 # Enough to see a JSON first line or a CSV header; a BufferedReader peeks at most its buffer.
 HEAD_SIZE = 1 << 16
@@ -55,17 +55,17 @@ def module(fmt: str) -> FormatModule:
     return loaded
 
 
-def reader(fmt: str) -> Callable[..., Iterator[Batch]]:
+def reader(fmt: str) -> Read:
     """`read(fp, *, source, batch_size, max_delay) -> Iterator[Batch]` for a format."""
     return module(fmt).read
 
 
-def writer(fmt: str) -> Callable[..., int]:
+def writer(fmt: str) -> Write:
     """`write(scored, out, *, keep_input=False) -> rows written`."""
     return module(fmt).write
 
 
-def encoder(fmt: str) -> Callable[..., Iterator[bytes]]:
+def encoder(fmt: str) -> Encode:
     """`encode(scored, *, keep_input=False) -> Iterator[bytes]`, one chunk per batch."""
     return module(fmt).encode
 

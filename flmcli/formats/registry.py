@@ -95,13 +95,28 @@ EXTENSIONS: dict[str, str] = {ext: fmt.name for fmt in FORMATS.values() for ext 
 MEDIA_TYPES: dict[str, str] = {media: fmt.name for fmt in FORMATS.values() for media in fmt.media_types}
 
 
-class FormatModule(Protocol):
-    """What a format's module provides (`flmcli.formats.ndjson` is the smallest example)."""
-
-    def read(
+class Read(Protocol):
+    def __call__(
         self, fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None
     ) -> Iterator[Batch]: ...
 
-    def encode(self, scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterator[bytes]: ...
 
-    def write(self, scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int: ...
+class Encode(Protocol):
+    def __call__(self, scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterator[bytes]: ...
+
+
+class Write(Protocol):
+    def __call__(self, scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int: ...
+
+
+class FormatModule(Protocol):
+    """What a format's module provides (`flmcli.formats.ndjson` is the smallest example).
+
+    `read` yields batches of at most `batch_size` rows, a partial one after `max_delay` seconds of quiet live
+    input (None: never); `encode` yields each scored batch's bytes as it comes (the first may carry a header,
+    the last a footer); `write` writes and flushes them to `out` and returns the rows written.
+    """
+
+    read: Read
+    encode: Encode
+    write: Write

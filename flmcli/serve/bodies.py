@@ -32,9 +32,9 @@ def json_batches(body: bytes, batch_size: int) -> list[Batch]:
             document = orjson.loads(body)
         except orjson.JSONDecodeError as error:
             raise InputError(f"malformed JSON: {error}", source="body") from None
-        error = envelope.problem(document)
-        if error is not None:
-            raise error
+        problem = envelope.problem(document)
+        if problem is not None:
+            raise problem
         batches = [Batch(source=SOURCE, records=[])]
     return batches
 
