@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
+import asyncio
+from typing import Any
+
+import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from flmcli.cli.serve import serve
 from flmcli.options import ServeConfig
@@ -32,11 +35,19 @@ def test_every_serve_option_defaults_to_the_config() -> None:
         assert options[name] == getattr(defaults, name), name
 
 
+def post(app: Any, path: str, **kwargs: Any) -> httpx.Response:
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://flm.test") as client:
+            return await client.post(path, **kwargs)
+
+    return asyncio.run(send())
+
+
 def test_create_app_limits_the_body_as_flm_serve_does(predictor: Predictor) -> None:
     # 64 MiB, as `flm serve --help` says; create_app used to allow 100 MiB.
     declared = ServeConfig().max_body_size + 1
-    with TestClient(create_app(predictor)) as client:
-        response = client.post("/predict/", content=b"{}", headers={"content-length": str(declared)})
+    response = post(create_app(predictor), "/predict/", content=b"{}", headers={"content-length": str(declared)})
     assert response.status_code == 413
     assert str(ServeConfig().max_body_size) in response.json()["error"]
 
@@ -45,9 +56,9 @@ def test_create_app_takes_a_config_or_single_settings(predictor: Predictor) -> N
     assert create_app(predictor).state.guard.timeout == ServeConfig().timeout == 30.0
     assert create_app(predictor, ServeConfig(timeout=5.0)).state.guard.timeout == 5.0
     assert create_app(predictor, timeout=7.0).state.guard.timeout == 7.0
-    with TestClient(create_app(predictor, max_body_size=100)) as client:
-        assert client.post("/predict/", json={"input": [ROW] * 10}).status_code == 413
-        assert client.post("/predict/", json={"input": [ROW]}).json() == {"output": [0]}
+    small = create_app(predictor, max_body_size=200)
+    assert post(small, "/predict/", json={"input": [ROW] * 10}).status_code == 413
+    assert post(small, "/predict/", json={"input": [ROW]}).json() == {"output": [0]}
     with pytest.raises(TypeError):
         create_app(predictor, max_body=100)
 

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import flmcli
-from helpers import CHURN, CORPUS, DATA, flm, manifest
+from tests.helpers import CHURN, CORPUS, DATA, flm, manifest
 
 N = 300
 
