@@ -21,6 +21,7 @@ ROWS_OPENING = re.compile(rb"\[\s*|\{\s*" + _KEY + rb"\s*:\s*\[\s*")
 ITEMS = f"{KEY}.item"
 CANONICAL_OPENING = b'{"' + KEY.encode() + b'":['
 USAGE = f'send {{"{KEY}": [[...], ...]}}'
+BODY = f'{{"{KEY}": [...]}}'
 
 
 def is_envelope(value: Any) -> bool:
@@ -34,7 +35,7 @@ def problem(document: Any) -> InputError | None:
     if isinstance(document, dict) and not isinstance(document[KEY], list):
         return InputError(f"expected an array of rows, got {_kind(document[KEY])}", source="body", field=KEY)
     if not isinstance(document, (dict, list)):
-        return InputError(f'expected {{"{KEY}": [...]}}, got {_kind(document)}', source="body")
+        return InputError(f"expected {BODY}, got {_kind(document)}", source="body")
     return None
 
 

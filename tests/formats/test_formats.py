@@ -91,7 +91,8 @@ def test_detect_by_extension_wins_over_bytes(path: str, fmt: str) -> None:
         (b'{"input": [[1, 2]]}', "json"),
         (b'{\n  "input": [\n    [1, 2]', "json"),
         (b'{\n  "a": 1\n}\n', "ndjson"),
-        (b"\xef\xbb\xbf[1]", "json"),
+        (b"\xef\xbb\xbf[[1]]", "json"),
+        (b"\xef\xbb\xbf[1]", "ndjson"),  # one positional row on a line
         (b"a,b\n1,2\n", "csv"),
         (b"a\tb\n1\t2\n", "tsv"),
         (b"", "ndjson"),
