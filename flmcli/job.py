@@ -42,6 +42,7 @@ class Job:
         A bad row ends the job with its error, but what was scored before it is written and the output
         closed properly first (a JSON array gets its `]`, a Parquet file its footer).
         """
+        self._done = 0  # position() counts this write's inputs, as its observer's total does
         stream = self.predictor.predict(prefetch(self._batches(inputs)))
         if observe is not None:
             stream = observe(stream)
@@ -58,7 +59,7 @@ class Job:
             raise failure[0]
 
     def position(self) -> int:
-        """Bytes of the inputs read so far (for progress); inputs that cannot tell count once finished."""
+        """Bytes read so far of the current write's inputs (for progress); those that cannot tell count once done."""
         try:
             return self._done + (self._current.tell() if self._current is not None else 0)
         except (OSError, ValueError):
