@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from flmcli.batch import CHAIN_KEY
+from flmcli.batch import CHAIN_KEY, BadRecord
 from flmcli.formats import keep
 from flmcli.formats.registry import KeepInput
 
@@ -70,7 +70,9 @@ def input_objects(batch: Batch, keep_input: KeepInput) -> list[dict[str, Any]]:
         return keep.select(batch.table, names, batch.source).to_pylist()  # type: ignore[no-any-return]
     objects: list[dict[str, Any]] = []
     for i, record in enumerate(batch.records):
-        if isinstance(record, dict):
+        if isinstance(record, BadRecord):  # a line that could not be read has no fields to keep
+            objects.append({})
+        elif isinstance(record, dict):
             if names is None:
                 objects.append(record)
                 continue
