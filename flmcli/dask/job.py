@@ -356,8 +356,7 @@ def _connect(address: str) -> Iterator[Any]:
         try:
             client = Client(address, timeout=timeout)
         except (OSError, TimeoutError) as exc:
-            raise DaskError(f"cannot reach the Dask scheduler at {address} within {timeout:g}s: {_first_line(exc)}",
-                            hint="start one with `dask scheduler` and `dask worker ADDRESS`, or use --dask local"
+            raise DaskError(f"cannot reach the Dask scheduler at {address} within {timeout:g}s: {_first_line(exc)}"
                             ) from None
         except ValueError as exc:
             raise DaskError(f"not a Dask scheduler address: {address} ({_first_line(exc)})") from None
@@ -408,15 +407,28 @@ def _score_parts(client: Any, parts: list[Part], pieces: list[Any], ref: ModelRe
     index = {future.key: number for number, future in enumerate(futures)}
     results: list[dict[str, Any] | None] = [None] * len(parts)
     as_completed: Any = distributed.as_completed
+    # A bad row under "fail": the one reported is the first in input order, as locally, so the partitions
+    # before it finish (they may hold an earlier one) while those after it are cancelled.
+    first_bad: tuple[int, RowFailure] | None = None
     with _progress(show, len(parts)) as advance:
         for future in as_completed(futures):
             number = index[future.key]
-            if future.status != "finished":
-                error = future.exception()
-                client.cancel(futures)
-                raise _translate(error, parts[number], client, parts, pieces, results)
-            results[number] = future.result()
-            advance(results[number]["rows"])  # type: ignore[index]
+            if future.status == "finished":
+                results[number] = future.result()
+                advance(results[number]["rows"])  # type: ignore[index]
+                continue
+            if future.status == "cancelled":
+                continue
+            error = future.exception()
+            if isinstance(error, RowFailure):
+                if first_bad is None or number < first_bad[0]:
+                    first_bad = (number, error)
+                    client.cancel([f for f in futures if index[f.key] > number])
+                continue
+            client.cancel(futures)
+            raise _translate(error, parts[number], client, parts, pieces, results)
+    if first_bad is not None:
+        raise _translate(first_bad[1], parts[first_bad[0]], client, parts, pieces, results)
     return [result for result in results if result is not None]
 
 

@@ -3,6 +3,13 @@ columns, names and types as `flm predict` without Dask."""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +17,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from click.testing import Result
 from dask_support import CHURN, churn, invoke, local_frame, read_parts, write
 from distributed import LocalCluster
 
@@ -161,3 +169,81 @@ def test_scheduler_from_the_environment(cluster: str, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"dask: scheduler {cluster}" in result.stderr
     assert read_parts(tmp_path / "out").equals(local_frame(CHURN, inputs, tmp_path))
+
+
+class Gadget:
+    """A pickle that would run a shell command: the workers' audit must refuse it without running it."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (os.system, (self.command,))
+
+
+def test_audit_failure_on_a_worker_exits_3(cluster: str, tmp_path: Path) -> None:
+    from flmcli import flm
+
+    marker = tmp_path / "pwned"
+    model = tmp_path / "gadget.flm"
+    flm.dump(Gadget(f"touch {marker}"), model)
+    inputs = [write(churn(50), tmp_path / "a.parquet")]
+    result = invoke("predict", model, *inputs, "-o", tmp_path / "out", "--dask", cluster)
+    assert result.exit_code == 3, result.output
+    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error) == 1
+    assert "on worker tcp://127.0.0.1:" in error[0]
+    assert "refusing to unpickle" in error[0] and "system" in error[0]
+    assert not marker.exists()
+    assert not (tmp_path / "out").exists()
+
+
+def test_unreachable_scheduler_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inputs = [write(churn(10), tmp_path / "a.parquet")]
+    env = {**os.environ, "FLM_DASK_TIMEOUT": "2"}
+    done = subprocess.run([sys.executable, "-m", "flmcli", "predict", str(CHURN), str(inputs[0]), "-o",
+                           str(tmp_path / "out"), "--dask", f"tcp://127.0.0.1:{port}"],
+                          capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"Error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 2s"
+    ] or (len(done.stderr.splitlines()) == 1 and done.stderr.startswith(
+        f"Error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 2s: ")), done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_worker_killed_mid_job_output_complete_and_identical(cluster: str, tmp_path: Path) -> None:
+    """Last in this module: it kills one of the shared cluster's workers (its nanny starts a new one)."""
+    from dask_slow import Slow
+    from distributed import Client
+
+    from flmcli import flm
+
+    model = tmp_path / "slow.flm"
+    flm.dump(Slow(0.4), model)
+    inputs = [write(pa.table({"x": [float(i * 10 + j) for j in range(10)]}), tmp_path / f"in{i:02d}.parquet")
+              for i in range(12)]
+    out = tmp_path / "scored"
+    outcome: list[Result] = []
+    job = threading.Thread(target=lambda: outcome.append(
+        invoke("predict", model, *inputs, "-o", out, "--dask", cluster, "--trust", "dask_slow.Slow")))
+    with Client(cluster) as client:
+        pids = client.run(os.getpid)
+        job.start()
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".scored.flm-*.tmp/part-*")) and time.monotonic() < deadline and job.is_alive():
+            time.sleep(0.05)
+        busy = client.processing()
+        victim = next((address for address, keys in busy.items() if keys), next(iter(pids)))
+        os.kill(pids[victim], signal.SIGKILL)
+        job.join(timeout=120)
+    assert outcome and outcome[0].exit_code == 0, outcome[0].output if outcome else "the job did not end"
+    scored = read_parts(out)
+    assert len(list(out.glob("part-*"))) == 12
+    assert not list(out.glob(".*"))
+    expected = local_frame(model, inputs, tmp_path, "--trust", "dask_slow.Slow")
+    assert scored.equals(expected)
+    assert scored["prediction"].tolist() == [2.0 * i for i in range(120)]
