@@ -11,7 +11,7 @@ import orjson
 import pandas as pd
 
 import flmcli
-from helpers import CHURN, DATA
+from tests.helpers import CHURN, DATA
 
 FLM = [sys.executable, "-m", "flmcli"]
 
@@ -68,40 +68,40 @@ def test_head_closing_the_pipe_ends_quietly(tmp_path) -> None:
 
 def test_slow_producer_gets_answers_before_it_closes() -> None:
     lines = churn_lines(2)
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [*FLM, "predict", CHURN, "--max-delay", "0.05"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-    )
-    assert process.stdin and process.stdout
-    try:
-        for number, line in enumerate(lines, 1):
-            process.stdin.write(line + b"\n")
-            process.stdin.flush()
-            # the producer keeps its end open: the answer must come anyway
-            ready, _, _ = select.select([process.stdout], [], [], 60)
-            assert ready, f"no answer to row {number} while the producer was still open"
-            answer = process.stdout.readline()
-            assert orjson.loads(answer).keys() == {"prediction"}
-            assert process.poll() is None
-    finally:
-        process.stdin.close()
-    assert process.wait(timeout=60) == 0
+    ) as process:
+        assert process.stdin and process.stdout
+        try:
+            for number, line in enumerate(lines, 1):
+                process.stdin.write(line + b"\n")
+                process.stdin.flush()
+                # the producer keeps its end open: the answer must come anyway
+                ready, _, _ = select.select([process.stdout], [], [], 60)
+                assert ready, f"no answer to row {number} while the producer was still open"
+                answer = process.stdout.readline()
+                assert orjson.loads(answer).keys() == {"prediction"}
+                assert process.poll() is None
+        finally:
+            process.stdin.close()
+        assert process.wait(timeout=60) == 0
 
 
 def test_ctrl_c_exits_130() -> None:
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [*FLM, "predict", CHURN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    assert process.stdin and process.stdout
-    process.stdin.write(churn_lines(1)[0] + b"\n")
-    process.stdin.flush()
-    process.stdout.readline()  # the model is loaded and the loop is waiting for rows
-    process.send_signal(signal.SIGINT)
-    try:
-        assert process.wait(timeout=30) == 130
-    finally:
-        process.kill()
-    stderr = process.stderr.read()  # type: ignore[union-attr]
+    ) as process:
+        assert process.stdin and process.stdout and process.stderr
+        process.stdin.write(churn_lines(1)[0] + b"\n")
+        process.stdin.flush()
+        process.stdout.readline()  # the model is loaded and the loop is waiting for rows
+        process.send_signal(signal.SIGINT)
+        try:
+            assert process.wait(timeout=30) == 130
+        finally:
+            process.kill()
+        stderr = process.stderr.read()
     assert b"Traceback" not in stderr

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 from flmcli.batch import Batch
 from flmcli.errors import InputError, ModelMethodError
 from flmcli.predictor import Predictor
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +28,10 @@ def churn() -> tuple[object, pd.DataFrame]:
 
     data = pd.read_parquet(ROOT / "data" / "data.parquet")
     X, y = data.drop(columns=["Exited"]), data["Exited"]
-    model = train_churn.build().set_params(mlp_classifier__max_iter=50).fit(X.iloc[:2000], y.iloc[:2000])
+    # 50 iterations keep the fixture quick; the tests need a fitted model, not a converged one
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = train_churn.build().set_params(mlp_classifier__max_iter=50).fit(X.iloc[:2000], y.iloc[:2000])
     return model, X.iloc[2000:2100].reset_index(drop=True)
 
 

@@ -9,6 +9,7 @@ import re
 from flmcli.errors import InputError
 
 _INPUT_KEY = re.compile(rb'^\{\s*"input"\s*:')
+_JSON_SCALAR = re.compile(rb"\s*(?:-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null)\s*$")
 
 
 def format_for_path(path: str | None) -> str | None:
@@ -38,9 +39,11 @@ def detect(path: str | None, head: bytes, explicit: str | None) -> str:
     if not text:
         return "ndjson"  # empty input: zero rows whatever the format
     if text.startswith(b"["):
-        return "json"
+        return _array_format(text)
     if text.startswith(b"{"):
         return _object_format(text)
+    if _JSON_SCALAR.match(text.split(b"\n", 1)[0]):
+        return "json"  # a lone number, boolean or null is JSON that is not rows, which the JSON reader refuses
     if _is_text(head):
         first_line = text.split(b"\n", 1)[0]
         return "tsv" if b"\t" in first_line else "csv"
@@ -51,16 +54,36 @@ def detect(path: str | None, head: bytes, explicit: str | None) -> str:
     )
 
 
+def _array_format(text: bytes) -> str:
+    """A JSON array of rows, or NDJSON whose rows are arrays: told apart by the first line alone, so that a live
+    `tail -f` of array rows is detected from its first row."""
+    first = text.split(b"\n", 1)[0]
+    try:
+        value = json.loads(first)
+    except (ValueError, RecursionError):
+        # Incomplete first line: a pretty-printed or long array of rows, unless it opens with a plain value.
+        inner = first[1:].lstrip()
+        return "json" if not inner or inner[:1] in (b"[", b"{") else "ndjson"
+    return "ndjson" if isinstance(value, list) and value and not any(_is_row(v) for v in value) else "json"
+
+
 def _object_format(text: bytes) -> str:
     first, newline, rest = text.partition(b"\n")
     try:
         value = json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):
         # Incomplete first line: a pretty-printed object (Flama's body if it opens with "input") or a long NDJSON row.
         return "json" if _INPUT_KEY.match(text) else "ndjson"
-    if newline and rest.strip():
+    if newline and rest.strip() or not isinstance(value, dict):
         return "ndjson"
-    return "json" if isinstance(value, dict) and "input" in value else "ndjson"
+    # One object alone: Flama's body (or a document wrapping rows, which the JSON reader refuses) when a key
+    # holds rows; a chained row `{"input": [1, 2], "prediction": 0}` holds plain values and is one NDJSON row.
+    wraps_rows = any(isinstance(v, list) and (not v or any(_is_row(item) for item in v)) for v in value.values())
+    return "json" if wraps_rows else "ndjson"
+
+
+def _is_row(value: object) -> bool:
+    return isinstance(value, (list, dict))
 
 
 def _is_text(head: bytes) -> bool:

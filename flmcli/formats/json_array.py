@@ -12,6 +12,7 @@ import orjson
 from flmcli.batch import BadRecord, Batch
 from flmcli.errors import InputError
 from flmcli.formats.chunks import ChunkSource
+from flmcli.formats.nesting import DepthGuard
 from flmcli.formats.records import KeepInput, bare_values, row_objects, write_chunks
 
 if TYPE_CHECKING:
@@ -19,17 +20,23 @@ if TYPE_CHECKING:
 
 
 class _Replay:
-    """A file object that gives back the bytes read to look at the top-level value, then the rest."""
+    """A file object that gives back the bytes read to look at the top-level value, then the rest.
 
-    def __init__(self, head: bytes, fp: BinaryIO | None) -> None:
+    Everything it hands out passes the nesting limit first: ijson's cost grows with the square of the depth.
+    """
+
+    def __init__(self, head: bytes, fp: BinaryIO | None, source: str) -> None:
         self._head = head
         self._fp = fp
+        self._guard = DepthGuard(source)
 
     def read(self, size: int = -1) -> bytes:
         if self._head and size != 0:  # ijson reads 0 bytes first to tell bytes from text
-            head, self._head = self._head, b""
-            return head
-        return self._fp.read(size) if self._fp is not None else b""
+            data, self._head = self._head, b""
+        else:
+            data = self._fp.read(size) if self._fp is not None else b""
+        self._guard.feed(data)
+        return data
 
 
 # Where an array of rows opens: `[`, or Flama's body `{"input": [` with "input" as its first key.
@@ -54,34 +61,56 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
         head += data
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     opening = _OPENING.match(text)
-    if opening is None:
-        values: Iterator[list[Any]] = _with_ijson(_Replay(text, fp), "input.item" if text[:1] == b"{" else "item",
-                                                  source, 0)
+    if opening is not None:
+        values: Iterator[list[Any]] = _split_rows(text[opening.end():], text[:1] == b"{", chunks, fp, source, live)
+    elif text[:1] == b"{":
+        values = _envelope(_Replay(text, fp, source), source)
     else:
-        values = _split_rows(text[opening.end():], text[:1] == b"{", chunks, fp, source, live)
+        raise InputError(f"expected a JSON array of rows or {{\"input\": [...]}}, got {_kind_of(text)}",
+                         source=source)
     pending: list[Any] = []
     row = 0
     first_at = 0.0
-    for piece in values:
-        if piece:
-            for index, value in enumerate(piece):
-                if value.__class__ is not list and value.__class__ is not dict:
-                    # Kept in place as a bad row, like a malformed NDJSON line: --on-error decides.
-                    kind = "null" if value is None else type(value).__name__
-                    piece[index] = BadRecord(f"expected an array or object row, got {kind}")
-            row += len(piece)
-            if live and not pending:
-                first_at = time.monotonic()
-            pending.extend(piece)
-            while len(pending) >= batch_size:
-                rows, pending = pending[:batch_size], pending[batch_size:]
-                yield Batch(source=source, records=rows, first_row=row - len(pending) - len(rows) + 1)
-                first_at = time.monotonic()
-        if live and pending and not chunks.ready(max(0.0, first_at + delay - time.monotonic())):
+    try:
+        for piece in values:
+            if piece:
+                for index, value in enumerate(piece):
+                    if value.__class__ is not list and value.__class__ is not dict:
+                        # Kept in place as a bad row, like a malformed NDJSON line: --on-error decides.
+                        kind = "null" if value is None else type(value).__name__
+                        piece[index] = BadRecord(f"expected an array or object row, got {kind}")
+                row += len(piece)
+                if live and not pending:
+                    first_at = time.monotonic()
+                pending.extend(piece)
+                while len(pending) >= batch_size:
+                    rows, pending = pending[:batch_size], pending[batch_size:]
+                    yield Batch(source=source, records=rows, first_row=row - len(pending) - len(rows) + 1)
+                    first_at = time.monotonic()
+            if live and pending and not chunks.ready(max(0.0, first_at + delay - time.monotonic())):
+                yield Batch(source=source, records=pending, first_row=row - len(pending) + 1)
+                pending = []
+    except InputError:
+        # A syntax error ends the document, but the rows before it are scored and written first.
+        if pending:
             yield Batch(source=source, records=pending, first_row=row - len(pending) + 1)
-            pending = []
+        raise
     if pending:
         yield Batch(source=source, records=pending, first_row=row - len(pending) + 1)
+
+
+def _kind_of(text: bytes) -> str:
+    """What a top-level JSON value that is not rows looks like, for the message."""
+    first = text[:1]
+    if first == b'"':
+        return "a string"
+    if first in (b"t", b"f"):
+        return "a boolean"
+    if first == b"n":
+        return "null"
+    if first[:1].isdigit() or first == b"-":
+        return "a number"
+    return "text that is not JSON"
 
 
 def _split_rows(
@@ -152,7 +181,7 @@ def _split_rows(
 
 def _fallback(buffer: bytes, wrapped: bool, fp: BinaryIO | None, source: str, rows: int) -> Iterator[list[Any]]:
     opening = b'{"input":[' if wrapped else b"["
-    stream = _Replay(opening + buffer, fp)
+    stream = _Replay(opening + buffer, fp, source)
     yield from _with_ijson(stream, "input.item" if wrapped else "item", source, rows)
 
 
@@ -167,13 +196,76 @@ def _with_ijson(stream: _Replay, prefix: str, source: str, rows: int) -> Iterato
                 rows += len(piece)
                 yield piece
                 piece = []
-    except ijson.JSONError as exc:
+    except (ijson.JSONError, InputError) as exc:
         if piece:
             yield piece  # rows before the error still get their row numbers checked and counted
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"row {rows + len(piece) + 1}: invalid JSON: {reason}", source=source) from None
+        raise _syntax_error(exc, source, rows + len(piece) + 1) from None
     if piece:
         yield piece
+
+
+def _envelope(stream: _Replay, source: str) -> Iterator[list[Any]]:
+    """Rows of an object that is not `{"input": [` from its first bytes: refused unless "input" holds an array."""
+    import ijson
+    from ijson.common import ObjectBuilder
+
+    piece: list[Any] = []
+    rows = 0
+    keys: list[str] = []
+    found = False
+    builder: ObjectBuilder | None = None
+    depth = 0
+    try:
+        for prefix, event, value in ijson.parse(stream, use_float=True, buf_size=1 << 16):
+            if builder is not None:
+                builder.event(event, value)
+                depth += 1 if event in ("start_map", "start_array") else -1 if event in ("end_map", "end_array") else 0
+                if depth == 0:
+                    piece.append(builder.value)
+                    builder = None
+                    if len(piece) >= 1024:
+                        rows += len(piece)
+                        yield piece
+                        piece = []
+            elif prefix == "" and event == "map_key":
+                keys.append(value)
+            elif prefix == "input":
+                if event == "start_array":
+                    found = True
+                elif event != "end_array":
+                    raise InputError(f"expected an array of rows, got {_event_kind(event)}", source=source,
+                                     field="input")
+            elif prefix == "input.item":
+                if event in ("start_map", "start_array"):
+                    builder, depth = ObjectBuilder(), 1
+                    builder.event(event, value)
+                else:
+                    piece.append(value)  # a scalar where a row should be: a bad row, as in an array
+    except (ijson.JSONError, InputError) as exc:
+        if piece:
+            yield piece
+        if isinstance(exc, InputError) and exc.field == "input":
+            raise
+        raise _syntax_error(exc, source, rows + len(piece) + 1) from None
+    if not found:
+        listed = ", ".join(repr(key)[:40] for key in keys[:5]) + (", ..." if len(keys) > 5 else "")
+        held = f"the object has keys {listed}" if keys else "the object is empty"
+        raise InputError(f'missing field ({held}); send a JSON array of rows or {{"input": [...]}}', source=source,
+                         field="input")
+    if piece:
+        yield piece
+
+
+def _event_kind(event: str) -> str:
+    return {"start_map": "an object", "string": "a string", "number": "a number", "boolean": "a boolean",
+            "null": "null"}.get(event, event)
+
+
+def _syntax_error(exc: Exception, source: str, row: int) -> InputError:
+    if isinstance(exc, InputError):  # the nesting limit
+        return exc
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return InputError(f"row {row}: invalid JSON: {reason}", source=source)
 
 
 def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: str = "default") -> Iterator[bytes]:

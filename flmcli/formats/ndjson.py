@@ -11,6 +11,7 @@ import orjson
 from flmcli.batch import BadRecord, Batch
 from flmcli.errors import InputError
 from flmcli.formats.chunks import ChunkSource
+from flmcli.formats.nesting import is_depth_error, too_deep
 from flmcli.formats.records import KeepInput, bare_values, row_objects, write_chunks
 
 if TYPE_CHECKING:
@@ -98,6 +99,8 @@ def _looks_pretty(line: bytes) -> bool:
 
 
 def _bad_line(raw: bytes, exc: orjson.JSONDecodeError, source: str, lineno: int) -> InputError:
+    if is_depth_error(exc.msg):  # orjson stops at its limit, which is the row nesting limit
+        return too_deep(source, lineno)
     if _looks_pretty(raw):
         return InputError("looks like pretty-printed JSON, not one JSON value per line", source=source, line=lineno,
                           hint=PRETTY_HINT)

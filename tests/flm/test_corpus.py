@@ -15,7 +15,7 @@ import pytest
 import flmcli.flm as flm
 from flmcli.errors import ModelFileError
 
-CORPUS = Path(__file__).resolve().parent / "data" / "flm-corpus"
+from tests.helpers import CORPUS
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text()) if (CORPUS / "manifest.json").exists() else {"files": []}
 ENTRIES = {entry["file"]: entry for entry in MANIFEST["files"]}
 

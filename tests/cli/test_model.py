@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 import flmcli
-from helpers import CHURN, CORPUS, ROOT, flm, manifest
+from tests.helpers import CHURN, CORPUS, ROOT, flm, manifest
 
 
 def test_version() -> None:

@@ -21,7 +21,7 @@ from flmcli import formats
 from flmcli.batch import BadRecord, Batch, Scored
 from flmcli.errors import FlmError, InputError
 
-CHURN = Path(__file__).resolve().parents[1] / "data" / "data.parquet"
+from tests.helpers import DATA as CHURN
 ROWS = 25
 
 
@@ -91,7 +91,8 @@ def test_detect_by_extension_wins_over_bytes(path: str, fmt: str) -> None:
         (b'{"input": [[1, 2]]}', "json"),
         (b'{\n  "input": [\n    [1, 2]', "json"),
         (b'{\n  "a": 1\n}\n', "ndjson"),
-        (b"\xef\xbb\xbf[1]", "json"),
+        (b"\xef\xbb\xbf[[1]]", "json"),
+        (b"\xef\xbb\xbf[1]", "ndjson"),  # one positional row on a line
         (b"a,b\n1,2\n", "csv"),
         (b"a\tb\n1\t2\n", "tsv"),
         (b"", "ndjson"),
@@ -141,19 +142,19 @@ with formats.open_input("-", None) as (fmt, fp, name):
 
 def test_stdin_detection_does_not_wait_for_end_of_input() -> None:
     # Like `tail -f events.ndjson | flm predict`: one row arrives, the pipe stays open.
-    child = subprocess.Popen([sys.executable, "-c", STDIN_PROBE], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    assert child.stdin is not None and child.stdout is not None
-    try:
-        child.stdin.write(b'{"a": 1}\n')
-        child.stdin.flush()
-        assert child.stdout.readline() == b"ndjson <stdin>\n"
-        assert child.stdout.readline() == b"1 [1]\n"  # scored before the producer closed the pipe
-        child.stdin.write(b'{"a": 2}\n{"a": 3}\n')
-        child.stdin.close()
-        assert child.stdout.read() == b"2 [2, 3]\n"
-    finally:
-        child.kill()
-        child.wait()
+    with subprocess.Popen([sys.executable, "-c", STDIN_PROBE], stdin=subprocess.PIPE, stdout=subprocess.PIPE) as child:
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            child.stdin.write(b'{"a": 1}\n')
+            child.stdin.flush()
+            assert child.stdout.readline() == b"ndjson <stdin>\n"
+            assert child.stdout.readline() == b"1 [1]\n"  # scored before the producer closed the pipe
+            child.stdin.write(b'{"a": 2}\n{"a": 3}\n')
+            child.stdin.close()
+            assert child.stdout.read() == b"2 [2, 3]\n"
+        finally:
+            child.kill()
+            child.wait()
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "arrow"])

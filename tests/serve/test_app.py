@@ -18,11 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-CORPUS = Path(__file__).resolve().parent / "data" / "flm-corpus"
+from tests.helpers import CORPUS
 CHURN = CORPUS / "flama-2.2.2_churn_zstd_p2.flm"
 IRIS = CORPUS / "flama-2.2.2_iris-logreg_zstd_p2.flm"
 
-pytestmark = pytest.mark.skipif(not CHURN.exists(), reason="needs the shared FLM corpus")
 
 
 def manifest_entry(path: Path) -> dict[str, Any]:

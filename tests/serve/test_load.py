@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from test_serve import CHURN, CHURN_ROWS, IRIS, Server, free_port, spawn, stop, wait_ready
+from tests.helpers import DATA, ROOT
+from tests.serve.test_app import CHURN, CHURN_ROWS, IRIS, Server, free_port, spawn, stop, wait_ready
 
-SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "churn_loss.py"
+SAMPLE = ROOT / "samples" / "churn_loss.py"
 
-pytestmark = pytest.mark.skipif(not CHURN.exists(), reason="needs the shared FLM corpus")
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def sample_server(tmp: Path) -> Server:
 def churn_rows() -> list[list[Any]]:
     import pyarrow.parquet as pq
 
-    table = pq.read_table(Path(__file__).resolve().parents[1] / "data" / "data.parquet").drop_columns(["Exited"])
+    table = pq.read_table(DATA).drop_columns(["Exited"])
     return [list(row.values()) for row in table.slice(0, 2000).to_pylist()]
 
 
@@ -157,7 +157,7 @@ def test_bounded_load_has_no_error_and_no_mismatch(servers: dict[str, Server], c
 
 
 def test_workers_each_serve_the_model(servers: dict[str, Server]) -> None:
-    from test_serve import IRIS_ROWS, manifest_entry
+    from tests.serve.test_app import IRIS_ROWS, manifest_entry
 
     expected = manifest_entry(IRIS)["expected_outputs"]["predict"]
     with httpx.Client(base_url=servers["workers"].url, timeout=60) as client:

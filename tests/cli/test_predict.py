@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import flmcli
-from helpers import CHURN, CORPUS, DATA, flm, manifest
+from tests.helpers import CHURN, CORPUS, DATA, flm, manifest
 
 N = 300
 
@@ -201,7 +201,7 @@ def test_on_error_null_keeps_alignment(churn, expected) -> None:
     [
         (b'{"a": 1,\n "b": 2}\n', "pretty-printed JSON", 1),
         (bytes(range(256)) * 4, "cannot detect the input format", 1),
-        (b"[[1, 2], [3", "invalid JSON", 1),
+        (b"[[1, 2", "invalid JSON", 1),
     ],
     ids=["pretty", "garbage", "truncated-array"],
 )
