@@ -18,10 +18,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import Result
-from dask_support import CHURN, churn, invoke, local_frame, read_parts, write
 from distributed import LocalCluster
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+from tests.dask.dask_support import CHURN, churn, invoke, local_frame, read_parts, write
 
 
 @pytest.fixture(scope="module")
@@ -217,10 +216,10 @@ def test_unreachable_scheduler_is_one_line_and_exit_1(tmp_path: Path) -> None:
 
 def test_worker_killed_mid_job_output_complete_and_identical(cluster: str, tmp_path: Path) -> None:
     """Last in this module: it kills one of the shared cluster's workers (its nanny starts a new one)."""
-    from dask_slow import Slow
     from distributed import Client
 
     from flmcli import flm
+    from tests.dask.dask_slow import Slow
 
     model = tmp_path / "slow.flm"
     flm.dump(Slow(0.4), model)
@@ -229,7 +228,7 @@ def test_worker_killed_mid_job_output_complete_and_identical(cluster: str, tmp_p
     out = tmp_path / "scored"
     outcome: list[Result] = []
     job = threading.Thread(target=lambda: outcome.append(
-        invoke("predict", model, *inputs, "-o", out, "--dask", cluster, "--trust", "dask_slow.Slow")))
+        invoke("predict", model, *inputs, "-o", out, "--dask", cluster, "--trust", "tests.dask.dask_slow.Slow")))
     with Client(cluster) as client:
         pids = client.run(os.getpid)
         job.start()
@@ -244,6 +243,6 @@ def test_worker_killed_mid_job_output_complete_and_identical(cluster: str, tmp_p
     scored = read_parts(out)
     assert len(list(out.glob("part-*"))) == 12
     assert not list(out.glob(".*"))
-    expected = local_frame(model, inputs, tmp_path, "--trust", "dask_slow.Slow")
+    expected = local_frame(model, inputs, tmp_path, "--trust", "tests.dask.dask_slow.Slow")
     assert scored.equals(expected)
     assert scored["prediction"].tolist() == [2.0 * i for i in range(120)]

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from dask_support import CHURN, churn, local_frame, read_parts, write
+from tests.dask.dask_support import CHURN, churn, local_frame, read_parts, write
 
 DASK = str(Path(sys.executable).parent / "dask")
 
