@@ -127,7 +127,6 @@ def _bytes(size: str | None) -> int | None:
 
 def expand(sources: Sequence[str], from_: str | None) -> list[Source]:
     """Paths, globs, directories and fsspec URLs, as the files Dask will read, in the order given."""
-    import fsspec
     from fsspec.core import url_to_fs
 
     from .. import formats
@@ -168,7 +167,6 @@ def expand(sources: Sequence[str], from_: str | None) -> list[Source]:
             if fmt not in DASK_INPUTS:
                 raise InputError(f"--dask reads {', '.join(DASK_INPUTS)} files, not {fmt}", source=name)
             found.append(Source(url, name, fmt))
-    del fsspec
     return found
 
 
