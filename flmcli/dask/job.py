@@ -147,7 +147,7 @@ def expand(sources: Sequence[str], from_: str | None) -> list[Source]:
             for name in names:
                 if not os.path.isfile(name):
                     raise InputError("no such file" if not os.path.exists(name) else "not a file", source=name)
-            pairs = [(name, name) for name in names]
+            pairs = [(os.path.abspath(name), name) for name in names]  # workers may run elsewhere
         else:
             fs, path = url_to_fs(source)
             if glob.has_magic(path):
