@@ -80,12 +80,7 @@ def input_table(batch: Batch, keep_input: KeepInput) -> pa.Table:
             padded = [record + [None] * (width - len(record)) for record in records]
             columns = list(zip(*padded))
             return pa.table({f"input.{i}": pa.array(list(column)) for i, column in enumerate(columns)})
-        rows = [record if isinstance(record, dict) else {"input": record} for record in records]
-        if wanted is not None:
-            # Only the kept fields become columns: another field mixing types must not sink the batch.
-            present = set().union(*rows) if rows else set()
-            rows = [{name: row.get(name) for name in wanted if name in present} for row in rows]
-        table = pa.Table.from_pylist(rows)
+        table = pa.Table.from_pylist([record if isinstance(record, dict) else {"input": record} for record in records])
     if wanted is not None:
         for name in wanted:
             if name not in table.column_names:

@@ -127,11 +127,11 @@ def test_on_error_skip_reports_rows_like_local(cluster: str, tmp_path: Path) -> 
     inputs = _bad_ndjson(tmp_path)
     out = tmp_path / "scored"
     result = invoke("predict", CHURN, *inputs, "-o", out, "--dask", cluster, "--on-error", "skip",
-                    "--partition-size", "30kB", "--keep", "CustomerId")
+                    "--partition-size", "30kB")
     assert result.exit_code == 5, result.output
     reported = [orjson.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert [(r["source"], r["line"]) for r in reported] == [(str(inputs[1]), 150), (str(inputs[1]), 390)]
-    local = invoke("predict", CHURN, *inputs, "-o", tmp_path / "local/", "--on-error", "skip", "--keep", "CustomerId")
+    local = invoke("predict", CHURN, *inputs, "-o", tmp_path / "local/", "--on-error", "skip")
     assert local.exit_code == 5
     assert reported == [orjson.loads(line) for line in local.stderr.splitlines() if line.startswith("{")]
     assert len(read_parts(out)) == 598
