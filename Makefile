@@ -16,6 +16,8 @@ demo: $(BIN)/flm
 	$(BIN)/flm predict samples/churn.flm data/input.json
 
 test: $(BIN)/flm
+	$(BIN)/ruff check flmcli tests bench compat man
+	$(BIN)/mypy --strict flmcli
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 man: $(BIN)/flm

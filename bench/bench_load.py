@@ -28,12 +28,12 @@ import flama_env  # noqa: E402  (compat/ is a script folder, not a package)
 
 CORPUS = ROOT / "tests" / "data" / "flm-corpus"
 
-# The Flama releases that read each layout (flm-format.md §9); the older one of each pair shows the spread.
+# The Flama releases that read each layout (docs/format.md §11); the older one of each pair shows the spread.
 READERS = {"p1": ("2.2.2", "1.12.4"), "p2": ("2.2.2",), "tar": ("1.7.2", "1.4.0"), "bare": ("1.0.2",)}
 
 FLM_LOAD = "import sys, flmcli; flmcli.load(sys.argv[1]).estimator"
 FLM_META = "import sys, flmcli; flmcli.load(sys.argv[1]).meta"
-# Flama's load API changed per release (flm-format.md §12); `.model` is where 2.x materialises the model.
+# Flama's load API changed per release (docs/format.md §12); `.model` is where 2.x materialises the model.
 FLAMA_LOAD = {
     "stream": "import sys, flama; flama.load(open(sys.argv[1], 'rb')).model",
     "path": "import sys, flama; flama.load(sys.argv[1]).model",

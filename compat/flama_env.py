@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-# What each release needs beyond itself just to `import flama` and `flama.load(...)` (flm-format.md §13, and
+# What each release needs beyond itself just to `import flama` and `flama.load(...)` (docs/format.md §13, and
 # found by trying): every release wants one schema library, hence the pydantic extra; 1.7 - 1.10 import httpx
 # without declaring it and need a uvicorn old enough to still have `uvicorn.config.LoopSetupType`.
 EXTRA_REQUIREMENTS: dict[str, tuple[str, ...]] = {

@@ -35,7 +35,7 @@ def _release_tuple(version: str) -> tuple[int, ...]:
 def _load(path: str, release: tuple[int, ...]) -> Any:
     import flama
 
-    # The load signature changed twice (flm-format.md §12): a stream in 1.0.x, a path in 1.1 - 1.11,
+    # The load signature changed twice (docs/format.md §12): a stream in 1.0.x, a path in 1.1 - 1.11,
     # a keyword `path=` from 1.12 on.
     if release < (1, 1):
         with open(path, "rb") as stream:

@@ -36,7 +36,7 @@ class Batch:
         if self.records is not None:
             return len(self.records)
         assert self.table is not None
-        return self.table.num_rows
+        return int(self.table.num_rows)
 
     def slice(self, start: int, length: int) -> Batch:
         """Rows start..start+length of this batch, keeping their line numbers."""

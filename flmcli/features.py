@@ -61,9 +61,9 @@ def positional(record: Any, spec: FeatureSpec) -> list[Any] | None:
     """The positional row a record stands for, or None when it is a named record."""
     if isinstance(record, list):
         return record
-    if isinstance(record, dict) and isinstance(record.get(CHAIN_KEY), list):
-        if spec.names is None or CHAIN_KEY not in spec.names:
-            return record[CHAIN_KEY]
+    chained = record.get(CHAIN_KEY) if isinstance(record, dict) else None
+    if isinstance(chained, list) and (spec.names is None or CHAIN_KEY not in spec.names):
+        return chained
     return None
 
 
@@ -100,9 +100,10 @@ def row_values(record: Any, index: int, spec: FeatureSpec) -> list[Any]:
     raise RowError(index, f"a row must be a JSON array or object, got {_json_type(record)}")
 
 
-def from_records(records: list[Any], spec: FeatureSpec) -> tuple[list[list[Any]], list[RowError]]:
-    """Feature rows for the records that fit, and an error for each record that does not."""
-    rows: list[list[Any]] = []
+def from_records(records: list[Any], spec: FeatureSpec) -> tuple[list[Sequence[Any]], list[RowError]]:
+    """Feature rows (lists, or tuples from the named fast path) for the records that fit, and an error for each
+    record that does not."""
+    rows: list[Sequence[Any]] = []
     errors: list[RowError] = []
     expected = spec.expected
     # Fast path: every record already a list of the right length; `matrix` checks the values are scalars.
@@ -117,7 +118,7 @@ def from_records(records: list[Any], spec: FeatureSpec) -> tuple[list[list[Any]]
         except KeyError:
             pass
         else:
-            return (picked if len(spec.names) > 1 else [(v,) for v in picked]), errors  # type: ignore[return-value]
+            return (picked if len(spec.names) > 1 else [(v,) for v in picked]), errors
     for index, record in enumerate(records):
         try:
             rows.append(row_values(record, index, spec))
@@ -126,7 +127,7 @@ def from_records(records: list[Any], spec: FeatureSpec) -> tuple[list[list[Any]]
     return rows, errors
 
 
-def matrix(rows: list[list[Any]], spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
+def matrix(rows: Sequence[Sequence[Any]], spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
     """The model input for feature rows in model order."""
     import numpy as np
 

@@ -122,11 +122,11 @@ class Predictor:
         if bad and self.on_error == "fail":
             good = [i for i in good if i < min(bad)]
         ok, y, failures = self._guarded(make, good, method)
-        for index, error in failures:
-            if isinstance(error, feat.RowError):
-                bad[index] = self._row_error(batch, index, error.reason, error.field, error.hint)
+        for index, failure in failures:
+            if isinstance(failure, feat.RowError):
+                bad[index] = self._row_error(batch, index, failure.reason, failure.field, failure.hint)
             else:
-                bad[index] = self._value_error(batch, index, _first_line(error), method)
+                bad[index] = self._value_error(batch, index, _first_line(failure), method)
         return self._assemble(batch, ok, y, bad, method)
 
     def call(self, X: Any, method: str | None = None) -> Any:
@@ -137,7 +137,7 @@ class Predictor:
             return np.asarray(getattr(self.estimator, method or self.method)(X))
         except AttributeError as error:
             # An estimator missing its own attributes was pickled by another scikit-learn: say so, not a traceback.
-            skew = self.model.version_skew() if hasattr(self.model, "version_skew") else None
+            skew: tuple[str, str] | None = getattr(self.model, "version_skew", None)
             if skew is None:
                 raise
             from .errors import ModelFileError

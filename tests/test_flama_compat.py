@@ -15,7 +15,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +31,18 @@ LOADER = ROOT / "compat" / "flama_load.py"
 
 CODECS = ("bz2", "lzma", "zlib", "zstd")
 PROTOCOLS = (1, 2)
-# Protocol 2 lets each section pick its codec (flm-format.md §7); Flama 2.x must follow every choice.
+# Protocol 2 lets each section pick its codec (docs/format.md §7); Flama 2.x must follow every choice.
 SECTION_VARIANTS: dict[str, dict[str, Any]] = {
     "mixed": {"compression": "zstd", "meta_compression": None, "artifact_compression": "bz2",
               "model_compression": "lzma"},
     "raw": {"compression": "zlib", "meta_compression": None, "artifact_compression": None,
             "model_compression": None},
 }
-# Which protocols each release must read (flm-format.md §9, §11).
+# Which protocols each release must read (docs/format.md §11).
 READERS = {"2.2.2": (1, 2), "1.12.4": (1,)}
 MODELS = ("iris", "churn")
 
-TIMESTAMP = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc)
+TIMESTAMP = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 PARAMS = {"C": 1.0, "max_iter": 500, "note": "ünïcödé ✓"}
 METRICS = {"accuracy": 0.9733333333333334, "roc_auc": 0.123456789012345678}
 EXTRA = {"owner": "flm", "tags": ["compat", "ci"], "nested": {"n": 1, "none": None}}

@@ -1,4 +1,4 @@
-"""Real shell pipelines: chaining, an early-closing reader, a slow producer, Ctrl-C."""
+"""Real shell pipelines: chaining, an early-closing reader, a slow producer, Ctrl-C: here the process is the point."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import orjson
 import pandas as pd
 
 import flmcli
-from tests.helpers import CHURN, DATA
+from tests.helpers import CHURN, DATA, invoke
 
 FLM = [sys.executable, "-m", "flmcli"]
 
@@ -45,10 +45,12 @@ def test_two_models_chain_through_a_pipe(tmp_path) -> None:
 
 
 def test_positional_rows_chain_too() -> None:
+    # what crosses the pipe is the point here, not the pipe: in-process
     rows = [orjson.loads(line) for line in churn_lines(3)]
     data = orjson.dumps([list(r.values()) for r in rows])
-    first = subprocess.run([*FLM, "predict", CHURN, "--keep-input"], input=data, capture_output=True, timeout=120)
-    second = subprocess.run([*FLM, "predict", CHURN], input=first.stdout, capture_output=True, timeout=120)
+    first = invoke("predict", CHURN, "--keep-input", input=data)
+    assert first.returncode == 0, first.stderr
+    second = invoke("predict", CHURN, input=first.stdout)
     assert second.returncode == 0, second.stderr
     assert orjson.loads(second.stdout) == [r["prediction"] for r in orjson.loads(first.stdout)]
 

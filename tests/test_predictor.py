@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import types
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,6 @@ from sklearn.exceptions import ConvergenceWarning
 from flmcli.batch import Batch
 from flmcli.errors import InputError, ModelMethodError
 from flmcli.predictor import Predictor
-
 from tests.helpers import ROOT
 
 

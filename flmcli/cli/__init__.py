@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -38,13 +39,23 @@ class FlmGroup(click.Group):
         command: click.Command = getattr(importlib.import_module(module), attribute)
         return command
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        traceback = "--traceback" in sys.argv
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Always "standalone": every error ends here as a message and an exit status (SystemExit), whether
+        `flm` runs as a process or a test calls it in-process through click's CliRunner."""
+        argv = list(sys.argv[1:] if args is None else args)
+        traceback = "--traceback" in argv
         if traceback:
-            sys.argv.remove("--traceback")
+            argv.remove("--traceback")
         _route_warnings()
         try:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except FlmError as error:
             if traceback:
                 raise

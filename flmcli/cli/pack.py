@@ -74,8 +74,8 @@ def pack(
       flm pack model.pkl -o model.flm --metrics metrics.json --artifact artifact.json
       flm inspect model.flm
     """
-    from ..flm import dump
     from ..estimators import load_estimator_file
+    from ..flm import dump
 
     model = load_estimator_file(estimator, trust=trust, trust_all=trust_all)
     dump(

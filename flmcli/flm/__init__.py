@@ -59,7 +59,7 @@ def loads(data: bytes, *, path: str | None = None, trust: Iterable[str] = (), tr
 def _read(data: bytes, path: str | None, trust: tuple[str, ...], trust_all: bool, budget: codecs.Budget) -> ModelFile:
     head = data[:512]
     tar_codec = legacy.tar_codec(head)
-    # §10: binary first; a leading u32 below 256 can only be a (possibly broken) binary header
+    # docs/format.md §9: binary first; a leading u32 below 256 can only be a (possibly broken) binary header
     if binary.looks_binary(head) or head[:3] == b"\x00\x00\x00" or (len(data) < 16 and tar_codec is None
                                                                   and not legacy.looks_bare_zlib(head)):
         parsed = binary.parse(data, budget=budget)
@@ -93,6 +93,7 @@ def load(source: str | os.PathLike[str] | IO[bytes], *, trust: Iterable[str] = (
     "mymod.MyClass" or "mymod.*"), or anything with `trust_all=True`. `max_size` bounds the
     total decompressed bytes (default `codecs.MAX_DECOMPRESSED_BYTES`).
     """
+    path: str | None
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         try:

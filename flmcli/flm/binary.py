@@ -38,7 +38,7 @@ class BinaryFile:
 
 
 def looks_binary(head: bytes) -> bool:
-    """§10 rule 1: `00 00 00 01|02` followed by a known compression id."""
+    """docs/format.md §9 rule 1: `00 00 00 01|02` followed by a known compression id."""
     if len(head) < 8:
         return False
     protocol, codec = struct.unpack_from("!II", head)
@@ -158,7 +158,7 @@ def _entries(section: memoryview, offset: int, remaining: int,
              read: Callable[[memoryview], bytes]) -> Iterator[list[tuple[str, bytes]]]:
     """Every consistent way to read `remaining` entries from `offset` to the section's end.
 
-    Binary writers store `len(name)` in code points but write UTF-8 bytes (§6.2). A name is
+    Binary writers store `len(name)` in code points but write UTF-8 bytes (docs/format.md §6.2). A name is
     first read as `name_size` bytes, as the format says; only when that cannot lead to a
     section that parses exactly to its end is `name_size` read as a count of code points.
     """
@@ -227,7 +227,7 @@ def _section_byte(codec: str | None) -> int:
 def build(*, protocol: int, compression: str, meta: bytes, payload: bytes, artifacts: dict[str, bytes],
           kind: str = "binary", meta_compression: str | None = "inherit",
           artifact_compression: str | None = "inherit", model_compression: str | None = "inherit") -> bytes:
-    """Serialise a binary FLM file exactly as Flama writes it (§6, §7)."""
+    """Serialise a binary FLM file exactly as Flama writes it (docs/format.md §6, §7)."""
     if compression not in CODEC_NUMBERS:
         raise ValueError(f"unknown compression {compression!r}; expected one of {', '.join(CODEC_NUMBERS)}")
 

@@ -11,12 +11,16 @@ import bz2
 import lzma
 import zlib
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from ..errors import ModelFileError
 
 # The most bytes one file may decompress to, all sections together. Real models are far
 # smaller; the bound exists so a 1 KiB zstd bomb cannot take the machine down.
 MAX_DECOMPRESSED_BYTES = 2 << 30
+
+#: what the decompressors take: sections are memoryview slices of the file, not copies
+Data: TypeAlias = bytes | bytearray | memoryview
 
 CHUNK = 1 << 20
 ZSTD_SLICE = 1 << 12
@@ -45,7 +49,7 @@ class Budget:
             )
 
 
-def _inflate_bz2_lzma(decompressor: bz2.BZ2Decompressor | lzma.LZMADecompressor, data: bytes, budget: Budget,
+def _inflate_bz2_lzma(decompressor: bz2.BZ2Decompressor | lzma.LZMADecompressor, data: Data, budget: Budget,
                       what: str) -> bytes:
     parts: list[bytes] = []
     chunk = decompressor.decompress(data, max_length=CHUNK)
@@ -60,10 +64,10 @@ def _inflate_bz2_lzma(decompressor: bz2.BZ2Decompressor | lzma.LZMADecompressor,
     return b"".join(parts)
 
 
-def _inflate_zlib(data: bytes, budget: Budget, what: str, wbits: int = zlib.MAX_WBITS) -> bytes:
+def _inflate_zlib(data: Data, budget: Budget, what: str, wbits: int = zlib.MAX_WBITS) -> bytes:
     decompressor = zlib.decompressobj(wbits)
     parts: list[bytes] = []
-    pending = data
+    pending: Data = data
     while True:
         chunk = decompressor.decompress(pending, CHUNK)
         budget.take(len(chunk), what)
@@ -76,7 +80,7 @@ def _inflate_zlib(data: bytes, budget: Budget, what: str, wbits: int = zlib.MAX_
     return b"".join(parts)
 
 
-def _inflate_zstd(data: bytes, budget: Budget, what: str) -> bytes:
+def _inflate_zstd(data: Data, budget: Budget, what: str) -> bytes:
     import zstandard
 
     # A decompression object decodes frames with or without a declared content size (Flama
@@ -96,7 +100,7 @@ def _inflate_zstd(data: bytes, budget: Budget, what: str) -> bytes:
     return b"".join(parts)
 
 
-def decompress(codec: str, data: bytes, *, budget: Budget, what: str) -> bytes:
+def decompress(codec: str, data: Data, *, budget: Budget, what: str) -> bytes:
     """Decompress one stream, naming `what` (e.g. "meta section") in any error."""
     try:
         if codec == "none":

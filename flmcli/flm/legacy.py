@@ -30,7 +30,7 @@ class LegacyFile:
 
 
 def tar_codec(head: bytes) -> str | None:
-    """The tar compression a file starts with (§10 rule 2), or None."""
+    """The tar compression a file starts with (docs/format.md §9 rule 2), or None."""
     for codec, magic in TAR_CODECS:
         if head.startswith(magic):
             return codec

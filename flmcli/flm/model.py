@@ -88,11 +88,13 @@ class ModelFile:
 
     @property
     def params(self) -> dict[str, Any] | None:
-        return self.meta["model"].get("params")
+        params: dict[str, Any] | None = self.meta["model"].get("params")
+        return params
 
     @property
     def metrics(self) -> dict[str, Any] | None:
-        return self.meta["model"].get("metrics")
+        metrics: dict[str, Any] | None = self.meta["model"].get("metrics")
+        return metrics
 
     @property
     def extra(self) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""Model payloads per framework (§2.1): what the model bytes are and how flm decodes them."""
+"""Model payloads per framework (docs/format.md §2.1): what the model bytes are and how flm decodes them."""
 
 from __future__ import annotations
 

@@ -100,7 +100,7 @@ def audit(data: bytes, trust: Iterable[str] = ()) -> list[Import]:
     # `recent` mirrors the top of the stack only as far as string pushes go: every other
     # opcode pushes _UNKNOWN, so two strings at the end really are the top two stack items.
     recent: list[Any] = []
-    memo: dict[int, Any] = {}
+    memo: dict[object, Any] = {}  # keyed by the memo opcodes' args (ints)
     try:
         for opcode, arg, _pos in pickletools.genops(data):
             op = opcode.name
@@ -119,9 +119,9 @@ def audit(data: bytes, trust: Iterable[str] = ()) -> list[Import]:
                 add(module, name)
                 recent.append(_UNKNOWN)
             elif op == "STACK_GLOBAL":
-                module, name = (recent[-2], recent[-1]) if len(recent) >= 2 else (_UNKNOWN, _UNKNOWN)
-                if isinstance(module, str) and isinstance(name, str):
-                    add(module, name)
+                pushed = (recent[-2], recent[-1]) if len(recent) >= 2 else (_UNKNOWN, _UNKNOWN)
+                if isinstance(pushed[0], str) and isinstance(pushed[1], str):
+                    add(pushed[0], pushed[1])
                 else:
                     add("<unresolved>", "STACK_GLOBAL with computed arguments")
                 recent.append(_UNKNOWN)

@@ -115,7 +115,7 @@ def open_input(path_or_dash: str | None, explicit_fmt: str | None = None) -> Ite
         with tempfile.TemporaryFile(prefix="flm-stdin-") as spool:
             shutil.copyfileobj(stdin, spool, 1 << 20)
             spool.seek(0)
-            yield fmt, spool, "<stdin>"  # type: ignore[misc]
+            yield fmt, spool, "<stdin>"
         return
     path = os.fspath(path_or_dash)
     try:
@@ -123,10 +123,8 @@ def open_input(path_or_dash: str | None, explicit_fmt: str | None = None) -> Ite
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror or exc}", source=path) from None
     with fp:
-        fmt = explicit_fmt or format_for_path(path)
-        if fmt is None:
-            fmt = detect(path, _peek(fp), None)
-        yield fmt, fp, path
+        named = explicit_fmt or format_for_path(path)
+        yield (named if named is not None else detect(path, _peek(fp), None)), fp, path
 
 
 def _peek(fp: BinaryIO) -> bytes:

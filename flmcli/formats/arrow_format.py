@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
 from flmcli.errors import InputError
-from flmcli.formats.columnar import native, encode_tables, rebatch, refuse_terminal
+from flmcli.formats.columnar import encode_tables, native, rebatch, refuse_terminal
 from flmcli.formats.records import KeepInput, write_chunks
 
 if TYPE_CHECKING:

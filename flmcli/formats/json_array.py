@@ -169,14 +169,15 @@ def _split_rows(
     tail = buffer.rstrip()
     if wrapped and tail.endswith(b"}"):
         tail = tail[:-1].rstrip()
+    last: list[Any] | None
     try:
-        values = loads(b"[" + tail) if tail.endswith(b"]") else None
+        last = loads(b"[" + tail) if tail.endswith(b"]") else None
     except orjson.JSONDecodeError:
-        values = None
-    if values is None:
+        last = None
+    if last is None:
         yield from _fallback(buffer, wrapped, None, source, rows)
         return
-    yield values
+    yield last
 
 
 def _fallback(buffer: bytes, wrapped: bool, fp: BinaryIO | None, source: str, rows: int) -> Iterator[list[Any]]:

@@ -48,7 +48,7 @@ def app_from_env() -> Starlette:
     """The app factory each uvicorn worker calls (`--workers N`)."""
     from .app import create_app
 
-    config = json.loads(os.environ[CONFIG_ENV])
+    config: dict[str, Any] = json.loads(os.environ[CONFIG_ENV])
     predictors = load_predictors(
         config["models"], trust=config.get("trust", ()), trust_all=config.get("trust_all", False),
         method=config.get("method", "predict"),
@@ -60,7 +60,7 @@ def log_config(log_level: str) -> dict[str, Any]:
     """uvicorn's logging, with the access log on stderr (stdout is for data, never for logs)."""
     from uvicorn.config import LOGGING_CONFIG
 
-    config = json.loads(json.dumps(LOGGING_CONFIG))
+    config: dict[str, Any] = json.loads(json.dumps(LOGGING_CONFIG))
     for handler in config["handlers"].values():
         handler["stream"] = "ext://sys.stderr"
     config["loggers"]["flm.serve"] = {"handlers": ["default"], "level": log_level.upper(), "propagate": False}
@@ -89,7 +89,7 @@ def run(
         raise FlmError("flm serve needs: pip install 'flmcli[serve]'") from None
     from .app import create_app
 
-    options = {
+    options: dict[str, Any] = {
         "max_batch_size": max_batch_size,
         "max_batch_delay_ms": max_batch_delay_ms,
         "max_body_size": max_body_size,

@@ -9,18 +9,18 @@ import orjson
 import pytest
 
 import flmcli
-from tests.helpers import CHURN, CORPUS, ROOT, flm, manifest
+from tests.helpers import CHURN, CORPUS, ROOT, invoke, manifest
 
 
 def test_version() -> None:
-    result = flm("--version")
+    result = invoke("--version")
     assert result.stdout.decode() == f"flm {flmcli.__version__}\n"
 
 
 @pytest.mark.parametrize("name", ["flama-2.2.2_churn_zstd_p2.flm", "flama-1.4.0_churn_bz2_tar.flm", "flama-1.0.2_iris-logreg_zlib_bare.flm"])
 def test_inspect_prints_flamas_document(name: str) -> None:
     entry = manifest()[name]
-    result = flm("inspect", CORPUS / name)
+    result = invoke("inspect", CORPUS / name)
     assert result.returncode == 0, result.stderr
     document = orjson.loads(result.stdout)
     assert set(document) == {"meta", "manifest"}
@@ -30,7 +30,7 @@ def test_inspect_prints_flamas_document(name: str) -> None:
 
 
 def test_inspect_refuses_a_malformed_file_in_one_line() -> None:
-    result = flm("inspect", CORPUS / "malformed_traversal_p2.flm")
+    result = invoke("inspect", CORPUS / "malformed_traversal_p2.flm")
     assert result.returncode == 3
     lines = result.stderr.decode().splitlines()
     assert lines[0].startswith("Error: ") and "malformed_traversal_p2.flm" in lines[0] and "evil.txt" in lines[0]
@@ -38,7 +38,7 @@ def test_inspect_refuses_a_malformed_file_in_one_line() -> None:
 
 
 def test_audit_lists_imports() -> None:
-    result = flm("inspect", "--audit", CHURN)
+    result = invoke("inspect", "--audit", CHURN)
     document = orjson.loads(result.stdout)
     assert document["trusted"] is True
     assert {"name": "sklearn.pipeline.Pipeline", "trusted": True} in document["imports"]
@@ -61,7 +61,7 @@ def test_pack_refuses_a_gadget_without_running_it(tmp_path: Path) -> None:
     MARKER = tmp_path / "pwned"
     source = tmp_path / "evil.pkl"
     source.write_bytes(pickle.dumps(Gadget()))
-    result = flm("pack", source, "-o", tmp_path / "evil.flm")
+    result = invoke("pack", source, "-o", tmp_path / "evil.flm")
     assert result.returncode == 3
     assert "untrusted names: posix.system" in result.stderr.decode()
     assert "--trust" in result.stderr.decode()
@@ -74,11 +74,11 @@ def test_pack_then_predict(tmp_path: Path) -> None:
     (tmp_path / "m.pkl").write_bytes(pickle.dumps(model))
     (tmp_path / "metrics.json").write_text('{"auc": 0.8}')
     target = tmp_path / "m.flm"
-    result = flm("pack", tmp_path / "m.pkl", "-o", target, "--metrics", tmp_path / "metrics.json",
+    result = invoke("pack", tmp_path / "m.pkl", "-o", target, "--metrics", tmp_path / "metrics.json",
                  "--artifact", f"artifact.json={ROOT / 'data' / 'artifact.json'}", "--protocol", "1", "--compression", "bz2")
     assert result.returncode == 0, result.stderr
     packed = flmcli.load(target)
     assert packed.protocol == 1 and packed.metrics == {"auc": 0.8}
     assert packed.artifacts["artifact.json"] == (ROOT / "data" / "artifact.json").read_bytes()
     rows = (ROOT / "data" / "input.json").read_bytes()
-    assert flm("predict", target, input=rows).stdout == flm("predict", CHURN, input=rows).stdout
+    assert invoke("predict", target, input=rows).stdout == invoke("predict", CHURN, input=rows).stdout

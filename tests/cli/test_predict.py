@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import flmcli
-from tests.helpers import CHURN, CORPUS, DATA, flm, manifest
+from tests.helpers import CHURN, CORPUS, DATA, invoke, manifest
 
 N = 300
 
@@ -69,7 +69,7 @@ EXT = {"json": "json", "ndjson": "ndjson", "csv": "csv", "tsv": "tsv", "parquet"
 def test_each_format_in_gives_the_estimators_predictions(tmp_path: Path, churn, expected, fmt: str) -> None:
     _, frame = churn
     source = write_input(frame, fmt, tmp_path / f"rows.{EXT[fmt]}")
-    result = flm("predict", CHURN, source, "--batch-size", "128")
+    result = invoke("predict", CHURN, source, "--batch-size", "128")
     assert result.returncode == 0, result.stderr
     # Parquet and Arrow become NDJSON on a pipe; text formats answer in kind.
     out_fmt = "ndjson" if fmt in ("parquet", "arrow") else fmt
@@ -82,7 +82,7 @@ def test_each_format_out(tmp_path: Path, churn, expected, fmt: str) -> None:
     _, frame = churn
     source = write_input(frame, "parquet", tmp_path / "rows.parquet")
     target = tmp_path / f"scored.{EXT[fmt]}"
-    result = flm("predict", CHURN, source, "-o", target)
+    result = invoke("predict", CHURN, source, "-o", target)
     assert result.returncode == 0, result.stderr
     assert read_output(target.read_bytes(), fmt) == expected
     assert list(tmp_path.glob("*.part")) == []
@@ -92,10 +92,10 @@ def test_stdin_is_detected_by_its_first_bytes(churn, expected) -> None:
     _, frame = churn
     buffer = io.BytesIO()
     frame.to_parquet(buffer)
-    result = flm("predict", CHURN, input=buffer.getvalue())
+    result = invoke("predict", CHURN, input=buffer.getvalue())
     assert result.returncode == 0, result.stderr
     assert read_output(result.stdout, "ndjson") == expected
-    csv = flm("predict", CHURN, input=frame.to_csv(index=False).encode())
+    csv = invoke("predict", CHURN, input=frame.to_csv(index=False).encode())
     assert read_output(csv.stdout, "csv") == expected
 
 
@@ -104,7 +104,7 @@ def test_flama_body_and_spellings(tmp_path: Path, churn, expected) -> None:
     body = tmp_path / "body.json"
     body.write_bytes(orjson.dumps({"input": frame.drop(columns=["Exited"]).values.tolist()}))
     for option in ("--file", "-i", "--input"):
-        result = flm("predict", CHURN, option, body)
+        result = invoke("predict", CHURN, option, body)
         assert result.returncode == 0, result.stderr
         assert orjson.loads(result.stdout) == expected
 
@@ -113,7 +113,7 @@ def test_several_inputs_to_a_directory(tmp_path: Path, churn, expected) -> None:
     _, frame = churn
     a = write_input(frame.iloc[:100], "parquet", tmp_path / "a.parquet")
     b = write_input(frame.iloc[100:], "parquet", tmp_path / "b.parquet")
-    result = flm("predict", CHURN, a, b, "-o", tmp_path / "scored")
+    result = invoke("predict", CHURN, a, b, "-o", tmp_path / "scored")
     assert result.returncode == 0, result.stderr
     assert read_output((tmp_path / "scored" / "a.parquet").read_bytes(), "parquet") == expected[:100]
     assert read_output((tmp_path / "scored" / "b.parquet").read_bytes(), "parquet") == expected[100:]
@@ -122,7 +122,7 @@ def test_several_inputs_to_a_directory(tmp_path: Path, churn, expected) -> None:
 def test_predict_proba_and_keep(tmp_path: Path, churn) -> None:
     model, frame = churn
     source = write_input(frame, "ndjson", tmp_path / "rows.ndjson")
-    result = flm("predict", CHURN, source, "--method", "predict_proba", "--keep", "CustomerId")
+    result = invoke("predict", CHURN, source, "--method", "predict_proba", "--keep", "CustomerId")
     assert result.returncode == 0, result.stderr
     rows = [orjson.loads(line) for line in result.stdout.splitlines()]
     proba = model.predict_proba(frame.drop(columns=["Exited"]))
@@ -133,7 +133,7 @@ def test_predict_proba_and_keep(tmp_path: Path, churn) -> None:
 @pytest.mark.parametrize("name", [n for n, e in manifest().items() if "iris" in n and e["expected_outcome"].startswith("loads")])
 def test_corpus_models_through_the_cli(name: str) -> None:
     entry = manifest()[name]
-    result = flm("predict", CORPUS / name, "--method", "predict_proba", input=json.dumps(entry["input"]["rows"]).encode())
+    result = invoke("predict", CORPUS / name, "--method", "predict_proba", input=json.dumps(entry["input"]["rows"]).encode())
     assert result.returncode == 0, result.stderr
     assert orjson.loads(result.stdout) == entry["expected_outputs"]["predict_proba"]
 
@@ -164,7 +164,7 @@ def test_bad_rows_stop_with_a_message_naming_line_and_field(churn, expected, cas
         "missing_field": orjson.dumps({k: v for k, v in third.items() if k != "Age"}).decode(),
         "bad_value": orjson.dumps({**third, "Age": "old"}).decode(),
     }[case]
-    result = flm("predict", CHURN, "--batch-size", "2", input="\n".join(lines).encode() + b"\n")
+    result = invoke("predict", CHURN, "--batch-size", "2", input="\n".join(lines).encode() + b"\n")
     assert result.returncode == 1
     assert result.stderr.decode().startswith(message), result.stderr
     assert len(result.stderr.decode().strip().splitlines()) <= 2  # the error, and at most a hint
@@ -178,7 +178,7 @@ def test_on_error_skip_reports_each_row_and_exits_5(churn, expected) -> None:
     lines = rows_text(frame, 5)
     lines[1] = "[1]"
     lines[3] = "{oops"
-    result = flm("predict", CHURN, "--on-error", "skip", input="\n".join(lines).encode())
+    result = invoke("predict", CHURN, "--on-error", "skip", input="\n".join(lines).encode())
     assert result.returncode == 5
     assert read_output(result.stdout, "ndjson") == [expected[0], expected[2], expected[4]]
     reports = [orjson.loads(line) for line in result.stderr.splitlines() if line.startswith(b"{")]
@@ -189,7 +189,7 @@ def test_on_error_null_keeps_alignment(churn, expected) -> None:
     _, frame = churn
     lines = rows_text(frame, 3)
     lines[1] = "[1]"
-    result = flm("predict", CHURN, "--on-error", "null", input="\n".join(lines).encode())
+    result = invoke("predict", CHURN, "--on-error", "null", input="\n".join(lines).encode())
     assert result.returncode == 0, result.stderr
     rows = [orjson.loads(line) for line in result.stdout.splitlines()]
     assert [r["prediction"] for r in rows] == [expected[0], None, expected[2]]
@@ -206,20 +206,20 @@ def test_on_error_null_keeps_alignment(churn, expected) -> None:
     ids=["pretty", "garbage", "truncated-array"],
 )
 def test_bad_streams(data: bytes, message: str, code: int) -> None:
-    result = flm("predict", CHURN, input=data)
+    result = invoke("predict", CHURN, input=data)
     assert result.returncode == code
     assert message in result.stderr.decode()
     assert b"Traceback" not in result.stderr
 
 
 def test_empty_input_scores_nothing_and_says_so() -> None:
-    result = flm("predict", CHURN, input=b"")
+    result = invoke("predict", CHURN, input=b"")
     assert result.returncode == 0
     assert result.stdout == b""
     assert result.stderr.decode() == "Warning: no rows in <stdin>: nothing scored\n"
 
 
 def test_unknown_method_for_the_model() -> None:
-    result = flm("predict", CHURN, "--method", "transform", input=b"[]")
+    result = invoke("predict", CHURN, "--method", "transform", input=b"[]")
     assert result.returncode == 1
     assert result.stderr.decode().startswith("Error: Pipeline has no transform")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,8 +12,8 @@ import pytest
 
 import flmcli.flm as flm
 from flmcli.errors import ModelFileError
-
 from tests.helpers import CORPUS
+
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text()) if (CORPUS / "manifest.json").exists() else {"files": []}
 ENTRIES = {entry["file"]: entry for entry in MANIFEST["files"]}
 

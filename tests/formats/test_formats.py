@@ -20,8 +20,8 @@ import pytest
 from flmcli import formats
 from flmcli.batch import BadRecord, Batch, Scored
 from flmcli.errors import FlmError, InputError
-
 from tests.helpers import DATA as CHURN
+
 ROWS = 25
 
 

@@ -180,22 +180,23 @@ def test_array_rows_on_stdin_through_a_real_pipe(lines: int) -> None:
 
 def test_array_rows_from_a_live_pipe_are_answered_as_they_arrive() -> None:
     # `tail -f rows.ndjson | flm predict`: the first row is answered while the pipe is still open.
-    process = subprocess.Popen([sys.executable, "-m", "flmcli", "predict", str(CHURN)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert process.stdin is not None and process.stdout is not None
-    try:
-        for _ in range(2):
-            process.stdin.write(LINE + b"\n")
-            process.stdin.flush()
-            deadline = time.monotonic() + 60
-            line = b""
-            while not line.endswith(b"\n") and time.monotonic() < deadline:
-                ready, _, _ = select.select([process.stdout], [], [], 1)
-                if ready:
-                    line += os.read(process.stdout.fileno(), 1 << 16)
-            assert orjson.loads(line) == {"prediction": 0}
-        process.stdin.close()
-        assert process.wait(timeout=60) == 0
-    finally:
-        process.kill()
-        process.wait()
+    # `with` closes the pipes too: an unclosed one is a ResourceWarning, an error under our pytest settings
+    with subprocess.Popen([sys.executable, "-m", "flmcli", "predict", str(CHURN)], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            for _ in range(2):
+                process.stdin.write(LINE + b"\n")
+                process.stdin.flush()
+                deadline = time.monotonic() + 60
+                line = b""
+                while not line.endswith(b"\n") and time.monotonic() < deadline:
+                    ready, _, _ = select.select([process.stdout], [], [], 1)
+                    if ready:
+                        line += os.read(process.stdout.fileno(), 1 << 16)
+                assert orjson.loads(line) == {"prediction": 0}
+            process.stdin.close()
+            assert process.wait(timeout=60) == 0
+        finally:
+            process.kill()
+            process.wait()

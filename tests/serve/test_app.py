@@ -1,10 +1,13 @@
-"""`flm serve` against a real uvicorn process on 127.0.0.1: routes, content types, parity, errors, v2."""
+"""The app `flm serve` runs, in-process through Starlette's TestClient: routes, content types, parity, errors, v2.
+
+One real uvicorn process on 127.0.0.1 checks what only a process shows: it starts, answers, logs to stderr and stops
+on Ctrl-C with status 0.
+"""
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -13,12 +16,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from tests.helpers import CORPUS
+from tests.helpers import CORPUS, invoke
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
+
 CHURN = CORPUS / "flama-2.2.2_churn_zstd_p2.flm"
 IRIS = CORPUS / "flama-2.2.2_iris-logreg_zstd_p2.flm"
 
@@ -85,31 +92,27 @@ def stop(server: Server) -> int:
     return server.process.returncode
 
 
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
-    tmp = tmp_path_factory.mktemp("serve")
-    # Started together so their slow imports overlap.
-    started = {
-        "churn": spawn(tmp, {"churn": CHURN}, max_body_size=200_000),
-        "multi": spawn(tmp, {"churn": CHURN, "iris": IRIS}),
-        "slow": spawn(tmp, {"churn": CHURN}, timeout=0.005),
-    }
-    try:
-        yield {name: wait_ready(server) for name, server in started.items()}
-    finally:
-        for server in started.values():
-            stop(server)
+def app_client(models: dict[str, Path], **options: Any) -> TestClient:
+    """The app `flm serve` would run for `models`, built the way its runner builds it; use it in a `with` block,
+    which runs the app's lifespan (the batchers)."""
+    from starlette.testclient import TestClient
+
+    from flmcli.serve.app import create_app
+    from flmcli.serve.runner import load_predictors
+
+    predictors = load_predictors({name: str(path) for name, path in models.items()})
+    return TestClient(create_app(predictors, **options), raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="module")
-def churn(servers: dict[str, Server]) -> Iterator[httpx.Client]:
-    with servers["churn"].client() as client:
+def churn() -> Iterator[TestClient]:
+    with app_client({"churn": CHURN}, max_body_size=200_000) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def multi(servers: dict[str, Server]) -> Iterator[httpx.Client]:
-    with servers["multi"].client() as client:
+def multi() -> Iterator[TestClient]:
+    with app_client({"churn": CHURN, "iris": IRIS}) as client:
         yield client
 
 
@@ -171,14 +174,14 @@ IRIS_COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 # --- Flama's routes ------------------------------------------------------------------------------------
 
 
-def test_inspect_is_the_model_files(churn: httpx.Client, predictors: dict[str, Any]) -> None:
+def test_inspect_is_the_model_files(churn: TestClient, predictors: dict[str, Any]) -> None:
     response = churn.get("/")
     assert response.status_code == 200
     assert response.json() == json.loads(json.dumps(predictors["churn"].model.inspect()))
     assert churn.get("/churn/").json() == response.json()
 
 
-def test_predict_answers_in_flamas_shape(churn: httpx.Client, predictors: dict[str, Any]) -> None:
+def test_predict_answers_in_flamas_shape(churn: TestClient, predictors: dict[str, Any]) -> None:
     expected = manifest_entry(CHURN)["expected_outputs"]["predict"]
     response = churn.post("/predict/", json={"input": CHURN_ROWS[:1]})
     assert response.status_code == 200
@@ -194,7 +197,7 @@ def test_predict_answers_in_flamas_shape(churn: httpx.Client, predictors: dict[s
 @pytest.mark.parametrize("out", ["json", "ndjson", "csv", "tsv", "parquet", "arrow"])
 @pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "tsv", "parquet", "arrow", "arrow-file"])
 def test_every_format_in_and_out_matches_flm_predict_bytes(
-    multi: httpx.Client, predictors: dict[str, Any], fmt: str, out: str
+    multi: TestClient, predictors: dict[str, Any], fmt: str, out: str
 ) -> None:
     body = body_in(fmt, IRIS_ROWS, IRIS_COLUMNS)
     response = multi.post("/iris/predict/", content=body,
@@ -204,21 +207,21 @@ def test_every_format_in_and_out_matches_flm_predict_bytes(
     assert response.content == expected_bytes(predictors["iris"], reader, body, out)
 
 
-def test_response_follows_the_request_format_without_accept(multi: httpx.Client) -> None:
+def test_response_follows_the_request_format_without_accept(multi: TestClient) -> None:
     body = body_in("ndjson", IRIS_ROWS, IRIS_COLUMNS)
     response = multi.post("/iris/predict/", content=body, headers={"content-type": "application/x-ndjson"})
     assert response.headers["content-type"] == "application/x-ndjson"
     assert len(response.content.splitlines()) == len(IRIS_ROWS)
 
 
-def test_predict_proba_by_query_and_by_route(multi: httpx.Client, predictors: dict[str, Any]) -> None:
+def test_predict_proba_by_query_and_by_route(multi: TestClient, predictors: dict[str, Any]) -> None:
     body = body_in("json", IRIS_ROWS, IRIS_COLUMNS)
     expected = expected_bytes(predictors["iris"], "json", body, "json", method="predict_proba")
     assert multi.post("/iris/predict/?method=predict_proba", content=body).content == expected
     assert multi.post("/iris/predict_proba/", content=body).content == expected
 
 
-def test_keep_input_and_keep_columns(multi: httpx.Client, predictors: dict[str, Any]) -> None:
+def test_keep_input_and_keep_columns(multi: TestClient, predictors: dict[str, Any]) -> None:
     body = body_in("ndjson", IRIS_ROWS, IRIS_COLUMNS)
     headers = {"content-type": "application/x-ndjson"}
     kept = multi.post("/iris/predict/?keep_input=true", content=body, headers=headers)
@@ -230,18 +233,18 @@ def test_keep_input_and_keep_columns(multi: httpx.Client, predictors: dict[str, 
     assert some.content.splitlines()[0].startswith(b"petal_width")
 
 
-def test_same_bytes_as_the_flm_predict_command(churn: httpx.Client, tmp_path: Path) -> None:
+def test_same_bytes_as_the_flm_predict_command(churn: TestClient, tmp_path: Path) -> None:
     rows = tmp_path / "rows.ndjson"
     rows.write_bytes(body_in("ndjson", CHURN_ROWS, []))
-    # predict_proba: floats, the strictest byte comparison (one CLI run: each costs a scikit-learn import).
-    cli = subprocess.run([sys.executable, "-m", "flmcli", "predict", str(CHURN), str(rows), "--method", "predict_proba"],
-                         capture_output=True, check=True)
+    # predict_proba: floats, the strictest byte comparison
+    cli = invoke("predict", CHURN, rows, "--method", "predict_proba")
+    assert cli.returncode == 0, cli.stderr
     http = churn.post("/predict/?method=predict_proba", content=rows.read_bytes(),
                       headers={"content-type": "application/x-ndjson"})
     assert http.content == cli.stdout
 
 
-def test_several_models_each_under_its_prefix(multi: httpx.Client) -> None:
+def test_several_models_each_under_its_prefix(multi: TestClient) -> None:
     assert multi.get("/").json() == {"models": {"churn": "/churn/", "iris": "/iris/"}}
     assert multi.post("/iris/predict/", json={"input": IRIS_ROWS}).json()["output"] == \
         manifest_entry(IRIS)["expected_outputs"]["predict"]
@@ -269,7 +272,7 @@ def test_several_models_each_under_its_prefix(multi: httpx.Client) -> None:
     ids=["truncated-json", "no-input", "input-not-array", "empty", "short-row", "scalar-row", "png", "accept-png"],
 )
 def test_client_errors_are_json_naming_the_place(
-    churn: httpx.Client, body: bytes, headers: dict[str, str], status: int, names: str
+    churn: TestClient, body: bytes, headers: dict[str, str], status: int, names: str
 ) -> None:
     response = churn.post("/predict/", content=body, headers=headers)
     assert response.status_code == status
@@ -278,7 +281,7 @@ def test_client_errors_are_json_naming_the_place(
     assert "Traceback" not in response.text
 
 
-def test_bad_value_names_row_and_field(churn: httpx.Client) -> None:
+def test_bad_value_names_row_and_field(churn: TestClient) -> None:
     row = list(CHURN_ROWS[0])
     row[6] = "old"
     response = churn.post("/predict/", json={"input": [CHURN_ROWS[1], row]})
@@ -286,7 +289,7 @@ def test_bad_value_names_row_and_field(churn: httpx.Client) -> None:
     assert response.json()["error"].startswith("input:2:")
 
 
-def test_unknown_method_model_and_route(churn: httpx.Client, multi: httpx.Client) -> None:
+def test_unknown_method_model_and_route(churn: TestClient, multi: TestClient) -> None:
     method = churn.post("/predict/?method=explode", json={"input": CHURN_ROWS})
     assert method.status_code == 400 and "explode" in method.json()["error"]
     absent = churn.post("/predict/?method=transform", json={"input": CHURN_ROWS})
@@ -295,7 +298,7 @@ def test_unknown_method_model_and_route(churn: httpx.Client, multi: httpx.Client
     assert churn.get("/v2/models/nope").json()["error"].startswith("unknown model 'nope'")
 
 
-def test_body_size_limit_by_header_and_by_stream(churn: httpx.Client) -> None:
+def test_body_size_limit_by_header_and_by_stream(churn: TestClient) -> None:
     big = json.dumps({"input": CHURN_ROWS * 2000}).encode()
     declared = churn.post("/predict/", content=big)
     assert declared.status_code == 413 and "error" in declared.json()
@@ -303,9 +306,9 @@ def test_body_size_limit_by_header_and_by_stream(churn: httpx.Client) -> None:
     assert streamed.status_code == 413 and "larger than" in streamed.json()["error"]
 
 
-def test_timeout_is_504(servers: dict[str, Server]) -> None:
+def test_timeout_is_504() -> None:
     body = json.dumps({"input": CHURN_ROWS * 300}).encode()  # well over 5 ms of work
-    with servers["slow"].client() as client:
+    with app_client({"churn": CHURN}, timeout=0.005) as client:
         response = client.post("/predict/", content=body)
     assert response.status_code == 504
     assert "error" in response.json()
@@ -314,7 +317,7 @@ def test_timeout_is_504(servers: dict[str, Server]) -> None:
 # --- Open Inference Protocol v2 ------------------------------------------------------------------------
 
 
-def test_v2_health_and_metadata(multi: httpx.Client, predictors: dict[str, Any]) -> None:
+def test_v2_health_and_metadata(multi: TestClient, predictors: dict[str, Any]) -> None:
     assert multi.get("/v2/health/live").json() == {"live": True}
     assert multi.get("/v2/health/ready").json() == {"ready": True}
     server = multi.get("/v2").json()
@@ -327,7 +330,7 @@ def test_v2_health_and_metadata(multi: httpx.Client, predictors: dict[str, Any])
     assert multi.get("/v2/models/nope/ready").status_code == 404
 
 
-def test_v2_infer_matrix_flat_and_nested(multi: httpx.Client, predictors: dict[str, Any]) -> None:
+def test_v2_infer_matrix_flat_and_nested(multi: TestClient, predictors: dict[str, Any]) -> None:
     import numpy as np
 
     flat = [v for row in IRIS_ROWS for v in row]
@@ -350,7 +353,7 @@ def test_v2_infer_matrix_flat_and_nested(multi: httpx.Client, predictors: dict[s
         assert probabilities["data"] == proba.reshape(-1).tolist()
 
 
-def test_v2_infer_one_input_per_column_for_a_mixed_table(multi: httpx.Client) -> None:
+def test_v2_infer_one_input_per_column_for_a_mixed_table(multi: TestClient) -> None:
     columns = list(zip(*CHURN_ROWS))
     n = len(CHURN_ROWS)
 
@@ -381,13 +384,13 @@ def test_v2_infer_one_input_per_column_for_a_mixed_table(multi: httpx.Client) ->
     ],
     ids=["count", "width", "int8-range", "type", "datatype", "rank", "no-name"],
 )
-def test_v2_bad_tensors_are_400(multi: httpx.Client, tensor: dict[str, Any], names: str) -> None:
+def test_v2_bad_tensors_are_400(multi: TestClient, tensor: dict[str, Any], names: str) -> None:
     response = multi.post("/v2/models/iris/infer", json={"inputs": [tensor]})
     assert response.status_code == 400
     assert names in response.json()["error"]
 
 
-def test_v2_unknown_output_is_400(multi: httpx.Client) -> None:
+def test_v2_unknown_output_is_400(multi: TestClient) -> None:
     response = multi.post("/v2/models/iris/infer", json={
         "inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": IRIS_ROWS[0]}],
         "outputs": [{"name": "explode"}],
@@ -398,7 +401,7 @@ def test_v2_unknown_output_is_400(multi: httpx.Client) -> None:
 # --- docs, schema, metrics, logs -----------------------------------------------------------------------
 
 
-def test_schema_and_offline_docs(multi: httpx.Client) -> None:
+def test_schema_and_offline_docs(multi: TestClient) -> None:
     schema = multi.get("/schema/").json()
     assert schema["openapi"].startswith("3.")
     for path in ("/iris/predict/", "/churn/predict_proba/", "/iris/", "/v2/models/{model_name}/infer"):
@@ -410,7 +413,7 @@ def test_schema_and_offline_docs(multi: httpx.Client) -> None:
     assert script.status_code == 200 and len(script.content) > 100_000
 
 
-def test_metrics_count_requests_and_rows(multi: httpx.Client) -> None:
+def test_metrics_count_requests_and_rows(multi: TestClient) -> None:
     multi.post("/iris/predict/", json={"input": IRIS_ROWS})
     text = multi.get("/metrics").text
     samples = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
@@ -421,16 +424,28 @@ def test_metrics_count_requests_and_rows(multi: httpx.Client) -> None:
     assert any(name.startswith("flm_batch_rows_bucket") for name in samples)
 
 
-def test_access_log_goes_to_stderr(servers: dict[str, Server], churn: httpx.Client) -> None:
-    churn.post("/predict/", json={"input": CHURN_ROWS[:1]})
-    assert '"POST /predict/ HTTP/1.1" 200' in servers["churn"].log()
+def test_a_real_uvicorn_process_serves_logs_to_stderr_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    server = wait_ready(spawn(tmp_path, {"churn": CHURN}))
+    try:
+        with server.client() as client:
+            response = client.post("/predict/", json={"input": CHURN_ROWS[:1]})
+        assert response.status_code == 200
+        assert response.json() == {"output": manifest_entry(CHURN)["expected_outputs"]["predict"][:1]}
+    finally:
+        code = stop(server)
+    assert code == 0
+    log = server.log()
+    assert '"POST /predict/ HTTP/1.1" 200' in log
+    assert "Traceback" not in log
 
 
-def test_bad_model_file_exits_3_before_serving() -> None:
+def test_bad_model_file_exits_3_before_serving(monkeypatch: pytest.MonkeyPatch) -> None:
+    def started(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("uvicorn started on a broken model file")
+
+    monkeypatch.setattr("uvicorn.run", started)
     broken = CORPUS / "malformed_truncated_p2.flm"
-    result = subprocess.run(
-        [sys.executable, "-m", "flmcli", "serve", f"m={broken}", "--port", str(free_port())],
-        check=False, capture_output=True, text=True, timeout=60,
-    )
+    result = invoke("serve", f"m={broken}", "--port", "0")
     assert result.returncode == 3
-    assert broken.name in result.stderr and "Traceback" not in result.stderr
+    stderr = result.stderr.decode()
+    assert broken.name in stderr and "Traceback" not in stderr
