@@ -38,7 +38,7 @@ FLM = str(Path(sys.executable).parent / "flm")
 
 
 def load() -> str:
-    return "load %.2f %.2f %.2f" % os.getloadavg()
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def spread(values: list[float]) -> str:

@@ -197,9 +197,9 @@ def _read(source: Source, partition_size: int | None) -> list[Any]:
     # NDJSON and CSV: Dask's block reader (what read_json(lines=True) and read_csv use), each block parsed by
     # flm's own reader as `flm predict` parses the file: pandas' parsers reject a whole block for one bad line
     # and insist every block has the first one's column types.
-    import dask.bytes
+    from dask.bytes.core import read_bytes as _read_bytes
 
-    read_bytes: Any = dask.bytes.read_bytes
+    read_bytes: Any = _read_bytes
     _, blocks = read_bytes(source.url, delimiter=b"\n", blocksize=partition_size or TEXT_BLOCKSIZE, sample=False)
     return list(blocks[0]) if blocks else []
 
