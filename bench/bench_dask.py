@@ -97,7 +97,7 @@ def throughput(address: str, inputs: list[Path], work: Path, repeat: int, rows: 
     return local_times, dask_times
 
 
-def overhead(client: object, address: str, work: Path, empty: int) -> None:
+def overhead(client: object, address: str, work: Path, empty: int) -> float:
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -112,6 +112,7 @@ def overhead(client: object, address: str, work: Path, empty: int) -> None:
     target = Output(str(work / "empty-out"))
     target.check()
     frame = pd.DataFrame({"x": pd.Series([], dtype="int64")})
+    per_task = 0.0
     for n in (1, empty):
         tasks = [delayed(write_part, pure=False)(frame, ref, Options(), False, "parquet", target.fs, target.temporary,
                                                   f"part-{i:06d}.parquet", "empty", "parquet", 0, None)
@@ -120,6 +121,7 @@ def overhead(client: object, address: str, work: Path, empty: int) -> None:
         client.compute(tasks, sync=True)  # type: ignore[attr-defined]
         elapsed = time.perf_counter() - start
         if n > 1:
+            per_task = 1000 * elapsed / n
             print(f"  {n} empty partitions as flm tasks: {elapsed:.2f} s = {1000 * elapsed / n:.2f} ms per task "
                   f"on 2 workers (scheduler round trips included)")
     target.discard()
@@ -138,6 +140,7 @@ def overhead(client: object, address: str, work: Path, empty: int) -> None:
     print(f"  CLI, 1 one-row file: {times[1]:.2f} s; 40 one-row files: {times[40]:.2f} s "
           f"=> {1000 * (times[40] - times[1]) / 39:.0f} ms per extra input file (client + 2 workers)")
     del pa
+    return per_task
 
 
 def model_bytes() -> tuple[int, int, int]:
@@ -154,18 +157,20 @@ def model_bytes() -> tuple[int, int, int]:
     return len(data), plugin, per_task
 
 
-def paper(rows_per_s_worker: float, plugin: int, per_task_ms: float) -> None:
+def paper(rows_per_s_worker: float, plugin: int, per_task_ms: float, row_bytes: float) -> None:
     tb = 10 * 10**12
     print("\n== on paper: 100 workers, 10 TB of Parquet")
     for size in (128 * 2**20, 256 * 2**20, 1 * 2**30):
         tasks = tb / size
         print(f"  --partition-size {size // 2**20:>5} MiB: {tasks:>9,.0f} partitions -> {tasks:>9,.0f} flm tasks "
-              f"(+ as many read tasks unless fused), {tasks / 100:,.0f} per worker; scheduler overhead "
-              f"~{tasks * per_task_ms / 1000 / 60:,.1f} worker-min in total")
+              f"(+ as many read tasks unless fused), {tasks / 100:,.0f} per worker; at the measured "
+              f"{per_task_ms:.1f} ms per task ~{tasks * per_task_ms / 1000 / 60:,.1f} min of task overhead in all")
     print(f"  model transfers: 100 (one per worker process, again only for a restarted worker) x {plugin:,} B = "
           f"{100 * plugin / 2**20:.1f} MiB, whatever the data size")
-    print(f"  scoring at the measured {rows_per_s_worker:,.0f} rows/s per worker process: 10 TB of churn-like rows "
-          f"(~{tb / 100:,.0f} B/row on disk) is ~{tb / 100 / rows_per_s_worker / 100 / 3600:,.1f} h on 100 workers")
+    rows = tb / row_bytes
+    print(f"  scoring at the measured {rows_per_s_worker:,.0f} rows/s per worker process: 10 TB of churn-like Parquet "
+          f"({row_bytes:.1f} B/row on disk here, so {rows:,.0f} rows) is ~{rows / rows_per_s_worker / 100 / 3600:,.1f} h "
+          f"on 100 workers")
 
 
 def main() -> None:
@@ -190,11 +195,10 @@ def main() -> None:
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             address = cluster.scheduler_address
             local_times, dask_times = throughput(address, inputs, work, args.repeat, args.rows)
-            overhead(client, address, work, args.empty)
+            per_task_ms = overhead(client, address, work, args.empty)
         size, plugin, per_task = model_bytes()
         per_worker = args.rows * args.files / statistics.median(dask_times) / 2
-        # per-task figure for the paper estimate: measured above; use a conservative 5 ms if it was lower
-        paper(per_worker, plugin, 5.0)
+        paper(per_worker, plugin, per_task_ms, on_disk / (args.rows * args.files))
         print(f"\n{load()}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
