@@ -184,7 +184,9 @@ class Predictor:
             y = self._empty(method)
         if not bad:
             outputs, flat = self._frame(y, method)
-            return Scored(batch=batch, outputs=outputs, flat=flat)
+            # Tracking errors, every batch has its error column, so a columnar output has it from the first batch.
+            errors: list[str | None] | None = [None] * n if self.on_error != "fail" else None
+            return Scored(batch=batch, outputs=outputs, errors=errors, flat=flat)
         if self.on_error == "fail":
             first = min(bad)
             head = batch.slice(0, first)
@@ -194,7 +196,7 @@ class Predictor:
         if ok:
             full[ok] = y
         outputs, flat = self._frame(full, method)
-        errors: list[str | None] = [None] * n
+        errors = [None] * n
         for index, error in bad.items():
             errors[index] = str(error)
         keep = [errors[i] is None for i in range(n)] if self.on_error == "skip" else None
