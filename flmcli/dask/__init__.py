@@ -91,7 +91,7 @@ def score_frame(frame: pd.DataFrame, ref: ModelRef, options: Options, keep: bool
     kept: list[np.ndarray] = []
     for scored in score(predictor_for(ref, options), frame_batches(frame, source, 1)):
         table = scored_table(scored, keep)
-        tables.append(conform(table, schema_of(tables[0])) if tables else table)
+        tables.append(conform(table, schema_of(tables[0]), scored.batch) if tables else table)
         n = len(scored.batch)
         kept.append(np.asarray(scored.keep, dtype=bool) if scored.keep is not None else np.ones(n, dtype=bool))
     table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
