@@ -69,6 +69,7 @@ class Helper:
         self.idle = idle
         self.cache = ModelCache(cache_limit)
         self.pid = os.getpid()
+        self.code = protocol.code_stamp()  # before the imports: a file changed meanwhile makes clients go cold
         self.started = time.time()
         self.last_active = time.monotonic()
         self.requests = 0
@@ -149,7 +150,8 @@ class Helper:
         self.last_active = time.monotonic()
         conn = Conn(sock)
         self.conns[sock.fileno()] = conn
-        self._send(conn, {"flm": "warm", "pid": self.pid, "version": __version__, "prefix": sys.prefix})
+        hello = {"flm": "warm", "pid": self.pid, "version": __version__, "prefix": sys.prefix, "code": self.code}
+        self._send(conn, hello)
         sock.setblocking(False)
         self.selector.register(sock, selectors.EVENT_READ, "conn")
 
