@@ -69,9 +69,13 @@ class Job:
         for opened in inputs:
             self._current = opened.fp
             size = self.options.batch_size_for(opened.fmt)
-            yield from formats.reader(opened.fmt)(
-                opened.fp, source=opened.name, batch_size=size, max_delay=self.options.max_delay
-            )
+            read = formats.reader(opened.fmt)
+            if opened.fmt == "ndjson" and not self.options.keep_input:
+                # Typed columns through Arrow; kept input fields are written as they came, so row by row.
+                from .formats import ndjson_arrow
+
+                read = ndjson_arrow.read
+            yield from read(opened.fp, source=opened.name, batch_size=size, max_delay=self.options.max_delay)
             self._done += formats.size(opened.fp) or 0
             self._current = None
 

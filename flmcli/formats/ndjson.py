@@ -11,6 +11,7 @@ from flmcli.batch import BadRecord, Batch
 from flmcli.errors import InputError
 from flmcli.formats.chunks import ChunkSource, Pause
 from flmcli.formats.nesting import is_depth_error, too_deep
+from flmcli.formats.numeric_lines import numeric_lines
 from flmcli.formats.records import row_objects, write_chunks
 from flmcli.formats.registry import KeepInput
 
@@ -34,7 +35,7 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
     while data:
         parts = (tail + data).split(b"\n") if tail else data.split(b"\n")
         tail = parts.pop()
-        values, numbers = _parse(parts, lineno + 1, source)
+        values, numbers = parse_lines(parts, lineno + 1, source)
         lineno += len(parts)
         if values:
             if not records:
@@ -52,14 +53,14 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
             records, lines = [], []
         data = chunks.read()
     if tail.strip():
-        values, numbers = _parse([tail], lineno + 1, source)
+        values, numbers = parse_lines([tail], lineno + 1, source)
         records.extend(values)
         lines.extend(numbers)
     if records:
         yield Batch(source=source, records=records, lines=lines, first_row=lines[0])
 
 
-def _parse(parts: list[bytes], first_line: int, source: str) -> tuple[list[Any], list[int]]:
+def parse_lines(parts: list[bytes], first_line: int, source: str) -> tuple[list[Any], list[int]]:
     """Decode whole lines; one list comprehension for a clean chunk, a line-by-line pass otherwise."""
     loads = orjson.loads
     try:
@@ -115,6 +116,14 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterat
     dumps = orjson.dumps
     for batch in scored:
         if (
+            not keep_input
+            and (batch.errors is None or not any(batch.errors))  # --on-error null sets errors on every batch
+            and (batch.keep is None or all(batch.keep))
+            and (whole := numeric_lines(batch.outputs)) is not None
+        ):
+            yield whole
+            continue
+        elif (
             not keep_input
             and batch.outputs.shape[1] == 1
             and (batch.errors is None or not any(batch.errors))  # --on-error null sets errors on every batch

@@ -131,6 +131,7 @@ def create_app(
     app.state.title = title
     app.state.custom_routes = list(routes)
     app.state.guard = guard
+    app.state.max_body_size = config.max_body_size
     return app
 
 
@@ -179,7 +180,7 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
     elif fmt == "json":
         batches = await run_in_threadpool(bodies.json_batches, body, size)
     else:
-        batches = await run_in_threadpool(bodies.read_batches, fmt, body, size)
+        batches = await run_in_threadpool(bodies.read_batches, fmt, body, size, request.app.state.max_body_size)
     scored = await asyncio.gather(*(served.batcher.submit(batch, method) for batch in batches))
     media_type = media.RESPONSE_TYPES[out]
     if out == "ndjson":
