@@ -66,7 +66,7 @@ def _run(source: Path, model: Path) -> tuple[int, float, float]:
     start = time.perf_counter()
     done = subprocess.run(["/usr/bin/time", "-f", "PEAK %M", sys.executable, "-m", "flmcli", "inspect", "--json",
                            str(model)], capture_output=True, env={"PYTHONPATH": str(source), "PATH": "/usr/bin:/bin"},
-                          timeout=1800, check=False)
+                          cwd=model.parent, timeout=1800, check=False)  # `-m` puts the cwd first on sys.path
     elapsed = time.perf_counter() - start
     peak = next((int(line.split()[1]) for line in done.stderr.decode().splitlines() if line.startswith("PEAK ")), 0)
     code = next((int(line.split()[-1]) for line in done.stderr.decode().splitlines()
