@@ -1,3 +1,3 @@
-from flmcli.cli import main
+from flmcli.launch import main
 
 main()

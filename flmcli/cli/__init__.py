@@ -22,6 +22,7 @@ COMMANDS = {
     "inspect": "flmcli.cli.inspect:inspect",
     "pack": "flmcli.cli.pack:pack",
     "serve": "flmcli.cli.serve:serve",
+    "warm": "flmcli.cli.warm:warm",
 }
 
 

@@ -1,0 +1,18 @@
+"""The `flm` entry point: a running warm helper takes `flm predict` before anything heavy is imported."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "predict" and os.environ.get("FLM_WARM", "1") != "0":
+        from .warm.client import predict
+
+        status = predict(sys.argv)
+        if status is not None:
+            sys.exit(status)
+    from .cli import main as cold
+
+    cold()

@@ -1,0 +1,168 @@
+"""A private warm helper for the warm tests: its own runtime directory, stopped (or killed) at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHURN = ROOT / "samples" / "churn.flm"
+CORPUS = ROOT / "tests" / "data" / "flm-corpus"
+DATA = ROOT / "data" / "data.parquet"
+FLM = [sys.executable, "-m", "flmcli"]
+
+
+def env_for(directory: str | None, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FLM_")}
+    if directory is None:
+        env["FLM_WARM"] = "0"
+    else:
+        env["FLM_WARM_DIR"] = directory
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Helper:
+    directory: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        return env_for(self.directory)
+
+    def pid(self) -> int | None:
+        result = subprocess.run(
+            check=False, args=[*FLM, "warm", "status", "--json"], env=self.env, capture_output=True, timeout=30
+        )
+        if result.returncode != 0:
+            return None
+        import json
+
+        return int(json.loads(result.stdout)["pid"])
+
+    def status(self) -> dict[str, Any]:
+        import json
+
+        result = subprocess.run(
+            check=False, args=[*FLM, "warm", "status", "--json"], env=self.env, capture_output=True, timeout=30
+        )
+        return dict(json.loads(result.stdout))
+
+
+def start_helper(directory: str, *options: str) -> Helper:
+    result = subprocess.run(
+        check=False, args=[*FLM, "warm", "start", *options], env=env_for(directory), capture_output=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    return Helper(directory)
+
+
+def stop_helper(helper: Helper) -> None:
+    pid = helper.pid()
+    subprocess.run(check=False, args=[*FLM, "warm", "stop"], env=helper.env, capture_output=True, timeout=60)
+    if pid is not None:
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@contextlib.contextmanager
+def private_dir() -> Iterator[str]:
+    # short: a Unix socket path must stay under 108 bytes
+    directory = tempfile.mkdtemp(prefix="flmw-")
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def helper() -> Iterator[Helper]:
+    with private_dir() as directory:
+        started = start_helper(directory)
+        try:
+            yield started
+        finally:
+            stop_helper(started)
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+def run(
+    args: Sequence[str],
+    env: dict[str, str],
+    *,
+    input: bytes | None = None,
+    cwd: str | Path | None = None,
+    timeout: float = 120,
+) -> Run:
+    result = subprocess.run(
+        check=False, args=[*FLM, *args], env=env, input=input, capture_output=True, cwd=cwd, timeout=timeout
+    )
+    return Run(result.returncode, result.stdout, result.stderr)
+
+
+def shell(script: str, env: dict[str, str], *, cwd: str | Path | None = None, timeout: float = 120) -> Run:
+    result = subprocess.run(
+        check=False,
+        args=["bash", "-c", script],
+        env={**env, "FLM": " ".join(FLM)},
+        capture_output=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
+    return Run(result.returncode, result.stdout, result.stderr)
+
+
+@pytest.fixture(scope="session")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The churn data's first rows in every input format flm reads."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    from pyarrow import feather
+
+    folder = tmp_path_factory.mktemp("warm-inputs")
+    table = pq.read_table(DATA).slice(0, 25)
+    records = table.to_pylist()
+    import json
+
+    (folder / "json-rows.json").write_text(json.dumps(records))
+    (folder / "ndjson-rows.ndjson").write_text("".join(json.dumps(r) + "\n" for r in records))
+    pacsv.write_csv(table, folder / "csv-rows.csv")
+    pacsv.write_csv(table, folder / "tsv-rows.tsv", pacsv.WriteOptions(delimiter="\t"))
+    pq.write_table(table, folder / "parquet-rows.parquet")
+    feather.write_feather(table, folder / "arrow-rows.arrow", compression="uncompressed")
+    bad = records[:3] + [{**records[3], "Age": "old"}] + records[4:6]
+    (folder / "bad.ndjson").write_text("".join(json.dumps(r) + "\n" for r in bad))
+    big = pa.concat_tables([pq.read_table(DATA)] * 2)
+    pq.write_table(big, folder / "big.parquet")
+    return folder
