@@ -7,6 +7,7 @@ columnar sources (CSV, Parquet, Arrow) keep a pyarrow Table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,9 @@ class Batch:
     table: pa.Table | None = None  # columnar sources
     lines: list[int] | None = None  # 1-based line (text) or row number (columnar) of each row
     first_row: int = 1  # 1-based row number of the first row in its source
+    # Typed columns parsed from text (NDJSON through Arrow): the same rows decoded row by row, for the
+    # predictor to fall back on whenever the columns are not plainly the model's features.
+    fallback: Callable[[], Batch] | None = None
 
     def __len__(self) -> int:
         if self.records is not None:

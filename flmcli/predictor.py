@@ -94,6 +94,11 @@ class Predictor:
 
     def score(self, batch: Batch, *, method: str | None = None) -> Scored:
         method = self._check_method(method) if method and method != self.method else self.method
+        if batch.fallback is not None:
+            fast = self._score_columns(batch, method)
+            if fast is not None:
+                return fast
+            batch = batch.fallback()
         n = len(batch)
         bad: dict[int, InputError] = {}
         if batch.records is not None:
@@ -128,6 +133,23 @@ class Predictor:
             else:
                 bad[index] = self._value_error(batch, index, _first_line(failure), method)
         return self._assemble(batch, ok, y, bad, method)
+
+    def _score_columns(self, batch: Batch, method: str) -> Scored | None:
+        """Typed columns parsed from text scored in one call; None when anything about them is not plain, so
+        the row-by-row decoding of the same rows decides, names the bad row and applies --on-error."""
+        if not feat.table_fits(batch, self.spec):
+            return None
+        X = feat.text_table_input(batch, self.spec)
+        try:
+            y = self.call(X, method)
+        except _ROW_FAILURES:
+            return None
+        if len(y) != len(batch):
+            return None
+        self._shapes[method] = (y.shape[1:], y.dtype)
+        if self._reference is None and len(batch):
+            self._reference = X.iloc[0].tolist() if hasattr(X, "iloc") else list(X[0])
+        return self._assemble(batch, list(range(len(batch))), y, {}, method)
 
     def call(self, X: Any, method: str | None = None) -> Any:
         """Run the estimator: the only call into the model in flm."""
@@ -184,7 +206,9 @@ class Predictor:
             y = self._empty(method)
         if not bad:
             outputs, flat = self._frame(y, method)
-            return Scored(batch=batch, outputs=outputs, flat=flat)
+            # Tracking errors, every batch has its error column, so a columnar output has it from the first batch.
+            errors: list[str | None] | None = [None] * n if self.on_error != "fail" else None
+            return Scored(batch=batch, outputs=outputs, errors=errors, flat=flat)
         if self.on_error == "fail":
             first = min(bad)
             head = batch.slice(0, first)
@@ -194,7 +218,7 @@ class Predictor:
         if ok:
             full[ok] = y
         outputs, flat = self._frame(full, method)
-        errors: list[str | None] = [None] * n
+        errors = [None] * n
         for index, error in bad.items():
             errors[index] = str(error)
         keep = [errors[i] is None for i in range(n)] if self.on_error == "skip" else None

@@ -135,7 +135,13 @@ class _Job:
             for fp, fmt, name in inputs:
                 meter.current = fp
                 size = self.batch_size or DEFAULT_BATCH_SIZE[fmt]
-                yield from formats.reader(fmt)(fp, source=name, batch_size=size, max_delay=self.max_delay)
+                read = formats.reader(fmt)
+                if fmt == "ndjson" and not self.keep_input:
+                    # Typed columns through Arrow; kept input fields are written as they came, so row by row.
+                    from .formats import ndjson_arrow
+
+                    read = ndjson_arrow.read
+                yield from read(fp, source=name, batch_size=size, max_delay=self.max_delay)
                 meter.finish(fp)
 
         stream = self.predictor.predict(prefetch(batches()))

@@ -21,7 +21,7 @@ def trust_options(function: F) -> F:
         "trust",
         multiple=True,
         metavar="NAME",
-        help="Allow the pickle to import NAME (module.attr, or module.* for a whole module). Repeatable.",
+        help="Also allow the class or function NAME (exact module.qualname, never a prefix). Repeatable.",
     )(function)
     return function
 

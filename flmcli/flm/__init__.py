@@ -69,8 +69,9 @@ def _read(data: bytes, path: str | None, trust: tuple[str, ...], trust_all: bool
         return ModelFile(
             path=path, layout="binary", protocol=parsed.protocol, compression=parsed.compression, meta=meta,
             payload=sklearn_pickle(parsed.payload) if is_pickle else parsed.payload, artifacts=parsed.artifacts,
-            kind=parsed.kind, bundle_files=bundle_files(parsed.payload) if parsed.kind == "bundle" else None,
+            kind=parsed.kind, bundle_files=bundle_files(parsed.payload, budget) if parsed.kind == "bundle" else None,
             section_codecs=parsed.section_codecs, trust=trust, trust_all=trust_all,
+            checksummed=all(parsed.checksums.values()),
         )
     if tar_codec is not None:
         old = legacy.parse_tar(data, tar_codec, budget=budget)
@@ -81,7 +82,8 @@ def _read(data: bytes, path: str | None, trust: tuple[str, ...], trust_all: bool
     meta = _check_meta(old.meta)
     payload = sklearn_pickle(old.payload) if meta["framework"]["lib"] == "sklearn" else old.payload
     return ModelFile(path=path, layout=old.layout, protocol=None, compression=old.compression, meta=meta,
-                     payload=payload, artifacts=old.artifacts, trust=trust, trust_all=trust_all)
+                     payload=payload, artifacts=old.artifacts, trust=trust, trust_all=trust_all,
+                     checksummed=True)  # gzip, bz2, xz and zlib streams all carry a checksum
 
 
 def load(source: str | os.PathLike[str] | IO[bytes], *, trust: Iterable[str] = (), trust_all: bool = False,
@@ -89,15 +91,15 @@ def load(source: str | os.PathLike[str] | IO[bytes], *, trust: Iterable[str] = (
     """Read and check an FLM file written by any Flama release (1.0 – 2.2).
 
     Metadata and artifacts are read at once; the model is unpickled on first use of
-    `.estimator`, allowing only the built-in allow-list plus `trust` (names like
-    "mymod.MyClass" or "mymod.*"), or anything with `trust_all=True`. `max_size` bounds the
+    `.estimator`, allowing only the built-in allow-list plus `trust` (exact names like
+    "mymod.MyClass"), or anything with `trust_all=True`. `max_size` bounds the
     total decompressed bytes (default `codecs.MAX_DECOMPRESSED_BYTES`).
     """
     path: str | None
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         try:
-            with open(path, "rb") as handle:
+            with open(source, "rb") as handle:
                 data = handle.read()
         except OSError as exc:
             raise ModelFileError(f"cannot read the model file: {exc.strerror or exc}", path=path) from None

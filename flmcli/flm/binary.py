@@ -6,11 +6,11 @@ Every size in the file is checked against the bytes actually present before it i
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import ModelFileError
-from .codecs import CODEC_IDS, CODEC_NUMBERS, Budget, DecompressionBomb, compress, decompress
+from .codecs import CODEC_IDS, CODEC_NUMBERS, Budget, DecompressionBomb, checksummed, compress, decompress
 from .names import is_plain_name
 
 HEADER = struct.Struct("!IIQ")  # protocol, compression id, body size
@@ -35,6 +35,7 @@ class BinaryFile:
     kind: str = "binary"
     artifacts: dict[str, bytes] = field(default_factory=dict)
     section_codecs: dict[str, str] = field(default_factory=dict)
+    checksums: dict[str, bool] = field(default_factory=dict)  # per section: content checksum verified on read
 
 
 def looks_binary(head: bytes) -> bool:
@@ -109,6 +110,7 @@ def _parse_p1(body: memoryview, body_size: int, codec: str, budget: Budget) -> B
         payload=decompress(codec, model, budget=budget, what="model section"),
         artifacts=_parse_artifacts(artifacts, count, codec, budget),
         section_codecs={"meta": codec, "artifacts": codec, "model": codec},
+        checksums={"meta": checksummed(codec, meta), "model": checksummed(codec, model)},
     )
 
 
@@ -137,6 +139,7 @@ def _parse_p2(body: memoryview, body_size: int, codec: str, budget: Budget) -> B
         kind=KINDS[model[1]],
         artifacts=_parse_artifacts(artifacts[5:], count, artifacts_codec, budget),
         section_codecs={"meta": meta_codec, "artifacts": artifacts_codec, "model": model_codec},
+        checksums={"meta": checksummed(meta_codec, meta[1:]), "model": checksummed(model_codec, model[2:])},
     )
 
 
@@ -154,44 +157,54 @@ def _utf8_span(data: memoryview, start: int, code_points: int) -> int | None:
     return offset - start
 
 
-def _entries(section: memoryview, offset: int, remaining: int,
-             read: Callable[[memoryview], bytes]) -> Iterator[list[tuple[str, bytes]]]:
-    """Every consistent way to read `remaining` entries from `offset` to the section's end.
-
-    Binary writers store `len(name)` in code points but write UTF-8 bytes (docs/format.md §6.2). A name is
-    first read as `name_size` bytes, as the format says; only when that cannot lead to a
-    section that parses exactly to its end is `name_size` read as a count of code points.
-    """
+def _fits(section: memoryview, end: int, remaining: int) -> bool:
+    """Whether `remaining` more entries can start at `end`: the section ends there, or a header that fits does."""
     if remaining == 0:
-        if offset == len(section):
-            yield []
-        return
+        return end == len(section)
+    if len(section) - end < ENTRY.size:
+        return False
+    name_size, content_size = ENTRY.unpack_from(section, end)
+    return bool(name_size + content_size <= len(section) - end - ENTRY.size)
+
+
+def _entry(section: memoryview, offset: int, remaining: int,
+           read: Callable[[memoryview], bytes]) -> tuple[str, bytes, int]:
+    """The entry at `offset` and where the next one starts, decided here and now.
+
+    Binary writers store `len(name)` in code points but write UTF-8 bytes (docs/format.md §6.2).
+    The name is read as `name_size` bytes, as the format says, unless that reading is inconsistent
+    (bad UTF-8, content that does not decode, or no room for the entries still to come) and reading
+    it as code points is not. Each entry is decided once, without backtracking: linear time.
+    """
     if len(section) - offset < ENTRY.size:
-        return
+        raise ModelFileError(f"artifacts section is truncated inside entry header at byte {offset}")
     name_size, content_size = ENTRY.unpack_from(section, offset)
     start = offset + ENTRY.size
     spans = [name_size]
     as_code_points = _utf8_span(section, start, name_size)
     if as_code_points is not None and as_code_points != name_size:
         spans.append(as_code_points)
+    problem = "its name or content runs past the section"
     for span in spans:
         end = start + span + content_size
-        if end > len(section):
+        if end > len(section) or not _fits(section, end, remaining - 1):
             continue
         try:
             name = bytes(section[start : start + span]).decode("utf-8")
         except UnicodeDecodeError:
+            problem = "its name is not UTF-8"
             continue
-        if len(name) != name_size and span != name_size:
+        if span != name_size and len(name) != name_size:
             continue
         try:
             content = read(section[start + span : end])
         except DecompressionBomb:
             raise
-        except ModelFileError:
+        except ModelFileError as exc:
+            problem = exc.message
             continue
-        for rest in _entries(section, end, remaining - 1, read):
-            yield [(name, content), *rest]
+        return name, content, end
+    raise ModelFileError(f"artifacts section is corrupt: the entry at byte {offset} cannot be read ({problem})")
 
 
 def _parse_artifacts(section: memoryview, count: int, codec: str, budget: Budget) -> dict[str, bytes]:
@@ -201,18 +214,19 @@ def _parse_artifacts(section: memoryview, count: int, codec: str, budget: Budget
     def read(content: memoryview) -> bytes:
         return decompress(codec, content, budget=budget, what="artifact")
 
-    entries = next(_entries(section, 0, count, read), None)
-    if entries is None:
-        raise ModelFileError(
-            f"artifacts section is corrupt: its {count} entries do not parse to the section's {len(section)} bytes"
-        )
     artifacts: dict[str, bytes] = {}
-    for name, content in entries:
+    offset = 0
+    for index in range(count):
+        name, content, offset = _entry(section, offset, count - index, read)
         if not is_plain_name(name):
             raise ModelFileError(f"artifacts section: unsafe artifact name {name!r} (must be a single plain file name)")
         if name in artifacts:
             raise ModelFileError(f"artifacts section: duplicate artifact name {name!r}")
         artifacts[name] = content
+    if offset != len(section):
+        raise ModelFileError(
+            f"artifacts section is corrupt: its {count} entries do not parse to the section's {len(section)} bytes"
+        )
     return artifacts
 
 

@@ -78,6 +78,9 @@ def parse_tar(data: bytes, codec: str, *, budget: Budget) -> LegacyFile:
                     if name.rstrip("/") in ("artifacts", "."):
                         continue
                     raise ModelFileError(f"tar member {name!r}: directory artifacts are not supported")
+                if member.issparse():
+                    # a GNU sparse member expands to its declared size from a few bytes: count it first
+                    budget.take(member.size, f"sparse tar member {name!r}")
                 if name == "model":
                     model = _read(archive, member)
                 elif name.startswith("artifacts/"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import importlib.metadata
+import math
 import pathlib
 import tempfile
 import uuid
@@ -26,6 +27,23 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "transformers": ("transformers",),
 }
 LLM_CAPABILITIES = {"text": True, "image": False, "audio": False, "video": False, "tools": False, "reasoning": False}
+
+
+# Metadata is the file's: anything JSON allows may be in it. The inspect document keeps it to
+# what every JSON writer can print (orjson stops at 255 levels; strict writers refuse NaN).
+MAX_DEPTH = 64
+
+
+def _showable(value: Any, depth: int) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if not isinstance(value, dict | list):
+        return value
+    if depth <= 0:
+        return f"<{type(value).__name__} nested more than {MAX_DEPTH} levels deep>"
+    if isinstance(value, dict):
+        return {str(key): _showable(item, depth - 1) for key, item in value.items()}
+    return [_showable(item, depth - 1) for item in value]
 
 
 class FrameworkVersionWarning(UserWarning):
@@ -57,6 +75,7 @@ class ModelFile:
     section_codecs: dict[str, str] | None = None
     trust: tuple[str, ...] = ()
     trust_all: bool = False
+    checksummed: bool = False  # every section carries a content checksum that reading verified
     _estimator: Any = field(default=None, repr=False)
 
     # -- metadata ---------------------------------------------------------------------------
@@ -87,21 +106,19 @@ class ModelFile:
         return self.meta["model"].get("info")
 
     @property
-    def params(self) -> dict[str, Any] | None:
-        params: dict[str, Any] | None = self.meta["model"].get("params")
-        return params
+    def params(self) -> Any:
+        return self.meta["model"].get("params")
 
     @property
-    def metrics(self) -> dict[str, Any] | None:
-        metrics: dict[str, Any] | None = self.meta["model"].get("metrics")
-        return metrics
+    def metrics(self) -> Any:
+        return self.meta["model"].get("metrics")
 
     @property
-    def extra(self) -> dict[str, Any] | None:
+    def extra(self) -> Any:
         return self.meta.get("extra")
 
     @property
-    def capabilities(self) -> dict[str, Any] | None:
+    def capabilities(self) -> Any:
         return self.meta.get("capabilities") or None
 
     def inspect(self) -> dict[str, Any]:
@@ -122,11 +139,13 @@ class ModelFile:
             "extra": self.extra,
         }
         capabilities = self.capabilities
-        if capabilities:
+        if isinstance(capabilities, dict):
             flags = LLM_CAPABILITIES if capabilities.get("kind") == "llm" else {}
             meta["capabilities"] = {"kind": capabilities.get("kind"),
                                     **{k: bool(capabilities.get(k, v)) for k, v in flags.items()}}
-        return {"meta": meta, "manifest": list(self.artifacts)}
+        elif capabilities:
+            meta["capabilities"] = capabilities  # not an object: shown as it is, never interpreted
+        return {"meta": _showable(meta, MAX_DEPTH), "manifest": list(self.artifacts)}
 
     # -- artifacts ----------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -145,7 +164,11 @@ class ModelFile:
         """Every global the model pickle would import, with whether it is trusted. Runs nothing."""
         if self.kind != "binary" or self.lib != "sklearn":
             return []
-        return _trust.audit(self.payload, self.trust)
+        try:
+            return _trust.audit(self.payload, self.trust)
+        except _trust.CorruptPickleError as exc:
+            raise _trust.CorruptPickleError(exc.message.removeprefix("corrupt model payload: "),
+                                            path=self.path) from None
 
     @property
     def version_skew(self) -> tuple[str, str] | None:

@@ -10,6 +10,7 @@ import tarfile
 from typing import Any
 
 from ..errors import ModelFileError
+from .codecs import Budget
 from .names import check_member_path
 
 PICKLE_PROTOCOL = 4  # what every Flama release wrote (the default of Python 3.8 – 3.13)
@@ -40,7 +41,7 @@ def refuse_framework(lib: str, kind: str) -> ModelFileError:
     )
 
 
-def bundle_files(tar_stream: bytes) -> dict[str, bytes]:
+def bundle_files(tar_stream: bytes, budget: Budget) -> dict[str, bytes]:
     """The files of a bundle model section, read in memory; directories are skipped."""
     files: dict[str, bytes] = {}
     try:
@@ -56,6 +57,9 @@ def bundle_files(tar_stream: bytes) -> dict[str, bytes]:
                     continue
                 if not member.isfile():
                     raise ModelFileError(f"bundle member {member.name!r} is a link or device; refusing the bundle")
+                if member.issparse():
+                    # a GNU sparse member expands to its declared size from a few bytes: count it first
+                    budget.take(member.size, f"sparse bundle member {member.name!r}")
                 handle = archive.extractfile(member)
                 content = handle.read() if handle else b""
                 if len(content) != member.size:

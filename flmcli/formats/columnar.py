@@ -62,34 +62,88 @@ def rebatch(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[tuple[pa.T
         yield pa.Table.from_batches(pending), row
 
 
-def input_table(batch: Batch, keep_input: KeepInput) -> pa.Table:
-    import pyarrow as pa
+def input_table(batch: Batch, keep_input: KeepInput, *, text: bool = False) -> pa.Table:
+    """The kept input fields as a table. `text`: for CSV, where a column may hold values of mixed types."""
 
     wanted = keep_input if isinstance(keep_input, list) else None
     if batch.table is not None:
         table = batch.table
-    else:
-        assert batch.records is not None
-        records = batch.records
-        if records and all(isinstance(record, list) for record in records):
-            if wanted is not None:
-                raise InputError("cannot keep named fields of positional (array) rows", source=batch.source,
-                                 hint="use --keep-input without names, or object rows")
-            # Positional rows have no names: input.0, input.1, ... cannot clash with outputs or class columns.
-            width = max(len(record) for record in records)
-            padded = [record + [None] * (width - len(record)) for record in records]
-            columns = list(zip(*padded))
-            return pa.table({f"input.{i}": pa.array(list(column)) for i, column in enumerate(columns)})
-        table = pa.Table.from_pylist([record if isinstance(record, dict) else {"input": record} for record in records])
-    if wanted is not None:
-        for name in wanted:
-            if name not in table.column_names:
-                raise InputError("no such input field to keep", source=batch.source, field=name)
-        table = table.select(wanted)
+        if wanted is not None:
+            for name in wanted:
+                if name not in table.column_names:
+                    raise InputError("no such input field to keep", source=batch.source, field=name)
+            table = table.select(wanted)
+        return table
+    assert batch.records is not None
+    records = batch.records
+    if records and all(isinstance(record, list) for record in records):
+        if wanted is not None:
+            raise InputError("cannot keep named fields of positional (array) rows", source=batch.source,
+                             hint="use --keep-input without names, or object rows")
+        # Positional rows have no names: input.0, input.1, ... cannot clash with outputs or class columns.
+        width = max(len(record) for record in records)
+        padded = [record + [None] * (width - len(record)) for record in records]
+        return _table({f"input.{i}": list(column) for i, column in enumerate(zip(*padded))}, batch, text)
+    from flmcli.formats.records import input_objects
+
+    objects = input_objects(batch, keep_input)
+    # Every record's fields, in the order they first appear: pyarrow would take the first record's alone.
+    names = wanted if wanted is not None else list(dict.fromkeys(key for obj in objects for key in obj))
+    return _table({name: [obj.get(name) for obj in objects] for name in names}, batch, text)
+
+
+def _table(columns: dict[str, list[Any]], batch: Batch, text: bool) -> pa.Table:
+    import pyarrow as pa
+
+    arrays = []
+    for name, values in columns.items():
+        try:
+            array = pa.array(values)
+        except (pa.ArrowException, OverflowError, TypeError, ValueError) as exc:
+            if not text:
+                raise _mixed(name, values, batch, exc) from None
+            array = pa.array([_text(value) for value in values], type=pa.string())
+        arrays.append(array)
+    return pa.table(dict(zip(columns, arrays)))
+
+
+def _mixed(name: str, values: list[Any], batch: Batch, exc: Exception) -> InputError:
+    """A field whose values do not make one column: name it, and the first row whose type differs."""
+    kinds = [type(value) for value in values if value is not None]
+    first = kinds[0] if kinds else type(None)
+    index = next((i for i, value in enumerate(values) if value is not None and type(value) is not first), 0)
+    return InputError(
+        f"holds {type(values[index]).__name__} here but {first.__name__} in earlier rows of the batch, which one "
+        f"column cannot carry ({str(exc).splitlines()[0][:200]})",
+        source=batch.source, line=batch.line_of(index), field=name,
+        hint="give the field one type, or write ndjson/json, which keep each value as it came",
+    )
+
+
+def _text(value: Any) -> str | None:
+    """A value as CSV text: strings as they are, everything else as JSON."""
+    import orjson
+
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # an integer beyond 64 bits
+        return str(value)
+
+
+def as_text_columns(table: pa.Table) -> pa.Table:
+    """CSV holds text: nested columns (lists, objects) become JSON text instead of failing the writer."""
+    import pyarrow as pa
+
+    for index, field in enumerate(table.schema):
+        if pa.types.is_nested(field.type):
+            values = [_text(value) for value in table.column(index).to_pylist()]
+            table = table.set_column(index, field.name, pa.array(values, type=pa.string()))
     return table
 
 
-def scored_table(scored: Scored, keep_input: KeepInput) -> pa.Table:
+def scored_table(scored: Scored, keep_input: KeepInput, *, text: bool = False) -> pa.Table:
     """Kept input columns, output columns (null on failed rows), `error` when errors are tracked; skipped rows dropped."""
     import numpy as np
     import pyarrow as pa
@@ -112,7 +166,7 @@ def scored_table(scored: Scored, keep_input: KeepInput) -> pa.Table:
         arrays.append(pa.array(scored.errors, type=pa.string()))
     table = pa.table(dict(zip(names, arrays))) if names else pa.table({})
     if keep_input:
-        inputs = input_table(scored.batch, keep_input)
+        inputs = input_table(scored.batch, keep_input, text=text)
         inputs = inputs.drop_columns([name for name in names if name in inputs.column_names])
         for name, array in zip(names, arrays):
             inputs = inputs.append_column(name, array)
@@ -122,26 +176,42 @@ def scored_table(scored: Scored, keep_input: KeepInput) -> pa.Table:
     return table
 
 
-def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """A later batch in the first batch's schema: a columnar file has one schema."""
+def conform(table: pa.Table, schema: pa.Schema, batch: Batch, *, typed: bool = True) -> pa.Table:
+    """A later batch in the first batch's columns (and, `typed`, its types): a columnar file has one schema."""
     import pyarrow as pa
 
     if table.schema.equals(schema):
         return table
-    extra = set(table.column_names) - set(schema.names)
+    extra = [name for name in table.column_names if name not in schema.names]
     if extra:
-        raise FlmError(f"batch has columns the output started without: {', '.join(sorted(extra))}")
+        line = None
+        if batch.records is not None:
+            line = next((batch.line_of(i) for i, record in enumerate(batch.records)
+                         if isinstance(record, dict) and extra[0] in record), None)
+        raise InputError(
+            "first appears after the output's columns were fixed by the first batch", source=batch.source,
+            line=line, field=extra[0],
+            hint="choose the fields with --keep, or write ndjson/json, which keep each row's own fields",
+        )
     columns = []
     for field in schema:
         if field.name in table.column_names:
             column = table.column(field.name)
-            try:
-                columns.append(column.cast(field.type) if column.type != field.type else column)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise FlmError(f"column {field.name!r} changed type from {field.type} to {column.type}: {exc}") from None
+            if typed and column.type != field.type:
+                try:
+                    column = column.cast(field.type)
+                except pa.ArrowException:
+                    raise InputError(
+                        f"is {column.type} in this batch but the output's column was fixed as {field.type} by the "
+                        "first batch", source=batch.source, line=batch.line_of(0), field=field.name,
+                        hint="give the field one type, or write ndjson/json, which keep each value as it came",
+                    ) from None
+            columns.append(column)
         else:
-            columns.append(pa.nulls(table.num_rows, field.type))
-    return pa.Table.from_arrays(columns, schema=schema)
+            columns.append(pa.nulls(table.num_rows, field.type if typed else pa.null()))
+    if typed:
+        return pa.Table.from_arrays(columns, schema=schema)
+    return pa.Table.from_arrays(columns, names=schema.names)
 
 
 def schema_of(table: pa.Table) -> pa.Schema:
@@ -158,8 +228,14 @@ def encode_tables(
     open_writer: Callable[[io.BytesIO, pa.Schema], Any],
     write_table: Callable[[Any, pa.Table], None],
     preamble: Callable[[pa.Schema], bytes] | None = None,
+    *,
+    typed: bool = True,
 ) -> Iterator[bytes]:
-    """Stream tables through a pyarrow writer, handing back the bytes each batch produced."""
+    """Stream tables through a pyarrow writer, handing back the bytes each batch produced.
+
+    `typed` (Parquet, Arrow): one schema for the whole file, fixed by the first batch. Otherwise (CSV) only the
+    columns are fixed, each batch is written with its own types, and nested values become JSON text.
+    """
     sink = io.BytesIO()
     writer = None
     schema = None
@@ -171,15 +247,23 @@ def encode_tables(
         return data
 
     for item in scored:
-        table = scored_table(item, keep_input)
+        table = scored_table(item, keep_input, text=not typed)
+        if not typed:
+            table = as_text_columns(table)
         if schema is None:
             schema = schema_of(table)
-            writer = open_writer(sink, schema)
+            if typed:
+                writer = open_writer(sink, schema)
             if preamble is not None:
                 sink.write(preamble(schema))
-        table = conform(table, schema)
+        table = conform(table, schema, item.batch, typed=typed)
         if table.num_rows:
-            write_table(writer, table)
+            if typed:
+                write_table(writer, table)
+            else:
+                batch_writer = open_writer(sink, table.schema)
+                write_table(batch_writer, table)
+                batch_writer.close()
         chunk = take()
         if chunk:
             yield chunk

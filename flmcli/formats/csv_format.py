@@ -98,7 +98,7 @@ def encode(
         return pacsv.CSVWriter(sink, schema, write_options=options)
 
     return encode_tables(scored, keep_input, open_writer, lambda w, t: w.write_table(t),
-                         preamble=lambda schema: header(schema, delimiter))
+                         preamble=lambda schema: header(schema, delimiter), typed=False)
 
 
 def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False, shape: str = "default") -> int:

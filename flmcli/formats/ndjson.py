@@ -12,6 +12,7 @@ from flmcli.batch import BadRecord, Batch
 from flmcli.errors import InputError
 from flmcli.formats.chunks import ChunkSource
 from flmcli.formats.nesting import is_depth_error, too_deep
+from flmcli.formats.numeric_lines import numeric_lines
 from flmcli.formats.records import KeepInput, bare_values, row_objects, write_chunks
 
 if TYPE_CHECKING:
@@ -118,6 +119,14 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: st
     for batch in scored:
         if shape == "values" and not keep_input:
             lines = [dumps(value) for value in bare_values(batch)]
+        elif (
+            not keep_input
+            and (batch.errors is None or not any(batch.errors))  # --on-error null sets errors on every batch
+            and (batch.keep is None or all(batch.keep))
+            and (whole := numeric_lines(batch.outputs)) is not None
+        ):
+            yield whole
+            continue
         elif (
             not keep_input
             and batch.outputs.shape[1] == 1

@@ -75,9 +75,13 @@ def input_objects(batch: Batch, keep_input: KeepInput) -> list[dict[str, Any]]:
                     raise InputError("no such input column to keep", source=batch.source, field=name)
             table = table.select(wanted)
         return table.to_pylist()  # type: ignore[no-any-return]
+    from flmcli.batch import BadRecord
+
     objects: list[dict[str, Any]] = []
     for i, record in enumerate(batch.records):
-        if isinstance(record, dict):
+        if isinstance(record, BadRecord):  # a line that could not be read has no fields to keep
+            objects.append({})
+        elif isinstance(record, dict):
             if wanted is None:
                 objects.append(record)
                 continue

@@ -32,6 +32,11 @@ DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024
 DEFAULT_TIMEOUT = 60.0
 # Responses up to this many rows are encoded on the event loop.
 _INLINE_ROWS = 64
+# Bodies up to this many bytes are parsed on the event loop; larger ones on a worker thread, so one big request
+# never stalls the others.
+INLINE_BODY = 64 * 1024
+# Responses of at least this many bytes are gzipped for clients that accept it.
+GZIP_ABOVE = 1400
 
 
 def create_app(
@@ -51,10 +56,12 @@ def create_app(
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
     from starlette.middleware import Middleware
+    from starlette.middleware.gzip import GZipMiddleware
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
     from . import docs, v2
+    from .decoding import ContentDecoding
     from .limits import BodySizeLimit
 
     if not isinstance(predictors, Mapping):
@@ -109,7 +116,11 @@ def create_app(
 
     app = Starlette(
         routes=all_routes,
-        middleware=[Middleware(BodySizeLimit, max_body_size=max_body_size)],
+        middleware=[
+            Middleware(BodySizeLimit, max_body_size=max_body_size),
+            Middleware(ContentDecoding, max_body_size=max_body_size),
+            Middleware(GZipMiddleware, minimum_size=GZIP_ABOVE, compresslevel=5),
+        ],
         exception_handlers={
             FlmError: _flm_error,
             HTTPException: _http_error,
@@ -163,9 +174,12 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
     fmt = media.request_format(request.headers.get("content-type"))
     out = media.response_format(request.headers.get("accept"), fmt)
     body = await request.body()
+    bodies.check_body(fmt, body)
     size = served.batcher.max_batch_size
-    if fmt == "json":
+    if fmt == "json" and len(body) <= INLINE_BODY:
         batches = bodies.json_batches(body, size)
+    elif fmt == "json":
+        batches = await run_in_threadpool(bodies.json_batches, body, size)
     else:
         batches = await run_in_threadpool(bodies.read_batches, fmt, body, size)
     scored = await asyncio.gather(*(served.batcher.score(batch, method) for batch in batches))

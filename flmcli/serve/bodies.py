@@ -42,6 +42,20 @@ def json_batches(body: bytes, batch_size: int) -> list[Batch]:
     return batches
 
 
+def check_body(fmt: str, body: bytes) -> None:
+    """400 for an empty body, or one whose first bytes are plainly not the format its Content-Type names."""
+    text = body[:64].removeprefix(b"\xef\xbb\xbf").lstrip()
+    if not text:
+        raise InputError("empty body; send rows (see /docs/)", source="body")
+    columnar = body.startswith((b"PAR1", b"ARROW1", b"\xff\xff\xff\xff"))
+    looks = "parquet" if body.startswith(b"PAR1") else "arrow" if columnar else "JSON" if text[:1] in b"[{" else None
+    if fmt in ("parquet", "arrow"):
+        if looks != fmt:
+            raise InputError(f"the body is not {fmt} (Content-Type says it is)", source="body", field="Content-Type")
+    elif columnar or (fmt in ("csv", "tsv") and looks == "JSON"):
+        raise InputError(f"the body is {looks} but Content-Type says {fmt}", source="body", field="Content-Type")
+
+
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 

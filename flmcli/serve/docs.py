@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from .models import ServedModel
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
-_SCALAR = {"oneOf": [{"type": "number"}, {"type": "string"}, {"type": "boolean"}, {"type": "null"}]}
+# OpenAPI 3.0 has no "null" type: a JSON null is a `nullable` value.
+_SCALAR = {"nullable": True, "oneOf": [{"type": "number"}, {"type": "string"}, {"type": "boolean"}]}
 _ROW = {"oneOf": [{"type": "array", "items": _SCALAR}, {"type": "object", "additionalProperties": _SCALAR}]}
 _TENSOR_IN = {
     "type": "object",
@@ -121,13 +122,13 @@ def _model_paths(served: ServedModel, prefix: str) -> dict[str, Any]:
 def _v2_paths(names: list[str]) -> dict[str, Any]:
     name = {"name": "model_name", "in": "path", "required": True, "schema": {"type": "string", "enum": names}}
     ok = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
-    infer_body = {
+    infer_body: dict[str, Any] = {
         "required": True,
         "content": {"application/json": {"schema": {
             "type": "object",
             "required": ["inputs"],
             "properties": {
-                "id": {"type": "string"},
+                "id": {"oneOf": [{"type": "string"}, {"type": "number"}]},
                 "parameters": {"type": "object"},
                 "inputs": {"type": "array", "items": _TENSOR_IN},
                 "outputs": {"type": "array", "items": {"type": "object", "required": ["name"],
@@ -135,14 +136,21 @@ def _v2_paths(names: list[str]) -> dict[str, Any]:
             },
         }}},
     }
-    infer_ok = {"description": "Inference response", "content": {"application/json": {"schema": {
+    infer_ok: dict[str, Any] = {"description": "Inference response", "content": {"application/json": {"schema": {
         "type": "object",
         "required": ["model_name", "outputs"],
-        "properties": {"model_name": {"type": "string"}, "id": {"type": "string"},
+        "properties": {"model_name": {"type": "string"}, "model_version": {"type": "string"},
+                       "id": {"oneOf": [{"type": "string"}, {"type": "number"}]},
                        "outputs": {"type": "array", "items": _TENSOR_OUT}},
     }}}}
     tag = ["Open Inference Protocol v2"]
-    return {
+    version = {"name": "model_version", "in": "path", "required": True, "schema": {"type": "string", "enum": ["1"]}}
+    binary = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    infer_body["content"].update(binary)
+    infer_ok["content"].update(binary)
+    infer_ok["headers"] = {"Inference-Header-Content-Length": {
+        "description": "Length of the JSON header when binary tensors follow it", "schema": {"type": "integer"}}}
+    paths: dict[str, Any] = {
         "/v2": {"get": {"tags": tag, "summary": "Server metadata", "operationId": "v2-server-metadata",
                         "responses": {"200": ok}}},
         "/v2/health/live": {"get": {"tags": tag, "summary": "Liveness", "operationId": "v2-live",
@@ -158,6 +166,15 @@ def _v2_paths(names: list[str]) -> dict[str, Any]:
                                                    "parameters": [name], "requestBody": infer_body,
                                                    "responses": {"200": infer_ok, **_errors(400, 404, 413, 504)}}},
     }
+    # The one version of each model, under the versioned routes clients such as tritonclient call.
+    for path in ("/v2/models/{model_name}", "/v2/models/{model_name}/ready", "/v2/models/{model_name}/infer"):
+        versioned = path.replace("{model_name}", "{model_name}/versions/{model_version}")
+        paths[versioned] = {
+            verb: {**operation, "operationId": operation["operationId"] + "-versioned",
+                   "parameters": [name, version]}
+            for verb, operation in paths[path].items()
+        }
+    return paths
 
 
 def _custom_paths(routes: list[Any]) -> dict[str, Any]:
@@ -196,7 +213,10 @@ def openapi(models: dict[str, ServedModel], title: str, custom: list[Any] | None
     return {
         "openapi": "3.0.3",
         "info": {"title": title, "version": __version__,
-                 "description": "FLM models served by flm: Flama-compatible routes and Open Inference Protocol v2."},
+                 "description": "FLM models served by flm: Flama-compatible routes and Open Inference Protocol v2. "
+                                "v2 infer with `outputs` omitted answers every output the model metadata lists; "
+                                "binary tensors (Inference-Header-Content-Length), gzip/deflate request bodies and "
+                                "the classification extension are supported; each model has one version, \"1\"."},
         "paths": paths,
         "components": {"schemas": {"Error": {"type": "object", "required": ["error"],
                                              "properties": {"error": {"type": "string"}}}}},

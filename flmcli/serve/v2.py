@@ -1,50 +1,62 @@
 """Open Inference Protocol v2 (KServe v2 REST): health, metadata and infer over the same batcher.
 
-A tensor input of shape [n, k] is n positional rows. Several inputs are one column each (shape [n] or
-[n, 1]), as MLServer's pandas content type sends a mixed-type table: named by the model's feature names
-when it has them, otherwise taken in the order sent. The rows then go through the predictor like any
-JSON rows, so the answers are the ones `/predict/` gives.
+Tensors may come as JSON `data` or as binary data after the JSON header (the binary tensor data extension,
+see tensors.py). A tensor input of shape [n, k] is n positional rows. Several inputs are one column each
+(shape [n] or [n, 1]), as MLServer's pandas content type and the model metadata's per-feature inputs send a
+mixed-type table: named by the model's feature names when it has them, otherwise taken in the order sent.
+The columns become one Arrow table and go through the predictor like a Parquet body, so the answers are the
+ones `/predict/` gives, with no per-value Python work on the way in.
+
+Each model has one version, "1": `/v2/models/{name}/versions/1/...` is the same model.
+With `outputs` omitted the answer holds every output the metadata lists, as the protocol says.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..errors import InputError, ModelMethodError
-from .bodies import records_batches
+from ..batch import Batch
+from ..errors import InputError
+from . import tensors
+from .bodies import SOURCE
+from .errors import NotFound
 from .models import ServedModel, concat, served_model
+from .signature import Signature, signature
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import BaseRoute
 
-    from ..batch import Scored
-    from .app import _Guard
+    Guard = Callable[[str, str, Callable[[Request], Awaitable[Response]]], Callable[[Request], Awaitable[Response]]]
 
-_INT_RANGES = {
-    "INT8": (-(2**7), 2**7 - 1), "INT16": (-(2**15), 2**15 - 1), "INT32": (-(2**31), 2**31 - 1),
-    "INT64": (-(2**63), 2**63 - 1), "UINT8": (0, 2**8 - 1), "UINT16": (0, 2**16 - 1),
-    "UINT32": (0, 2**32 - 1), "UINT64": (0, 2**64 - 1),
-}
-DATATYPES = ("BOOL", *_INT_RANGES, "FP16", "FP32", "FP64", "BYTES")
+VERSION = "1"
+EXTENSIONS = ["binary_tensor_data", "classification"]
+HEADER_LENGTH = "inference-header-content-length"
+# JSON headers larger than this are parsed on a worker thread, not on the event loop.
+_THREAD_ABOVE = 256 * 1024
 
 
-def routes(guard: _Guard) -> list[BaseRoute]:
+def routes(guard: Guard) -> list[BaseRoute]:
     from starlette.routing import Route
 
-    return [
+    routes: list[BaseRoute] = [
         Route("/v2", server_metadata, methods=["GET"]),
         Route("/v2/health/live", live, methods=["GET"]),
         Route("/v2/health/ready", ready, methods=["GET"]),
-        Route("/v2/models/{model_name}", guard("v2", "metadata", model_metadata), methods=["GET"]),
-        Route("/v2/models/{model_name}/ready", guard("v2", "ready", model_ready), methods=["GET"]),
-        Route("/v2/models/{model_name}/infer", guard("v2", "infer", infer), methods=["POST"]),
     ]
+    for base in ("/v2/models/{model_name}", "/v2/models/{model_name}/versions/{model_version}"):
+        routes += [
+            Route(base, guard("v2", "metadata", model_metadata), methods=["GET"]),
+            Route(f"{base}/ready", guard("v2", "ready", model_ready), methods=["GET"]),
+            Route(f"{base}/infer", guard("v2", "infer", infer), methods=["POST"]),
+        ]
+    return routes
 
 
 def _json(content: Any, status: int = 200) -> Response:
@@ -55,8 +67,24 @@ def _json(content: Any, status: int = 200) -> Response:
                     media_type="application/json")
 
 
+def _model(request: Request) -> ServedModel:
+    served = served_model(request)
+    version = request.path_params.get("model_version")
+    if version is not None and version != VERSION:
+        raise NotFound(f"model {served.name!r} has one version, {VERSION!r}; no version {version[:40]!r}")
+    return served
+
+
+def _signature(served: ServedModel) -> Signature:
+    cached: Signature | None = getattr(served, "_v2_signature", None)
+    if cached is None:
+        cached = signature(served.predictor)
+        served._v2_signature = cached  # type: ignore[attr-defined]
+    return cached
+
+
 async def server_metadata(request: Request) -> Response:
-    return _json({"name": "flm", "version": __version__, "extensions": []})
+    return _json({"name": "flm", "version": __version__, "extensions": EXTENSIONS})
 
 
 async def live(request: Request) -> Response:
@@ -69,179 +97,216 @@ async def ready(request: Request) -> Response:
 
 
 async def model_ready(request: Request) -> Response:
-    served = served_model(request)
+    served = _model(request)
     return _json({"name": served.name, "ready": True})
 
 
 async def model_metadata(request: Request) -> Response:
-    served = served_model(request)
-    spec = served.predictor.spec
-    if spec.names is not None:
-        inputs = [{"name": name, "datatype": "BYTES", "shape": [-1]} for name in spec.names]
-    else:
-        inputs = [{"name": "input-0", "datatype": "FP64", "shape": [-1, spec.expected or -1]}]
-    outputs = [{"name": method, "datatype": "FP64", "shape": [-1, -1]} for method in served.predictor.methods()]
+    served = _model(request)
+    sig = _signature(served)
     meta = getattr(served.model, "meta", None) or {}
     framework = meta.get("framework") if isinstance(meta, dict) else None
     platform = (framework or {}).get("lib", "") if isinstance(framework, dict) else ""
-    return _json({"name": served.name, "versions": [], "platform": platform, "inputs": inputs, "outputs": outputs})
+    return _json({
+        "name": served.name, "versions": [VERSION], "platform": platform or "",
+        "inputs": [tensor.as_json() for tensor in sig.inputs],
+        "outputs": [tensor.as_json() for tensor in sig.outputs],
+    })
 
 
 async def infer(request: Request) -> Response:
+    served = _model(request)
+    body = await request.body()
+    if not body:
+        raise InputError('empty body; send {"inputs": [...]}', source="body")
+    header_length = request.headers.get(HEADER_LENGTH)
+    binary: memoryview | None = None
+    if header_length is not None:
+        try:
+            length = int(header_length)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= len(body):
+            raise InputError(f"Inference-Header-Content-Length {header_length[:40]!r} is not a length within the "
+                             f"{len(body)}-byte body", source="header", field="Inference-Header-Content-Length")
+        binary = memoryview(body)[length:]
+        header = body[:length]
+    else:
+        header = body
+    if len(body) > _THREAD_ABOVE:
+        from starlette.concurrency import run_in_threadpool
+
+        document, columns, n = await run_in_threadpool(_read, header, binary, served)
+    else:
+        document, columns, n = _read(header, binary, served)
+    wanted = _requested(document, served)
+    batches = _batches(columns, n, served.batcher.max_batch_size)
+    sig = _signature(served)
+    outputs: list[dict[str, Any]] = []
+    blobs: list[bytes] = []
+    for method, binary_out, class_count in wanted:
+        parts = await asyncio.gather(*(served.batcher.score(batch, method) for batch in batches))
+        values = concat(list(parts)).outputs.to_numpy()
+        spec = sig.output(method)
+        assert spec is not None
+        n = len(values)
+        if class_count:
+            k = min(class_count, values.shape[1])
+            datatype, shape, data = "BYTES", [n, k], _classify(values, k, served)
+        else:
+            datatype = spec.datatype
+            shape = [n] if len(spec.shape) == 1 else [n, values.shape[1]]
+            data = tensors.cast(values.reshape(-1), datatype)
+        output: dict[str, Any] = {"name": method, "datatype": datatype, "shape": shape}
+        if binary_out:
+            raw = tensors.to_binary(data, datatype)
+            output["parameters"] = {"binary_data_size": len(raw)}
+            blobs.append(raw)
+        else:
+            output["data"] = data
+        outputs.append(output)
+    request_id = document.get("id")
+    response: dict[str, Any] = {"model_name": served.name, "model_version": VERSION,
+                                "id": str(uuid.uuid4()) if request_id is None else request_id, "outputs": outputs}
+    return _answer(response, blobs)
+
+
+def _answer(response: dict[str, Any], blobs: list[bytes]) -> Response:
+    import orjson
+    from starlette.responses import Response
+
+    head = orjson.dumps(response, option=orjson.OPT_SERIALIZE_NUMPY)
+    if not blobs:
+        return Response(head, media_type="application/json")
+    return Response(b"".join([head, *blobs]), media_type="application/octet-stream",
+                    headers={"Inference-Header-Content-Length": str(len(head))})
+
+
+def _read(header: bytes, binary: memoryview | None, served: ServedModel) -> tuple[dict[str, Any], Any, int]:
     import orjson
 
-    served = served_model(request)
-    body = await request.body()
     try:
-        document = orjson.loads(body)
+        document = orjson.loads(header)
     except orjson.JSONDecodeError as error:
-        raise InputError(f"malformed JSON: {error}", source="body") from None
+        hint = "" if binary is not None else " (binary tensors need the Inference-Header-Content-Length header)"
+        raise InputError(f"malformed JSON: {error}{hint}", source="body") from None
     if not isinstance(document, dict):
         raise InputError("expected an inference request object", source="body")
-    rows = _rows(document.get("inputs"), served)
-    methods = _requested(document.get("outputs"), served)
-    size = served.batcher.max_batch_size
-    outputs = []
-    for method in methods:
-        parts = await asyncio.gather(*(served.batcher.score(b, method) for b in records_batches(rows, size)))
-        outputs.append(_tensor(method, concat(list(parts))))
     request_id = document.get("id")
-    return _json(
-        {
-            "model_name": served.name,
-            "id": request_id if isinstance(request_id, str) else str(uuid.uuid4()),
-            "outputs": outputs,
-        }
-    )
+    if request_id is not None and (type(request_id) not in (str, int, float)):
+        raise InputError("id must be a string (or a number, echoed as sent)", source="body", field="id")
+    inputs = tensors.decode_inputs(document.get("inputs"), binary)
+    columns, n = _columns(inputs, served)
+    return document, columns, n
 
 
-def _requested(outputs: Any, served: ServedModel) -> list[str]:
+def _requested(document: dict[str, Any], served: ServedModel) -> list[tuple[str, bool, int]]:
+    """(method, answer as binary, class_count) per requested output; every output when none are named."""
+    parameters = document.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise InputError("parameters must be an object", source="body", field="parameters")
+    binary_all = parameters.get("binary_data_output", False) is True
+    outputs = document.get("outputs")
+    methods = served.predictor.methods()
     if outputs is None:
-        return [served.predictor.method]
+        return [(method, binary_all, 0) for method in methods]
     if not isinstance(outputs, list) or not outputs:
         raise InputError("expected a non-empty array of {\"name\": ...}", source="body", field="outputs")
-    methods = []
+    wanted = []
     for index, output in enumerate(outputs):
+        where = f"outputs[{index}]"
         name = output.get("name") if isinstance(output, dict) else None
         if not isinstance(name, str):
-            raise InputError("expected an object with a string name", source="body", field=f"outputs[{index}]")
-        try:
-            methods.append(served.check_method(name))
-        except ModelMethodError as error:
-            raise InputError(str(error), source="body", field=f"outputs[{index}].name") from None
-    return methods
+            raise InputError("expected an object with a string name", source="body", field=where)
+        if name not in methods:
+            raise InputError(f"unknown output {name[:40]!r}; this model has {', '.join(methods)}", source="body",
+                             field=f"{where}.name")
+        params = output.get("parameters") or {}
+        if not isinstance(params, dict):
+            raise InputError("parameters must be an object", source="body", field=where)
+        binary = params.get("binary_data", binary_all) is True
+        class_count = params.get("classification", 0)
+        if type(class_count) is not int or class_count < 0:
+            raise InputError("classification must be a non-negative integer", source="body", field=where)
+        if class_count and not _scores_classes(served, name):
+            raise InputError(f"classification needs an output with one score per class; {name!r} has none "
+                             "(ask for predict_proba)", source="body", field=where)
+        wanted.append((name, binary, class_count))
+    return wanted
 
 
-def _rows(inputs: Any, served: ServedModel) -> list[Any]:
-    if not isinstance(inputs, list) or not inputs:
-        raise InputError("expected a non-empty array of tensors", source="body", field="inputs")
-    tensors = [_tensor_values(tensor, index) for index, tensor in enumerate(inputs)]
+def _scores_classes(served: ServedModel, method: str) -> bool:
+    classes = getattr(served.predictor.estimator, "classes_", None)
+    if classes is None or method not in ("predict_proba", "decision_function"):
+        return False
+    spec = _signature(served).output(method)
+    return spec is not None and len(spec.shape) == 2
+
+
+def _classify(values: Any, k: int, served: ServedModel) -> list[str]:
+    """Triton's classification extension: the top k "score:index:label" per row, best first."""
+    import numpy as np
+
+    classes = served.predictor.estimator.classes_
+    order = np.argsort(-values, axis=1, kind="stable")[:, :k]
+    return [f"{values[row, col]}:{col}:{classes[col]}" for row in range(len(values)) for col in order[row]]
+
+
+def _columns(inputs: list[tensors.Tensor], served: ServedModel) -> tuple[dict[str, Any], int]:
+    """The input tensors as named columns (model order) and the row count."""
     spec = served.predictor.spec
     width = spec.expected
-    if len(tensors) == 1 and len(tensors[0][1]) == 2 and (width is None or width != 1 or tensors[0][1][1] == 1):
-        name, shape, flat = tensors[0]
-        n, k = shape
+    first = inputs[0]
+    if len(inputs) == 1 and len(first.shape) == 2 and (width is None or width != 1 or first.shape[1] == 1):
+        n, k = first.shape
         if width is not None and k != width:
-            raise InputError(f"shape {shape}: the model takes {width} features", source="body",
-                             field=f"inputs[0] ({name})")
-        return [flat[i * k : (i + 1) * k] for i in range(n)]
+            raise InputError(f"shape {first.shape}: the model takes {width} features", source="body",
+                             field=first.where)
+        names = spec.names if spec.names is not None else [str(i) for i in range(k)]
+        values = first.values
+        if isinstance(values, list):  # BYTES: one list per column
+            return {name: values[i::k] for i, name in enumerate(names)}, n
+        matrix = values.reshape(n, k)
+        return {name: matrix[:, i] for i, name in enumerate(names)}, n
     # One column per input.
     lengths = set()
-    for index, (name, shape, _) in enumerate(tensors):
+    for tensor in inputs:
+        shape = tensor.shape
         if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
             raise InputError(f"a column input has shape [n] or [n, 1], got {shape}", source="body",
-                             field=f"inputs[{index}] ({name})")
+                             field=tensor.where)
         lengths.add(shape[0])
     if len(lengths) > 1:
         raise InputError(f"column inputs differ in length: {sorted(lengths)}", source="body", field="inputs")
     n = lengths.pop()
-    names = [name for name, _, _ in tensors]
-    columns = [flat for _, _, flat in tensors]
     if spec.names is not None:
-        if len(set(names)) != len(names):
+        given = {tensor.name: tensor.values for tensor in inputs}
+        if len(given) != len(inputs):
             raise InputError("input names repeat", source="body", field="inputs")
-        missing = [name for name in spec.names if name not in names]
+        unused = _signature(served).unused
+        used = [name for name in spec.names if name not in unused]
+        missing = [name for name in used if name not in given]
         if missing:
-            raise InputError("missing input", source="body", field=missing[0])
-        return [{name: column[i] for name, column in zip(names, columns)} for i in range(n)]
-    if width is not None and len(columns) != width:
-        raise InputError(f"{len(columns)} column inputs sent but the model takes {width} features",
+            if not any(name in given for name in spec.names) and len(inputs) in (len(used), len(spec.names)):
+                # Names the model does not know (input-0, input-1, ...): taken in the order sent.
+                order = used if len(inputs) == len(used) else spec.names
+                given = {name: tensor.values for name, tensor in zip(order, inputs)}
+            else:
+                raise InputError(f"missing input; the model takes {', '.join(used)}", source="body",
+                                 field=missing[0][:40])
+        # Features the model never reads may be left out: they go in as nulls.
+        return {name: given[name] if name in given else [None] * n for name in spec.names}, n
+    if width is not None and len(inputs) != width:
+        raise InputError(f"{len(inputs)} column inputs sent but the model takes {width} features",
                          source="body", field="inputs")
-    return [[column[i] for column in columns] for i in range(n)]
+    return {str(i): tensor.values for i, tensor in enumerate(inputs)}, n
 
 
-def _tensor_values(tensor: Any, index: int) -> tuple[str, list[int], list[Any]]:
-    where = f"inputs[{index}]"
-    if not isinstance(tensor, dict):
-        raise InputError("expected a tensor object", source="body", field=where)
-    name = tensor.get("name")
-    if not isinstance(name, str):
-        raise InputError("expected a string", source="body", field=f"{where}.name")
-    where = f"inputs[{index}] ({name})"
-    shape = tensor.get("shape")
-    if not isinstance(shape, list) or not shape or not all(type(d) is int and d >= 0 for d in shape):
-        raise InputError("shape must be a non-empty array of non-negative integers", source="body", field=where)
-    if len(shape) > 2:
-        raise InputError(f"shape {shape}: tabular models take 1-D or 2-D tensors", source="body", field=where)
-    datatype = tensor.get("datatype")
-    if datatype not in DATATYPES:
-        raise InputError(f"datatype {datatype!r} is not one of {', '.join(DATATYPES)}", source="body", field=where)
-    data = tensor.get("data")
-    if not isinstance(data, list):
-        raise InputError("data must be an array", source="body", field=where)
-    flat = _flatten(data)
-    expected = math.prod(shape)
-    if len(flat) != expected:
-        raise InputError(f"shape {shape} holds {expected} values but data has {len(flat)}", source="body",
-                         field=where)
-    for position, value in enumerate(flat):
-        if not _is(datatype, value):
-            raise InputError(f"value {position} ({value!r}) is not {datatype}", source="body", field=where)
-    return name, shape, flat
+def _batches(columns: dict[str, Any], n: int, size: int) -> list[Batch]:
+    import pyarrow as pa
 
-
-def _flatten(data: list[Any]) -> list[Any]:
-    if not any(isinstance(item, list) for item in data):
-        return data
-    flat: list[Any] = []
-    stack = [iter(data)]
-    while stack:
-        for item in stack[-1]:
-            if isinstance(item, list):
-                stack.append(iter(item))
-                break
-            flat.append(item)
-        else:
-            stack.pop()
-    return flat
-
-
-def _is(datatype: str, value: Any) -> bool:
-    if datatype == "BOOL":
-        return type(value) is bool
-    if datatype == "BYTES":
-        return isinstance(value, str)
-    if datatype in _INT_RANGES:
-        low, high = _INT_RANGES[datatype]
-        return type(value) is int and low <= value <= high
-    return type(value) in (int, float)
-
-
-def _tensor(method: str, scored: Scored) -> dict[str, Any]:
-    import numpy as np
-
-    values = scored.outputs.to_numpy()
-    n = len(values)
-    shape = [n] if scored.flat else [n, values.shape[1] if values.ndim > 1 else 1]
-    flat = values.reshape(-1)
-    kind = flat.dtype.kind
-    if kind == "b":
-        datatype = "BOOL"
-    elif kind in "iu":
-        datatype = ("UINT" if kind == "u" else "INT") + str(flat.dtype.itemsize * 8)
-    elif kind == "f":
-        datatype = f"FP{flat.dtype.itemsize * 8}"
-    else:
-        datatype = "BYTES"
-        flat = np.array([str(v) for v in flat], dtype=object)
-    return {"name": method, "datatype": datatype, "shape": shape, "data": flat.tolist()}
+    table = pa.table({name: pa.array(values) for name, values in columns.items()})
+    size = max(1, size)
+    if n <= size:
+        return [Batch(source=SOURCE, table=table)]
+    return [Batch(source=SOURCE, table=table.slice(start, size), first_row=start + 1) for start in range(0, n, size)]

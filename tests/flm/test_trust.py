@@ -10,7 +10,7 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 import flmcli.flm as flm
-from flmcli.errors import UntrustedModelError
+from flmcli.errors import ModelFileError, UntrustedModelError
 from flmcli.flm.trust import audit, is_allowed, restricted_loads
 
 
@@ -58,7 +58,8 @@ def test_custom_class_needs_trust(tmp_path: Path) -> None:
         flm.load(target).estimator  # noqa: B018
     assert caught.value.names == [qualified]
     assert flm.load(target, trust=[qualified]).estimator.predict(None) == [42]
-    assert flm.load(target, trust=[f"{Custom.__module__}.*"]).estimator.value == 42
+    with pytest.raises(ModelFileError, match="exact module.qualname"):  # trust is exact, never a prefix
+        flm.load(target, trust=[f"{Custom.__module__}.*"]).estimator  # noqa: B018
     assert flm.load(target, trust_all=True).estimator.value == 42
 
 
@@ -66,9 +67,9 @@ def test_trust_all_is_needed_for_a_gadget(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     target = tmp_path / "g.flm"
     flm.dump(Gadget(f"touch {marker}"), target)
-    # trusting the test module is not enough: the gadget imports os.system / posix.system
+    # trusting the gadget's class is not enough: the gadget imports os.system / posix.system
     with pytest.raises(UntrustedModelError):
-        flm.load(target, trust=[f"{Gadget.__module__}.*"]).estimator  # noqa: B018
+        flm.load(target, trust=[f"{Gadget.__module__}.Gadget"]).estimator  # noqa: B018
     assert not marker.exists()
 
 

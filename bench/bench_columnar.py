@@ -1,0 +1,372 @@
+"""`flm predict` through Arrow's JSON reader (issue 11 §1): figures and ratios against baselines measured in the
+same run, never asserted.
+
+    .venv/bin/python bench/bench_columnar.py [--rows N] [--repeat K] [--only ndjson,json,csv,parquet,rss,threads]
+
+    ndjson   NDJSON object rows: `flm predict` (Arrow columns) and flm as it was before (same flm with the Arrow
+             reader, typed columns and column-wise NDJSON lines switched back: BEFORE) vs the hand-written orjson -> object array -> predict -> orjson script of
+             bench_predict.py; same bytes out checked
+    json     a JSON array of arrays: `flm predict` vs a hand-written orjson -> object array -> predict -> orjson script
+    csv, parquet
+             `flm predict` end to end vs `estimator.predict` on the same frame in memory (batched like flm), net of
+             flm's start-up (one row through `flm predict`, same rounds)
+    rss      peak RSS of NDJSON and CSV runs, 100k rows vs --big-rows rows
+    threads  in one process, reader + model over the NDJSON rows: Arrow's own threads on/off x the read-ahead thread
+             on/off, and the parse alone
+
+Every figure is printed with the 1-minute load average (`uptime`) when it was taken: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_predict import (
+    FLM,
+    HAND_WRITTEN,
+    MODEL,
+    PY,
+    TIME,
+    Inputs,
+    Run,
+    interleave,
+    med,
+    mib,
+    show,
+    spread,
+)
+
+
+class CpuRun(Run):
+    def __init__(self, wall: float, rss_kib: int | None, code: int, cpu: float | None) -> None:
+        super().__init__(wall, rss_kib, code)
+        self.cpu = cpu
+
+
+def run(cmd: list[str], *, stdin: str | bytes | None = None, stdout: str | None = None) -> CpuRun:
+    """Wall time, and from /usr/bin/time peak RSS and CPU seconds (user + system, all threads): on a machine
+    with more runnable processes than cores, CPU time is the steadier measure of the work done."""
+    fd, report_name = tempfile.mkstemp(prefix="flm-bench-time-")
+    os.close(fd)
+    report = Path(report_name)
+    full = [TIME, "-f", "%M %U %S", "-o", report_name, *cmd] if TIME else list(cmd)
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open(stdout, "wb")) if stdout else subprocess.DEVNULL
+        source = stack.enter_context(open(stdin, "rb")) if isinstance(stdin, str) else None
+        start = time.perf_counter()
+        if source is not None:
+            proc = subprocess.run(full, check=False, stdin=source, stdout=out, stderr=subprocess.PIPE)
+        else:
+            proc = subprocess.run(full, check=False, input=stdin or b"", stdout=out, stderr=subprocess.PIPE)
+        wall = time.perf_counter() - start
+    rss = cpu = None
+    if TIME:
+        fields = report.read_text().strip().splitlines()[-1:]
+        parts = fields[0].split() if fields else []
+        if len(parts) == 3:
+            rss, cpu = int(parts[0]), float(parts[1]) + float(parts[2])
+    report.unlink()
+    if proc.returncode != 0:
+        print(f"    ! exit {proc.returncode}: {' '.join(map(str, cmd))}\n      {proc.stderr.decode()[-400:]}")
+    return CpuRun(wall, rss, proc.returncode, cpu)
+
+SECTIONS = ("ndjson", "json", "csv", "parquet", "rss", "threads")
+
+# flm as it was before the Arrow paths: the row-by-row NDJSON reader, rows given to the model as Python objects,
+# NDJSON lines encoded value by value. Same flm, same model, the three switched back.
+BEFORE = """
+import sys
+import flmcli.features, flmcli.formats.ndjson as ndjson, flmcli.formats.ndjson_arrow as ndjson_arrow
+ndjson_arrow.read = ndjson.read
+flmcli.features.NUMERIC_COLUMNS = False
+ndjson.numeric_lines = lambda outputs: None
+from flmcli.cli import main
+sys.argv = ["flm", *sys.argv[1:]]
+main()
+"""
+
+# What someone would write for a JSON array of arrays: orjson, numpy, the estimator, orjson.
+HAND_WRITTEN_JSON = """
+import sys
+import numpy as np, orjson, pandas as pd
+import flmcli
+
+source, target, batch_size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+model = flmcli.load(sys.argv[4]).estimator
+names = [str(n) for n in model.feature_names_in_]
+with open(source, "rb") as fp:
+    rows = orjson.loads(fp.read())
+out = []
+for i in range(0, len(rows), batch_size):
+    X = pd.DataFrame(np.array(rows[i : i + batch_size], dtype=object), columns=names)
+    out.extend(model.predict(X).tolist())
+with open(target, "wb") as fp:
+    fp.write(orjson.dumps(out) + b"\\n")
+"""
+
+
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def cpu_of(runs: list[Run]) -> float | None:
+    cpus = [r.cpu for r in runs if isinstance(r, CpuRun) and r.cpu is not None]
+    return med(cpus) if cpus else None
+
+
+def timed(name: str, results: dict[str, list[Run]], loads: dict[str, list[float]], rows: int) -> str:
+    walls = [r.wall for r in results[name]]
+    cpu = cpu_of(results[name])
+    cpu_text = f"  cpu {cpu:.2f} s ({rows / cpu:,.0f} rows/cpu-s)" if cpu else ""
+    return (f"  {name:22} {rows / med(walls):>9,.0f} rows/s  {spread(walls)}{cpu_text}  "
+            f"peak {mib(results[name][0].rss_kib)}  (1-min load at each run: {', '.join(f'{x:.1f}' for x in loads[name])})")
+
+
+def ratios(label: str, results: dict[str, list[Run]], base: str, names: list[str], target: str) -> None:
+    """Throughput ratios against `base` by wall time and by CPU time."""
+    for name in names:
+        wall = med([r.wall for r in results[base]]) / med([r.wall for r in results[name]])
+        cpu_base, cpu = cpu_of(results[base]), cpu_of(results[name])
+        by_cpu = f", {cpu_base / cpu:.2f}x by CPU time" if cpu_base and cpu else ""
+        print(f"  {name} / {label}: {wall:.2f}x by wall time{by_cpu} (target {target})")
+
+
+def interleave_loaded(cases: dict[str, Callable[[], Run]], repeat: int) -> tuple[dict[str, list[Run]], dict[str, list[float]]]:
+    loads: dict[str, list[float]] = {name: [] for name in cases}
+
+    def with_load(name: str, case: Callable[[], Run]) -> Callable[[], Run]:
+        def measured() -> Run:
+            loads[name].append(os.getloadavg()[0])
+            return case()
+        return measured
+
+    results = interleave({name: with_load(name, case) for name, case in cases.items()}, repeat)
+    return results, loads
+
+
+def bench_ndjson(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
+    print(f"\n== NDJSON object rows, {rows:,} churn rows, {repeat} interleaved rounds ({load()}) ==")
+    source = inputs.ndjson(rows)
+    (tmp / "hand.py").write_text(HAND_WRITTEN)
+    (tmp / "before.py").write_text(BEFORE)
+    commands = {
+        "flm (Arrow)": ([FLM, "predict", str(MODEL), str(source)], tmp / "arrow.ndjson"),
+        "flm (Arrow) 64k": ([FLM, "predict", str(MODEL), str(source), "--batch-size", "65536"], tmp / "arrow64.ndjson"),
+        "flm before": ([PY, str(tmp / "before.py"), "predict", str(MODEL), str(source)], tmp / "rows.ndjson"),
+        "hand-written 16k": ([PY, str(tmp / "hand.py"), str(source), str(tmp / "hand.ndjson"), "16384", str(MODEL)], None),
+        "hand-written 64k": ([PY, str(tmp / "hand.py"), str(source), str(tmp / "hand64.ndjson"), "65536", str(MODEL)],
+                             None),
+    }
+    results, loads = interleave_loaded(
+        {name: (lambda cmd=cmd, out=out: run(cmd, stdout=str(out) if out else None)) for name, (cmd, out) in
+         commands.items()}, repeat)
+    for name, (cmd, out) in commands.items():
+        print(timed(name, results, loads, rows))
+        print(f"        $ {show(cmd, stdout=str(out) if out else None)}")
+    outputs = [tmp / n for n in ("arrow.ndjson", "arrow64.ndjson", "rows.ndjson", "hand.ndjson", "hand64.ndjson")]
+    same = len({p.read_bytes() for p in outputs}) == 1
+    walls = {name: med([r.wall for r in runs]) for name, runs in results.items()}
+    hand = "hand-written 16k" if walls["hand-written 16k"] <= walls["hand-written 64k"] else "hand-written 64k"
+    ratios(f"the faster hand-written ({hand})", results, hand, ["flm (Arrow)", "flm (Arrow) 64k", "flm before"],
+           ">= 2x")
+    print(f"  all five outputs byte-identical: {same}")
+
+
+def bench_json(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
+    print(f"\n== JSON array of arrays, {rows:,} churn rows, {repeat} interleaved rounds ({load()}) ==")
+    source = inputs.json_array(rows)
+    (tmp / "hand_json.py").write_text(HAND_WRITTEN_JSON)
+    (tmp / "before.py").write_text(BEFORE)
+    commands = {
+        "flm": ([FLM, "predict", str(MODEL), str(source)], tmp / "flm.json"),
+        "flm 64k": ([FLM, "predict", str(MODEL), str(source), "--batch-size", "65536"], tmp / "flm64.json"),
+        "flm before": ([PY, str(tmp / "before.py"), "predict", str(MODEL), str(source)], tmp / "before.json"),
+        "hand-written": ([PY, str(tmp / "hand_json.py"), str(source), str(tmp / "hand.json"), "16384", str(MODEL)],
+                         None),
+    }
+    results, loads = interleave_loaded(
+        {name: (lambda cmd=cmd, out=out: run(cmd, stdout=str(out) if out else None)) for name, (cmd, out) in
+         commands.items()}, repeat)
+    for name, (cmd, out) in commands.items():
+        print(timed(name, results, loads, rows))
+        print(f"        $ {show(cmd, stdout=str(out) if out else None)}")
+    same = len({(tmp / n).read_bytes() for n in ("flm.json", "flm64.json", "before.json", "hand.json")}) == 1
+    ratios("hand-written", results, "hand-written", ["flm", "flm 64k", "flm before"], ">= 2x")
+    print(f"  same bytes: {same}")
+
+
+def bench_columnar_file(inputs: Inputs, tmp: Path, fmt: str, rows: int, repeat: int) -> None:
+    import pandas as pd
+    import pyarrow.csv as pacsv
+
+    import flmcli
+
+    print(f"\n== {fmt} in/out, {rows:,} churn rows, {repeat} interleaved rounds ({load()}) ==")
+    source = inputs.parquet(rows)
+    if fmt == "csv":
+        import pyarrow.parquet as pq
+
+        csv_source = tmp / f"rows-{rows}.csv"
+        if not csv_source.exists():
+            pacsv.write_csv(pq.read_table(source), csv_source)
+        source = csv_source
+    out = tmp / f"out.{fmt}"
+    cmd = [FLM, "predict", str(MODEL), str(source), "-o", str(out)]
+    estimator = flmcli.load(MODEL).estimator
+    names = [str(n) for n in estimator.feature_names_in_]
+    frame = (pd.read_parquet(source) if fmt == "parquet" else pd.read_csv(source))[names]
+    batch = 65536
+
+    def batched() -> Run:
+        start = time.perf_counter()
+        for i in range(0, len(frame), batch):
+            estimator.predict(frame.iloc[i : i + batch])
+        return Run(time.perf_counter() - start, None, 0)
+
+    row = inputs.one_row()
+    results, loads = interleave_loaded({"flm": lambda: run(cmd), "model alone": batched,
+                                        "start-up": lambda: run([FLM, "predict", str(MODEL)], stdin=row)}, repeat)
+    print(timed("flm", results, loads, rows))
+    print(f"        $ {show(cmd)}")
+    print(timed("model alone", results, loads, rows) + f"  (estimator.predict(df.iloc[i:i+{batch}]), frame in memory)")
+    walls = {name: med([r.wall for r in runs]) for name, runs in results.items()}
+    print(f"  start-up (echo ROW | flm predict churn.flm): {spread([r.wall for r in results['start-up']])}")
+    net = walls["flm"] - walls["start-up"]
+    print(f"  model alone / flm: {walls['model alone'] / walls['flm']:.2f}x end to end; "
+          f"{walls['model alone'] / net:.2f}x net of start-up (target >= 0.7x)")
+
+
+def bench_rss(inputs: Inputs, tmp: Path, small: int, big: int) -> None:
+    print(f"\n== peak RSS, {small:,} vs {big:,} rows, one run each ({load()}) ==")
+    if TIME is None:
+        print("  /usr/bin/time not found: skipped")
+        return
+    for fmt in ("ndjson", "csv"):
+        figures = []
+        for rows in (small, big):
+            if fmt == "ndjson":
+                source = inputs.ndjson(rows)
+            else:
+                import pyarrow.csv as pacsv
+                import pyarrow.parquet as pq
+
+                source = tmp / f"rss-{rows}.csv"
+                parquet = inputs.parquet(rows)
+                with pacsv.CSVWriter(source, pq.ParquetFile(parquet).schema_arrow) as writer:
+                    for part in pq.ParquetFile(parquet).iter_batches(1 << 16):
+                        writer.write_batch(part)
+                inputs.made.pop(("parquet", rows)).unlink()
+            cmd = [FLM, "predict", str(MODEL), str(source)]
+            result = run(cmd, stdout=str(tmp / "rss.out"))
+            figures.append(result)
+            print(f"  {fmt:7} {rows:>11,} rows  peak {mib(result.rss_kib):>8}  {result.wall:7.1f} s  "
+                  f"{rows / result.wall:>9,.0f} rows/s  ({load()})  $ /usr/bin/time -f %M {show(cmd)} > out")
+            (tmp / "rss.out").unlink(missing_ok=True)
+            if rows == big:
+                source.unlink()
+                inputs.made.pop((fmt, rows), None)
+        if figures[0].rss_kib and figures[1].rss_kib:
+            print(f"  {fmt:7} peak RSS {big:,} / {small:,} rows: {figures[1].rss_kib / figures[0].rss_kib:.2f}x")
+
+
+THREADS = """
+import sys, time
+import flmcli
+from flmcli.formats import ndjson_arrow
+from flmcli.predictor import Predictor
+from flmcli.prefetch import prefetch
+import pyarrow as pa
+
+source, threads, ahead, parse_only = sys.argv[1], sys.argv[2] == "1", sys.argv[3] == "1", sys.argv[4] == "1"
+ndjson_arrow.USE_THREADS = threads
+predictor = Predictor(flmcli.load(sys.argv[5]))
+start = time.perf_counter()
+with open(source, "rb") as fp:
+    batches = ndjson_arrow.read(fp, source=source, batch_size=16384)
+    if parse_only:
+        rows = sum(len(b) for b in batches)
+    else:
+        rows = sum(len(s.batch) for s in predictor.predict(prefetch(batches) if ahead else batches))
+print(rows, time.perf_counter() - start)
+"""
+
+
+def bench_threads(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
+    print(f"\n== threads: NDJSON reader + model in one process, {rows:,} rows, {repeat} interleaved rounds "
+          f"({load()}) ==")
+    source = inputs.ndjson(rows)
+    script = tmp / "threads.py"
+    script.write_text(THREADS)
+
+    def case(threads: int, ahead: int, parse_only: int) -> Callable[[], Run]:
+        def measured() -> Run:
+            proc = subprocess.run([PY, str(script), str(source), str(threads), str(ahead), str(parse_only), str(MODEL)],
+                                  check=False, capture_output=True, text=True)
+            if proc.returncode:
+                print(proc.stderr[-400:])
+                return Run(float("nan"), None, proc.returncode)
+            return Run(float(proc.stdout.split()[1]), None, 0)
+        return measured
+
+    cases = {
+        "parse only, arrow threads on": case(1, 0, 1),
+        "parse only, arrow threads off": case(0, 0, 1),
+        "arrow threads on,  read-ahead on": case(1, 1, 0),
+        "arrow threads off, read-ahead on": case(0, 1, 0),
+        "arrow threads on,  read-ahead off": case(1, 0, 0),
+        "arrow threads off, read-ahead off": case(0, 0, 0),
+    }
+    results, loads = interleave_loaded(cases, repeat)
+    for name in cases:
+        walls = [r.wall for r in results[name]]
+        print(f"  {name:36} {rows / med(walls):>9,.0f} rows/s  {spread(walls)}  "
+              f"(load: {', '.join(f'{x:.1f}' for x in loads[name])})")
+    print(f"  $ {PY} <script> {source} THREADS AHEAD PARSE_ONLY {MODEL}   (script in this file: THREADS)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=500_000)
+    parser.add_argument("--small-rows", type=int, default=100_000)
+    parser.add_argument("--big-rows", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", default=",".join(SECTIONS))
+    parser.add_argument("--tmp", default=None)
+    args = parser.parse_args()
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    if only - set(SECTIONS):
+        parser.error(f"unknown sections: {', '.join(sorted(only - set(SECTIONS)))}")
+    tmp = Path(tempfile.mkdtemp(prefix="flm-bench-columnar-", dir=args.tmp))
+    print(f"flm predict, columnar: model {MODEL}, {os.cpu_count()} cores, {load()}, inputs in {tmp}")
+    try:
+        inputs = Inputs(tmp)
+        if "ndjson" in only:
+            bench_ndjson(inputs, tmp, args.rows, args.repeat)
+        if "json" in only:
+            bench_json(inputs, tmp, args.rows, args.repeat)
+        for fmt in ("csv", "parquet"):
+            if fmt in only:
+                bench_columnar_file(inputs, tmp, fmt, args.rows, args.repeat)
+        if "threads" in only:
+            bench_threads(inputs, tmp, args.rows, args.repeat)
+        if "rss" in only:
+            bench_rss(inputs, tmp, args.small_rows, args.big_rows)
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\n{load()} at the end")
+
+
+if __name__ == "__main__":
+    main()

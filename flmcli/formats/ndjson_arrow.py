@@ -1,0 +1,191 @@
+"""NDJSON object rows parsed by Arrow's C++ JSON reader into typed columns, a batch at a time.
+
+The row-by-row reader (`ndjson.read`) stays the one source of truth for what a row means: every batch this
+reader yields can give back the same rows decoded by it (`Batch.fallback`), and the predictor takes that
+road whenever the typed columns are not plainly the model's features (a missing field, a null, a nested
+value, a value the model refuses), so messages and --on-error behave exactly as there. Batches hold the same
+rows as that reader's would (a row per line); a blank line would shift them, so from the first batch holding
+one the rest of the input is read by the row-by-row reader itself.
+
+Live input keeps the row-by-row reader's rhythm: rows are cut at line ends as they arrive and a partial batch
+is handed on once the producer has been quiet for --max-delay.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO
+
+from flmcli.batch import Batch
+from flmcli.errors import InputError
+from flmcli.formats import ndjson, nesting
+from flmcli.formats.chunks import ChunkSource
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# Arrow parses blocks of this size on its own threads; a row longer than a block fails the parse, and such a
+# batch is decoded row by row instead.
+BLOCK_SIZE = 1 << 20
+# Whether Arrow may parse the blocks of one batch on several threads (bench/bench_columnar.py measures both).
+USE_THREADS = True
+_BOM = b"\xef\xbb\xbf"
+
+
+def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
+    chunks = ChunkSource(fp)
+    live = max_delay is not None and chunks.live
+    delay = max_delay or 0.0
+    pending: list[tuple[bytes, int]] = []  # whole lines not yet in a batch, as read, with their count
+    count = 0  # lines in `pending`
+    tail = b""  # a line not yet ended
+    lineno = 1  # line number of the first pending line
+    first_at = 0.0
+    data = chunks.read().removeprefix(_BOM)
+    while data:
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            tail += data
+        else:
+            piece = tail + data[: cut + 1]
+            tail = data[cut + 1 :]
+            if live and not count:
+                first_at = time.monotonic()
+            pending.append((piece, piece.count(b"\n")))
+            count += pending[-1][1]
+        while count >= batch_size:
+            text, rest = _take(pending, batch_size)
+            batch = _batch(text, batch_size, lineno, source)
+            if batch is None:
+                yield from _row_by_row(text + b"".join(p for p, _ in rest) + tail, chunks, fp, lineno, source,
+                                       batch_size, max_delay)
+                return
+            yield batch
+            lineno += batch_size
+            pending, count = rest, count - batch_size
+            first_at = time.monotonic()
+        # Only with rows pending and the chunk used up is it worth asking whether the producer went quiet.
+        if live and count and not chunks.ready(max(0.0, first_at + delay - time.monotonic())):
+            text = b"".join(p for p, _ in pending)
+            batch = _batch(text, count, lineno, source)
+            if batch is None:
+                yield from _row_by_row(text + tail, chunks, fp, lineno, source, batch_size, max_delay)
+                return
+            yield batch
+            lineno += count
+            pending, count = [], 0
+        data = chunks.read()
+    text = b"".join(p for p, _ in pending) + tail
+    if not text:
+        return
+    batch = _batch(text, count + (1 if tail else 0), lineno, source)
+    if batch is None:
+        yield from _row_by_row(text, chunks, fp, lineno, source, batch_size, max_delay)
+        return
+    yield batch
+
+
+def _take(pending: list[tuple[bytes, int]], lines: int) -> tuple[bytes, list[tuple[bytes, int]]]:
+    """The first `lines` lines of `pending` as one bytes object, and what is left."""
+    taken: list[bytes] = []
+    for index, (piece, count) in enumerate(pending):
+        if count < lines:
+            taken.append(piece)
+            lines -= count
+            continue
+        at = -1
+        for _ in range(lines):
+            at = piece.index(b"\n", at + 1)
+        taken.append(piece[: at + 1])
+        rest = pending[index + 1 :]
+        if at + 1 < len(piece):
+            rest.insert(0, (piece[at + 1 :], count - lines))
+        return b"".join(taken), rest
+    raise AssertionError("fewer lines pending than taken")
+
+
+def _batch(text: bytes, lines: int, first_line: int, source: str) -> Batch | None:
+    """`lines` lines as one batch of typed columns, else of decoded rows; None when a line is blank."""
+    stripped = text.lstrip()
+    if stripped[:1] == b"{" and _within_nesting_limit(text, lines):
+        table = _parse(text)
+        if table is not None and table.num_rows == lines:
+            fallback = functools.partial(_decoded, text, first_line, source)
+            return Batch(source=source, table=table, first_row=first_line, fallback=fallback)
+    batch = _decoded(text, first_line, source)
+    if len(batch) != lines:
+        return None  # a blank line: the rows of this and later batches are no longer one per line
+    return batch
+
+
+def _within_nesting_limit(text: bytes, lines: int) -> bool:
+    """Whether no row nests deeper than the row nesting limit, which orjson enforces and Arrow does not.
+
+    Counting brackets is enough when every line opens with `{` (each holds one, so no row is deeper than the
+    brackets left over plus one); otherwise the linear scan that skips strings decides."""
+    opens = text.count(b"{") + text.count(b"[")
+    if opens <= nesting.NESTING_LIMIT:
+        return True
+    if text.count(b"\n{") + (text[:1] == b"{") >= lines and opens - lines < nesting.NESTING_LIMIT:
+        return True
+    try:
+        nesting.check(text)
+    except InputError:
+        return False
+    return True
+
+
+def _parse(text: bytes) -> pa.Table | None:
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    options = pajson.ReadOptions(use_threads=USE_THREADS, block_size=BLOCK_SIZE)
+    try:
+        return pajson.read_json(pa.BufferReader(text), read_options=options)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+
+
+def _decoded(text: bytes, first_line: int, source: str) -> Batch:
+    """The rows of `text` as the row-by-row reader decodes them, with their line numbers."""
+    parts = text.split(b"\n")
+    if parts and not parts[-1]:
+        parts.pop()
+    records, numbers = ndjson._parse(parts, first_line, source)
+    return Batch(source=source, records=records, lines=numbers, first_row=numbers[0] if numbers else first_line)
+
+
+class _Replay:
+    """`head`, then the rest of `fp`; the file descriptor still answers whether a live producer paused."""
+
+    def __init__(self, head: bytes, chunks: ChunkSource, fp: BinaryIO) -> None:
+        self._head = head
+        self._chunks = chunks
+        self._fp = fp
+
+    def read1(self, size: int = -1) -> bytes:
+        if self._head:
+            head, self._head = self._head, b""
+            return head
+        return self._chunks.read()
+
+    read = read1
+
+    def fileno(self) -> int:
+        return self._fp.fileno()
+
+
+def _row_by_row(
+    head: bytes, chunks: ChunkSource, fp: BinaryIO, first_line: int, source: str, batch_size: int,
+    max_delay: float | None,
+) -> Iterator[Batch]:
+    """The rest of the input, from line `first_line` (a batch start) on, through the row-by-row reader."""
+    shift = first_line - 1
+    for batch in ndjson.read(_Replay(head, chunks, fp), source=source, batch_size=batch_size,  # type: ignore[arg-type]
+                             max_delay=max_delay):
+        if shift:
+            batch.lines = [line + shift for line in batch.lines or ()]
+            batch.first_row += shift
+        yield batch

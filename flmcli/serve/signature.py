@@ -1,0 +1,171 @@
+"""What a model takes and returns as v2 tensors, read from the fitted estimator.
+
+Outputs: `predict` is the dtype of `classes_` (INT64 for integer labels, BYTES for string labels, BOOL)
+for a classifier and FP64 for a regressor, one value per row unless the estimator has several targets;
+`predict_proba` is FP64 with one column per class; the others FP64. Inputs: one FP64 matrix when every
+feature is numeric, else one tensor per feature, typed from what the fitted preprocessing saw in training
+(an encoder's categories, an imputer's fit dtype); a feature nothing tells about (a column the model drops,
+an opaque transformer) is BYTES, and any datatype is accepted for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..predictor import Predictor
+
+# Transformers that only take numbers.
+_NUMERIC = frozenset({
+    "StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler", "Normalizer", "QuantileTransformer",
+    "PowerTransformer", "KBinsDiscretizer", "PolynomialFeatures", "SplineTransformer", "KNNImputer",
+    "IterativeImputer", "Binarizer", "PCA", "TruncatedSVD", "VarianceThreshold",
+})
+_ENCODERS = frozenset({"OneHotEncoder", "OrdinalEncoder", "TargetEncoder"})
+
+
+@dataclass(frozen=True, slots=True)
+class TensorSpec:
+    name: str
+    datatype: str
+    shape: list[int]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "datatype": self.datatype, "shape": self.shape}
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    # Named features the model drops unread (a ColumnTransformer's dropped remainder): not listed as inputs,
+    # and infer does not require them.
+    unused: frozenset[str] = frozenset()
+
+    def output(self, name: str) -> TensorSpec | None:
+        return next((o for o in self.outputs if o.name == name), None)
+
+
+def signature(predictor: Predictor) -> Signature:
+    estimator = predictor.estimator
+    spec = predictor.spec
+    width = spec.expected
+    kinds, dropped = _input_kinds(estimator, spec.names, width)
+    unused: frozenset[str] = frozenset()
+    if width is not None and all(kind == "FP64" for kind in kinds):
+        inputs = [TensorSpec("input-0", "FP64", [-1, width])]
+    elif width is None:
+        inputs = [TensorSpec("input-0", "FP64", [-1, -1])]
+    else:
+        names = spec.names or tuple(f"input-{i}" for i in range(width))
+        if spec.names is not None:
+            unused = frozenset(names[i] for i in dropped)
+        inputs = [TensorSpec(name, kind or "BYTES", [-1]) for name, kind in zip(names, kinds) if name not in unused]
+    outputs = [TensorSpec(method, *_output(estimator, method)) for method in predictor.methods()]
+    return Signature(inputs, outputs, unused)
+
+
+def _output(estimator: Any, method: str) -> tuple[str, list[int]]:
+    from .tensors import output_datatype
+
+    classes = getattr(estimator, "classes_", None)
+    n_classes = len(classes) if classes is not None and getattr(classes, "ndim", 1) == 1 else None
+    if method == "predict":
+        if classes is not None and hasattr(classes, "dtype") and getattr(classes, "ndim", 1) == 1:
+            return output_datatype(classes), [-1]
+        targets = getattr(estimator, "n_outputs_", 1)
+        return "FP64", [-1] if targets == 1 else [-1, int(targets)]
+    if method == "predict_proba":
+        return "FP64", [-1, n_classes if n_classes else -1]
+    if method == "decision_function":
+        if n_classes == 2:
+            return "FP64", [-1]
+        return "FP64", [-1, n_classes] if n_classes else [-1, -1]
+    if method == "score_samples":
+        return "FP64", [-1]
+    width = getattr(estimator, "n_components_", None) or getattr(estimator, "n_components", None)
+    return "FP64", [-1, int(width) if isinstance(width, int) else -1]
+
+
+def _input_kinds(
+    estimator: Any, names: tuple[str, ...] | None, width: int | None
+) -> tuple[list[str | None], set[int]]:
+    """Per feature: the datatype training saw, or None when nothing says; and the features never read."""
+    if width is None:
+        return [], set()
+    first = _first_step(estimator)
+    kind_of = type(first).__name__
+    if kind_of == "ColumnTransformer":
+        kinds: list[str | None] = [None] * width
+        read: set[int] | None = set()
+        for label, transformer, columns in getattr(first, "transformers_", []):
+            positions = _positions(columns, names, width)
+            if positions is None:
+                read = None  # a selector we cannot resolve: any column may be read
+                continue
+            if transformer == "drop":
+                continue
+            if read is not None:
+                read.update(positions)
+            if transformer == "passthrough":
+                continue
+            for at, kind in zip(positions, _column_kinds(transformer, len(positions))):
+                kinds[at] = kind
+        dropped = set() if read is None else set(range(width)) - read
+        return kinds, dropped
+    column_kinds = _column_kinds(first, width)
+    # A plain estimator (not a transformer we know) only takes numbers.
+    return ([kind or "FP64" for kind in column_kinds] if kind_of not in _ENCODERS else column_kinds), set()
+
+
+def _first_step(estimator: Any) -> Any:
+    while type(estimator).__name__ == "Pipeline" and getattr(estimator, "steps", None):
+        estimator = estimator.steps[0][1]
+    return estimator
+
+
+def _positions(columns: Any, names: tuple[str, ...] | None, width: int) -> list[int] | None:
+    if isinstance(columns, (str, int)):
+        columns = [columns]
+    if not isinstance(columns, (list, tuple)) and hasattr(columns, "tolist"):
+        columns = columns.tolist()
+    if not isinstance(columns, (list, tuple)) or not columns:
+        return None
+    if all(isinstance(c, bool) for c in columns):
+        return [i for i, c in enumerate(columns) if c] if len(columns) == width else None
+    if all(isinstance(c, int) for c in columns):
+        return [c % width for c in columns] if all(-width <= c < width for c in columns) else None
+    if names is not None and all(isinstance(c, str) for c in columns):
+        index = {name: i for i, name in enumerate(names)}
+        return [index[c] for c in columns] if all(c in index for c in columns) else None
+    return None
+
+
+def _column_kinds(transformer: Any, count: int) -> list[str | None]:
+    from .tensors import output_datatype
+
+    step = _first_step(transformer)
+    kind_of = type(step).__name__
+    if kind_of in _ENCODERS:
+        categories = getattr(step, "categories_", None)
+        if isinstance(categories, list) and len(categories) == count:
+            return [_kind(output_datatype(c)) if hasattr(c, "dtype") else None for c in categories]
+        return [None] * count
+    if kind_of == "SimpleImputer":
+        dtype = getattr(step, "_fit_dtype", None)
+        kind = getattr(dtype, "kind", None)
+        if kind is None:
+            return [None] * count
+        return ["FP64" if kind in "fiub" else "BYTES"] * count
+    if kind_of in _NUMERIC:
+        return ["FP64"] * count
+    return [None] * count
+
+
+def _kind(datatype: str) -> str:
+    if datatype.startswith(("INT", "UINT")):
+        return "INT64"
+    if datatype.startswith("FP"):
+        return "FP64"
+    return datatype
