@@ -8,12 +8,19 @@ columnar sources (CSV, Parquet, Arrow) keep a pyarrow Table.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+
+    from .errors import InputError
+
+
+# Where a positional (array) row goes when its input is kept, `{"input": [...], "prediction": 0}`: the next model in a
+# chain reads that field back as the row. It is also the key of Flama's request body, `{"input": [row, ...]}`.
+CHAIN_KEY = "input"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,4 +83,20 @@ class Scored:
     keep: list[bool] | None = None
     # flat: the method returns one value per row (written bare in Flama's JSON shape)
     flat: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    # The error of each row that failed, by position in the batch (scored by segments: see Predictor.score).
+    failures: dict[int, InputError] | None = None
+
+    def slice(self, start: int, length: int) -> Scored:
+        """Rows start..start+length, with their outputs and errors (positions renumbered from 0)."""
+        end = start + length
+        failures = None
+        if self.failures is not None:
+            failures = {i - start: error for i, error in self.failures.items() if start <= i < end}
+        return Scored(
+            batch=self.batch.slice(start, length),
+            outputs=self.outputs.iloc[start:end].reset_index(drop=True),
+            errors=self.errors[start:end] if self.errors is not None else None,
+            keep=self.keep[start:end] if self.keep is not None else None,
+            flat=self.flat,
+            failures=failures,
+        )

@@ -6,21 +6,20 @@ import math
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from . import features as feat
 from .batch import Batch, Scored
 from .errors import InputError, ModelMethodError, clip
+from .options import METHODS, OnError
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
     from .flm.model import ModelFile
+    from .options import PredictOptions
 
-METHODS = ("predict", "predict_proba", "transform", "decision_function", "score_samples")
-OnError = Literal["fail", "skip", "null"]
-ON_ERROR = ("fail", "skip", "null")
 
 # What scikit-learn raises for one bad value; anything else is the model's fault, not the row's.
 _ROW_FAILURES = (ValueError, TypeError, feat.RowError)
@@ -51,7 +50,7 @@ class Predictor:
     ) -> None:
         self.model = model
         self.estimator = model.estimator
-        self.method = self._check_method(method)
+        self.method = self.check_method(method)
         self.spec = feat.spec_for(self.estimator, features)
         self.output_name = output_name
         self.on_error = on_error
@@ -72,7 +71,21 @@ class Predictor:
 
         return cls(load(path, trust=trust, trust_all=trust_all), **options)
 
-    def _check_method(self, method: str) -> str:
+    @classmethod
+    def from_options(cls, path: str | os.PathLike[str], options: PredictOptions) -> Predictor:
+        """The predictor a `flm predict` run (or any caller holding PredictOptions) asks for."""
+        return cls.from_path(
+            path,
+            trust=options.trust,
+            trust_all=options.trust_all,
+            method=options.method,
+            features=options.features,
+            output_name=options.output_name,
+            on_error=options.on_error,
+        )
+
+    def check_method(self, method: str) -> str:
+        """`method` if the estimator has it; ModelMethodError naming what it has otherwise."""
         if method not in METHODS:
             raise ModelMethodError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
         if not callable(getattr(self.estimator, method, None)):
@@ -95,8 +108,15 @@ class Predictor:
                     yield failed.scored
                 raise failed.error from None
 
-    def score(self, batch: Batch, *, method: str | None = None) -> Scored:
-        method = self._check_method(method) if method and method != self.method else self.method
+    def score(self, batch: Batch, *, method: str | None = None, segments: Sequence[int] | None = None) -> Scored:
+        """Outputs for the rows of `batch`, each bad row found and named.
+
+        With `segments` (the start of each of several requests merged into the batch, the first 0), a bad row
+        fails its own segment only, as on_error="fail" fails a batch: the rows after it in that segment are
+        not scored, the other segments are. Nothing is raised for bad rows: `Scored.failures` holds each
+        one's error, for the caller to hand to its request (`Scored.slice`).
+        """
+        method = self.check_method(method) if method and method != self.method else self.method
         if batch.fallback is not None:
             fast = self._score_columns(batch, method)
             if fast is not None:
@@ -130,16 +150,59 @@ class Predictor:
                     return full
                 return full.iloc[indices] if hasattr(full, "iloc") else full[indices]
 
-        # Under "fail" nothing after the first structurally bad row may be scored.
-        if bad and self.on_error == "fail":
-            good = [i for i in good if i < min(bad)]
-        ok, y, failures = self._guarded(make, good, method)
+        # Under "fail" nothing after the first bad row of a segment (the batch, unless told) may be scored.
+        stop = self._stopper(n, segments)
+        if bad and stop is not None:
+            good = stop(good, list(bad))
+        ok, y, failures = self._guarded(make, good, method, stop)
         for index, failure in failures:
             if isinstance(failure, feat.RowError):
                 bad[index] = self._row_error(batch, index, failure.reason, failure.field, failure.hint)
             else:
                 bad[index] = self._value_error(batch, index, _first_line(failure), method)
+        if segments is not None:
+            return self._with_failures(batch, ok, y, bad, method)
         return self._assemble(batch, ok, y, bad, method)
+
+    def _stopper(
+        self, n: int, segments: Sequence[int] | None
+    ) -> Callable[[list[int], list[int]], list[int]] | None:
+        """What is left to score of `indices` once rows `bad` failed: nothing after a bad row in its segment."""
+        if segments is None:
+            if self.on_error != "fail":
+                return None
+            return lambda indices, bad: [i for i in indices if i < min(bad)]
+        import bisect
+
+        starts = sorted(set(segments) | {0})
+
+        def segment(i: int) -> int:
+            return bisect.bisect_right(starts, i) - 1
+
+        def stop(indices: list[int], bad: list[int]) -> list[int]:
+            first: dict[int, int] = {}
+            for index in bad:
+                key = segment(index)
+                first[key] = min(index, first.get(key, index))
+            return [i for i in indices if not (segment(i) in first and i > first[segment(i)])]
+
+        return stop
+
+    def _with_failures(self, batch: Batch, ok: list[int], y: Any, bad: dict[int, InputError], method: str) -> Scored:
+        import numpy as np
+
+        if y is None:
+            y = self._empty(method)
+        n = len(batch)
+        if len(ok) == n:
+            outputs, flat = self._frame(y, method)
+            return Scored(batch=batch, outputs=outputs, flat=flat, failures=bad)
+        # Rows not scored (bad, or after a bad row of their segment) get placeholder outputs: their request fails.
+        full = np.zeros((n,) + y.shape[1:], dtype=y.dtype) if y.dtype != object else np.full((n,) + y.shape[1:], None)
+        if ok:
+            full[ok] = y
+        outputs, flat = self._frame(full, method)
+        return Scored(batch=batch, outputs=outputs, flat=flat, failures=bad)
 
     def _score_columns(self, batch: Batch, method: str) -> Scored | None:
         """Typed columns parsed from text scored in one call; None when anything about them is not plain, so
@@ -191,9 +254,14 @@ class Predictor:
                               path=str(self.model.path) if self.model.path else None)
 
     def _guarded(
-        self, make: Callable[[list[int]], Any], indices: list[int], method: str
+        self,
+        make: Callable[[list[int]], Any],
+        indices: list[int],
+        method: str,
+        stop: Callable[[list[int], list[int]], list[int]] | None = None,
     ) -> tuple[list[int], Any, list[tuple[int, Exception]]]:
-        """Score `indices`; on a value error, bisect to find the rows at fault and score the rest."""
+        """Score `indices`; on a value error, bisect to find the rows at fault and score the rest (what `stop`
+        leaves of it, when the left half had a bad row)."""
         import numpy as np
 
         if not indices:
@@ -210,10 +278,11 @@ class Predictor:
                     raise self._cannot_run(error) from None  # a row that scored before fails too: not this row
                 return [], None, [(indices[0], error)]
         middle = len(indices) // 2
-        left_ok, left_y, left_bad = self._guarded(make, indices[:middle], method)
-        if left_bad and self.on_error == "fail":
-            return left_ok, left_y, left_bad
-        right_ok, right_y, right_bad = self._guarded(make, indices[middle:], method)
+        left_ok, left_y, left_bad = self._guarded(make, indices[:middle], method, stop)
+        right = indices[middle:]
+        if left_bad and stop is not None:
+            right = stop(right, [index for index, _ in left_bad])
+        right_ok, right_y, right_bad = self._guarded(make, right, method, stop)
         parts = [y for y in (left_y, right_y) if y is not None]
         y = np.concatenate(parts) if parts else None
         return left_ok + right_ok, y, left_bad + right_bad
@@ -335,7 +404,7 @@ class Predictor:
         if match:
             for column, value in enumerate(values):
                 if str(value) == match.group(1):
-                    return feat._name(self.spec, column), value
+                    return feat.column_name(self.spec, column), value
         reference = self._reference
         if reference is None or len(reference) != len(values):
             return None
@@ -348,7 +417,7 @@ class Predictor:
                 continue
             except Exception:
                 return None
-            return feat._name(self.spec, column), values[column]
+            return feat.column_name(self.spec, column), values[column]
         return None
 
 

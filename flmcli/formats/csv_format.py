@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
-from flmcli.errors import InputError, clip
+from flmcli.errors import InputError
+from flmcli.formats import csv_live
 from flmcli.formats.chunks import ChunkSource
 from flmcli.formats.columnar import encode_tables, rebatch
-from flmcli.formats.records import KeepInput, write_chunks
+from flmcli.formats.csv_errors import read_error
+from flmcli.formats.records import write_chunks
+from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -21,9 +23,6 @@ if TYPE_CHECKING:
 
 # Large blocks keep pyarrow's parser busy; types are inferred from the first block and then fixed.
 BLOCK_SIZE = 1 << 22
-# pyarrow names the row (counting the header as row 1, so it is the line) when it parses in one thread.
-_CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #(\d+): )?CSV conversion error to (\S+): invalid value '(.*)'",
-                         re.DOTALL)
 
 
 def read(
@@ -34,8 +33,6 @@ def read(
 
     chunks = ChunkSource(fp)
     if max_delay is not None and chunks.live:
-        from flmcli.formats import csv_live
-
         yield from csv_live.read(chunks, source=source, batch_size=batch_size, max_delay=max_delay, delimiter=delimiter)
         return
     invalid: list[tuple[int, str]] = []  # (data row number, reason) of rows pyarrow could not split
@@ -60,7 +57,7 @@ def read(
                 return
             raise InputError(f"line 1: the header is longer than the CSV reader's block of {BLOCK_SIZE >> 20} MiB",
                              source=source) from None
-        raise _error(exc, source, 0, None) from None
+        raise read_error(exc, source, 0, None) from None
     rows_read = 0
     bad_rows: dict[int, str] = {}  # data row number -> reason, for the stand-in rows placed so far
 
@@ -91,7 +88,7 @@ def read(
             except StopIteration:
                 break
             except pa.ArrowInvalid as exc:
-                raise _error(exc, source, rows_read, reader.schema) from None
+                raise read_error(exc, source, rows_read, reader.schema) from None
             yield from place(block)
         yield from place(_stand_in(None, reader.schema).slice(0, 0))  # short rows after the last good one
 
@@ -125,26 +122,6 @@ def _peek(fp: BinaryIO) -> bytes:
     return b"x"
 
 
-def _error(exc: Exception, source: str, rows_read: int, schema: pa.Schema | None) -> InputError:
-    text = str(exc)
-    where = f"after line {rows_read + 1}"
-    match = _CONVERSION.search(text)
-    if match and schema is not None:
-        index, row, kind, value = int(match.group(1)), match.group(2), match.group(3), match.group(4)
-        return InputError(
-            f"value {clip(repr(value))} is not {kind}, the type inferred from the first rows" if row else
-            f"{where}: value {clip(repr(value))} is not {kind}, the type inferred from the first rows",
-            source=source,
-            line=int(row) if row else None,
-            field=schema.names[index],
-            hint="make the first rows representative (e.g. 1.0 rather than 1 in a float column), or use ndjson",
-        )
-    if "straddling object" in text:
-        return InputError(f"{where}: a row longer than the CSV reader's block of {BLOCK_SIZE >> 20} MiB",
-                          source=source, hint="values this large need ndjson or parquet input")
-    return InputError(f"{where}: {clip(text.splitlines()[0])}", source=source)
-
-
 def header(schema: pa.Schema, delimiter: str) -> bytes:
     text = io.StringIO()
     csv.writer(text, delimiter=delimiter, lineterminator="\n").writerow(schema.names)
@@ -152,7 +129,7 @@ def header(schema: pa.Schema, delimiter: str) -> bytes:
 
 
 def encode(
-    scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: str = "default", delimiter: str = ","
+    scored: Iterable[Scored], *, keep_input: KeepInput = False, delimiter: str = ","
 ) -> Iterator[bytes]:
     import pyarrow.csv as pacsv
 
@@ -165,5 +142,5 @@ def encode(
                          preamble=lambda schema: header(schema, delimiter), typed=False)
 
 
-def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False, shape: str = "default") -> int:
-    return write_chunks(encode, scored, out, keep_input=keep_input, shape=shape)
+def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int:
+    return write_chunks(encode, scored, out, keep_input=keep_input)

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..batch import Batch, Scored
 from ..errors import InputError
+from ..formats import envelope
 
 # The source name in error messages: `input:3: field 'Age': ...` is row 3 of the request's rows.
 SOURCE = "input"
@@ -21,7 +22,7 @@ SOURCE = "input"
 def json_batches(body: bytes, batch_size: int) -> list[Batch]:
     """Flama's envelope `{"input": [row, ...]}` (or a bare `[row, ...]`), read by the JSON reader."""
     if not body.strip():
-        raise InputError('empty body; send {"input": [[...], ...]}', source="body")
+        raise InputError(f"empty body; {envelope.USAGE}", source="body")
     batches = read_batches("json", body, batch_size)
     if not batches:
         # The reader found no rows: say why, if the envelope itself is wrong.
@@ -31,13 +32,9 @@ def json_batches(body: bytes, batch_size: int) -> list[Batch]:
             document = orjson.loads(body)
         except orjson.JSONDecodeError as error:
             raise InputError(f"malformed JSON: {error}", source="body") from None
-        if isinstance(document, dict) and "input" not in document:
-            raise InputError('missing field; send {"input": [[...], ...]}', source="body", field="input")
-        if isinstance(document, dict) and not isinstance(document["input"], list):
-            raise InputError(f"expected an array of rows, got {_kind(document['input'])}", source="body",
-                             field="input")
-        if not isinstance(document, (dict, list)):
-            raise InputError(f"expected {{\"input\": [...]}}, got {_kind(document)}", source="body")
+        problem = envelope.problem(document)
+        if problem is not None:
+            raise problem
         batches = [Batch(source=SOURCE, records=[])]
     return batches
 
@@ -56,10 +53,6 @@ def check_body(fmt: str, body: bytes) -> None:
         raise InputError(f"the body is {looks} but Content-Type says {fmt}", source="body", field="Content-Type")
 
 
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
 def records_batches(rows: list[Any], batch_size: int) -> list[Batch]:
     size = max(1, batch_size)
     if not rows:
@@ -70,12 +63,53 @@ def records_batches(rows: list[Any], batch_size: int) -> list[Batch]:
     ]
 
 
-def read_batches(fmt: str, body: bytes, batch_size: int) -> list[Batch]:
-    """Any other format, read by the reader `flm predict` uses."""
+def read_batches(fmt: str, body: bytes, batch_size: int, limit: int = 0) -> list[Batch]:
+    """Any other format, read by the reader `flm predict` uses.
+
+    A columnar body is bounded by what it decodes to, not by its size on the wire: its uncompressed bytes
+    count against `limit` (the body limit), and so do its values (rows x columns), since a text body of
+    `limit` bytes cannot hold more. Beyond either it is 413: from the Parquet footer before reading, and
+    batch by batch as the rows are decoded (a dictionary page can stand for far more than its size).
+    """
     from .. import formats
 
+    if limit > 0 and fmt == "parquet":
+        _check_parquet(body, limit)
     read = formats.reader(fmt)
-    return list(read(io.BytesIO(body), source=SOURCE, batch_size=max(1, batch_size), max_delay=None))
+    batches = read(io.BytesIO(body), source=SOURCE, batch_size=max(1, batch_size), max_delay=None)
+    if limit <= 0 or fmt not in ("parquet", "arrow"):
+        return list(batches)
+    out: list[Batch] = []
+    size = values = 0
+    for batch in batches:
+        assert batch.table is not None
+        size += batch.table.nbytes
+        values += batch.table.num_rows * max(1, batch.table.num_columns)
+        _check_decoded("Parquet" if fmt == "parquet" else "Arrow", size, values, limit)
+        out.append(batch)
+    return out
+
+
+def _check_parquet(body: bytes, limit: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(pa.BufferReader(body)).metadata
+    except (pa.ArrowInvalid, OSError) as error:
+        raise InputError(f"cannot read Parquet: {str(error).splitlines()[0]}", source=SOURCE) from None
+    size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    _check_decoded("Parquet", size, meta.num_rows * max(1, meta.num_columns), limit)
+
+
+def _check_decoded(kind: str, size: int, values: int, limit: int) -> None:
+    from .errors import PayloadTooLarge
+
+    if size > limit:
+        raise PayloadTooLarge(f"the {kind} body decodes to more than the limit of {limit} bytes", source="body")
+    if values > limit:
+        raise PayloadTooLarge(f"the {kind} body holds {values} values, more than the limit of {limit} bytes could "
+                              "carry as text", source="body")
 
 
 def encode(fmt: str, scored: Iterable[Scored], keep_input: bool | list[str] = False) -> Iterator[bytes]:

@@ -61,7 +61,7 @@ def connect(directory: str | None = None, *, same_flm: bool = True) -> tuple[soc
         if struct.unpack("3i", creds)[1] != os.getuid():
             sock.close()
             return Refused(f"not using the warm helper: {path} is served by another user")
-        hello = _read_line(sock)
+        hello = read_line(sock)
         if hello is None or hello.get("flm") != "warm":
             sock.close()
             return Refused(f"the warm helper at {path} did not answer")
@@ -70,6 +70,12 @@ def connect(directory: str | None = None, *, same_flm: bool = True) -> tuple[soc
             return Refused(
                 f"the warm helper (pid {hello.get('pid')}) runs flm {hello.get('version')} from "
                 f"{hello.get('prefix')}, not this one; `flm warm stop` and start it again"
+            )
+        if same_flm and hello.get("code") != protocol.code_stamp():
+            sock.close()
+            return Refused(
+                f"the warm helper (pid {hello.get('pid')}) runs older code (flm or installed packages changed"
+                " since it started); `flm warm stop` and start it again"
             )
     except FileNotFoundError:
         sock.close()
@@ -142,7 +148,7 @@ def _wait(sock: socket.socket, helper: int) -> int | None:
     signal.signal(signal.SIGTSTP, suspend)
     signal.signal(signal.SIGCONT, forward)
     try:
-        answer = _read_line(sock)
+        answer = read_line(sock)
     except OSError:
         answer = None
     if answer is not None and "cold" in answer:
@@ -164,7 +170,7 @@ def _wait(sock: socket.socket, helper: int) -> int | None:
     return int(answer["exit"])
 
 
-def _read_line(sock: socket.socket) -> dict[str, Any] | None:
+def read_line(sock: socket.socket) -> dict[str, Any] | None:
     data = b""
     while not data.endswith(b"\n"):
         chunk = sock.recv(4096)

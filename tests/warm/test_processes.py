@@ -68,20 +68,26 @@ def test_live_pipe_answers_before_eof_and_ctrl_c_is_130(helper: Helper) -> None:
     assert warm.stdout == cold_run.stdout
 
 
-def test_lifecycle_start_status_stop_and_idle_exit() -> None:
+def test_status_and_start_again(helper: Helper) -> None:
+    status = run(["warm", "status"], helper.env)
+    assert status.returncode == 0 and status.stdout.startswith(b"running  pid ")
+    pid = helper.pid()
+    assert pid is not None and _alive(pid)
+    assert oct(os.stat(helper.directory).st_mode & 0o777) == "0o700"
+    again = run(["warm", "start"], helper.env)
+    assert again.returncode == 0 and f"already running (pid {pid})".encode() in again.stderr
+    assert helper.pid() == pid
+
+
+def test_idle_helper_exits_by_itself() -> None:
     with private_dir() as directory:
         env = env_for(directory)
         assert run(["warm", "status"], env).returncode == 1
         assert run(["warm", "stop"], env).returncode == 0  # nothing to stop is not an error
-        helper = start_helper(directory, "--idle", "6s")
+        started = run(["warm", "start", "--idle", "2s"], env, timeout=300)
+        assert started.returncode == 0, started.stderr
+        pid = int(started.stderr.split(b"(pid ", 1)[1].split(b",", 1)[0])
         try:
-            status = run(["warm", "status"], env)
-            assert status.returncode == 0 and status.stdout.startswith(b"running  pid ")
-            pid = helper.pid()
-            assert pid is not None and _alive(pid)
-            assert oct(os.stat(directory).st_mode & 0o777) == "0o700"
-            again = run(["warm", "start"], env)
-            assert again.returncode == 0 and f"already running (pid {pid})".encode() in again.stderr
             deadline = time.monotonic() + 60
             while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
@@ -89,7 +95,8 @@ def test_lifecycle_start_status_stop_and_idle_exit() -> None:
             assert run(["warm", "status"], env).returncode == 1
             assert not os.path.exists(os.path.join(directory, "helper.sock"))
         finally:
-            stop_helper(helper)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_stop_ends_the_helper() -> None:
@@ -246,10 +253,22 @@ def test_another_users_connection_is_refused(helper: Helper) -> None:
     assert result.stdout.strip() == b"b''"  # closed without a word: no hello, no request taken
 
 
-def test_a_helper_of_another_flm_installation_is_not_used() -> None:
+@pytest.mark.parametrize("other", ["installation", "code"])
+def test_a_helper_running_other_code_is_not_used(other: str) -> None:
     import socket
+    import sys
     import threading
 
+    from flmcli import __version__
+    from flmcli.warm.protocol import code_stamp
+
+    hello = {"flm": "warm", "pid": 1, "version": __version__, "prefix": sys.prefix, "code": code_stamp()}
+    if other == "installation":
+        hello.update(version="0.0.1", prefix="/elsewhere")
+        expected = b"runs flm 0.0.1 from /elsewhere"
+    else:
+        hello.update(code="1:1")  # started before flm's files or the installed packages changed
+        expected = b"runs older code"
     with private_dir() as directory:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(os.path.join(directory, "helper.sock"))
@@ -259,7 +278,7 @@ def test_a_helper_of_another_flm_installation_is_not_used() -> None:
         def serve() -> None:
             connection, _ = listener.accept()
             with connection:
-                connection.sendall(b'{"flm":"warm","pid":1,"version":"0.0.1","prefix":"/elsewhere"}\n')
+                connection.sendall(json.dumps(hello).encode() + b"\n")
                 connection.settimeout(5)
                 try:
                     taken.append(connection.recv(100))
@@ -274,5 +293,5 @@ def test_a_helper_of_another_flm_installation_is_not_used() -> None:
             thread.join(10)
             listener.close()
         assert result.returncode == 0 and result.stdout.startswith(b"Usage: ")
-        assert result.stderr.count(b"\n") == 1 and b"runs flm 0.0.1 from /elsewhere" in result.stderr
+        assert result.stderr.count(b"\n") == 1 and expected in result.stderr
         assert taken == [b""]  # nothing was sent to it
