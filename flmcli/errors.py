@@ -24,7 +24,7 @@ def clip(text: str, limit: int = ECHO_LIMIT) -> str:
     """`text` cut to `limit` characters, saying how long it was: a 20 MB bad value must not print 20 MB."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}... ({len(text):,} characters)"
+    return f"{text[:limit]}...[{len(text) - limit:,} characters cut]"
 
 
 class FlmError(Exception):

@@ -15,7 +15,9 @@ _CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #(\d+): )?CSV conversion
                          re.DOTALL)
 
 
-def read_error(exc: Exception, source: str, rows_read: int, schema: pa.Schema | None) -> InputError:
+def read_error(
+    exc: Exception, source: str, rows_read: int, schema: pa.Schema | None, block_size: int | None = None
+) -> InputError:
     text = str(exc)
     where = f"after line {rows_read + 1}"
     match = _CONVERSION.search(text)
@@ -30,8 +32,7 @@ def read_error(exc: Exception, source: str, rows_read: int, schema: pa.Schema | 
             hint="make the first rows representative (e.g. 1.0 rather than 1 in a float column), or use ndjson",
         )
     if "straddling object" in text:
-        from flmcli.formats.csv_format import BLOCK_SIZE
-
-        return InputError(f"{where}: a row longer than the CSV reader's block of {BLOCK_SIZE >> 20} MiB",
+        block = f" of {block_size >> 20} MiB" if block_size else ""
+        return InputError(f"{where}: a row longer than the CSV reader's block{block}",
                           source=source, hint="values this large need ndjson or parquet input")
     return InputError(f"{where}: {clip(text.splitlines()[0])}", source=source)

@@ -88,7 +88,7 @@ def read(
             except StopIteration:
                 break
             except pa.ArrowInvalid as exc:
-                raise read_error(exc, source, rows_read, reader.schema) from None
+                raise read_error(exc, source, rows_read, reader.schema, BLOCK_SIZE) from None
             yield from place(block)
         yield from place(_stand_in(None, reader.schema).slice(0, 0))  # short rows after the last good one
 
