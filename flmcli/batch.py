@@ -8,7 +8,7 @@ columnar sources (CSV, Parquet, Arrow) keep a pyarrow Table.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from .errors import InputError
+
+
+# Where a positional (array) row goes when its input is kept, `{"input": [...], "prediction": 0}`: the next model in a
+# chain reads that field back as the row. It is also the key of Flama's request body, `{"input": [row, ...]}`.
+CHAIN_KEY = "input"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,9 @@ class Batch:
     table: pa.Table | None = None  # columnar sources
     lines: list[int] | None = None  # 1-based line (text) or row number (columnar) of each row
     first_row: int = 1  # 1-based row number of the first row in its source
+    # Rows of a columnar batch that could not be parsed (a short CSV row), by index: their place in `table` is
+    # held by a stand-in row that is never scored, so --on-error can skip or null them in order.
+    bad: dict[int, str] | None = None
     # Typed columns parsed from text (NDJSON through Arrow): the same rows decoded row by row, for the
     # predictor to fall back on whenever the columns are not plainly the model's features.
     fallback: Callable[[], Batch] | None = None
@@ -53,6 +61,7 @@ class Batch:
             table=self.table.slice(start, length) if self.table is not None else None,
             lines=self.lines[start:end] if self.lines is not None else None,
             first_row=self.first_row + start,
+            bad={i - start: reason for i, reason in self.bad.items() if start <= i < end} if self.bad else None,
         )
 
     def line_of(self, index: int) -> int:
@@ -76,7 +85,6 @@ class Scored:
     flat: bool = True
     # The error of each row that failed, by position in the batch (scored by segments: see Predictor.score).
     failures: dict[int, InputError] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def slice(self, start: int, length: int) -> Scored:
         """Rows start..start+length, with their outputs and errors (positions renumbered from 0)."""
