@@ -14,14 +14,13 @@ is handed on once the producer has been quiet for --max-delay.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from flmcli.batch import Batch
 from flmcli.errors import InputError
 from flmcli.formats import ndjson, nesting
-from flmcli.formats.chunks import ChunkSource
+from flmcli.formats.chunks import ChunkSource, Pause
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -36,13 +35,11 @@ _BOM = b"\xef\xbb\xbf"
 
 def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
     chunks = ChunkSource(fp)
-    live = max_delay is not None and chunks.live
-    delay = max_delay or 0.0
+    pause = Pause(chunks, max_delay)
     pending: list[tuple[bytes, int]] = []  # whole lines not yet in a batch, as read, with their count
     count = 0  # lines in `pending`
     tail = b""  # a line not yet ended
     lineno = 1  # line number of the first pending line
-    first_at = 0.0
     data = chunks.read().removeprefix(_BOM)
     while data:
         cut = data.rfind(b"\n")
@@ -51,8 +48,8 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
         else:
             piece = tail + data[: cut + 1]
             tail = data[cut + 1 :]
-            if live and not count:
-                first_at = time.monotonic()
+            if not count:
+                pause.restart()
             pending.append((piece, piece.count(b"\n")))
             count += pending[-1][1]
         while count >= batch_size:
@@ -65,9 +62,9 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
             yield batch
             lineno += batch_size
             pending, count = rest, count - batch_size
-            first_at = time.monotonic()
+            pause.restart()
         # Only with rows pending and the chunk used up is it worth asking whether the producer went quiet.
-        if live and count and not chunks.ready(max(0.0, first_at + delay - time.monotonic())):
+        if pause.due(count):
             text = b"".join(p for p, _ in pending)
             batch = _batch(text, count, lineno, source)
             if batch is None:
