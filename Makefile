@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/flm: pyproject.toml .ci/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c .ci/constraints.txt -e '.[serve,test]'
+	$(BIN)/python -m pip install --quiet -c .ci/constraints.txt -e '.[serve,dask,test]'
 	touch $(BIN)/flm
 
 # The main job on the bundled sample: the Flama tutorial's churn row through the churn model.

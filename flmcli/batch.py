@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from .errors import InputError
+
 
 @dataclass(frozen=True, slots=True)
 class BadRecord:
@@ -72,4 +74,21 @@ class Scored:
     keep: list[bool] | None = None
     # flat: the method returns one value per row (written bare in Flama's JSON shape)
     flat: bool = True
+    # The error of each row that failed, by position in the batch (scored by segments: see Predictor.score).
+    failures: dict[int, InputError] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def slice(self, start: int, length: int) -> Scored:
+        """Rows start..start+length, with their outputs and errors (positions renumbered from 0)."""
+        end = start + length
+        failures = None
+        if self.failures is not None:
+            failures = {i - start: error for i, error in self.failures.items() if start <= i < end}
+        return Scored(
+            batch=self.batch.slice(start, length),
+            outputs=self.outputs.iloc[start:end].reset_index(drop=True),
+            errors=self.errors[start:end] if self.errors is not None else None,
+            keep=self.keep[start:end] if self.keep is not None else None,
+            flat=self.flat,
+            failures=failures,
+        )

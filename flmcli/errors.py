@@ -12,6 +12,7 @@ class ExitStatus(enum.IntEnum):
     MODEL = 3  # the model file cannot be read, is unsafe, or cannot run
     PARTIAL = 5  # --on-error skip dropped some rows
     INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT
+    PIPE = 141  # stdout's reader went away: 128 + SIGPIPE, as a filter killed by it
 
 
 class FlmError(Exception):

@@ -7,7 +7,10 @@ import sys
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "predict" and os.environ.get("FLM_WARM", "1") != "0":
+    # A Dask job runs in this process: its client threads and a LocalCluster's spawned workers are no
+    # business of a forked child of the helper.
+    dask = any(arg == "--dask" or arg.startswith("--dask=") for arg in sys.argv) or bool(os.environ.get("FLM_DASK"))
+    if len(sys.argv) > 1 and sys.argv[1] == "predict" and os.environ.get("FLM_WARM", "1") != "0" and not dask:
         from .warm.client import predict
 
         status = predict(sys.argv)

@@ -92,7 +92,14 @@ class Predictor:
                     yield failed.scored
                 raise failed.error from None
 
-    def score(self, batch: Batch, *, method: str | None = None) -> Scored:
+    def score(self, batch: Batch, *, method: str | None = None, segments: Sequence[int] | None = None) -> Scored:
+        """Outputs for the rows of `batch`, each bad row found and named.
+
+        With `segments` (the start of each of several requests merged into the batch, the first 0), a bad row
+        fails its own segment only, as on_error="fail" fails a batch: the rows after it in that segment are
+        not scored, the other segments are. Nothing is raised for bad rows: `Scored.failures` holds each
+        one's error, for the caller to hand to its request (`Scored.slice`).
+        """
         method = self._check_method(method) if method and method != self.method else self.method
         if batch.fallback is not None:
             fast = self._score_columns(batch, method)
@@ -123,16 +130,59 @@ class Predictor:
                     return full
                 return full.iloc[indices] if hasattr(full, "iloc") else full[indices]
 
-        # Under "fail" nothing after the first structurally bad row may be scored.
-        if bad and self.on_error == "fail":
-            good = [i for i in good if i < min(bad)]
-        ok, y, failures = self._guarded(make, good, method)
+        # Under "fail" nothing after the first bad row of a segment (the batch, unless told) may be scored.
+        stop = self._stopper(n, segments)
+        if bad and stop is not None:
+            good = stop(good, list(bad))
+        ok, y, failures = self._guarded(make, good, method, stop)
         for index, failure in failures:
             if isinstance(failure, feat.RowError):
                 bad[index] = self._row_error(batch, index, failure.reason, failure.field, failure.hint)
             else:
                 bad[index] = self._value_error(batch, index, _first_line(failure), method)
+        if segments is not None:
+            return self._with_failures(batch, ok, y, bad, method)
         return self._assemble(batch, ok, y, bad, method)
+
+    def _stopper(
+        self, n: int, segments: Sequence[int] | None
+    ) -> Callable[[list[int], list[int]], list[int]] | None:
+        """What is left to score of `indices` once rows `bad` failed: nothing after a bad row in its segment."""
+        if segments is None:
+            if self.on_error != "fail":
+                return None
+            return lambda indices, bad: [i for i in indices if i < min(bad)]
+        import bisect
+
+        starts = sorted(set(segments) | {0})
+
+        def segment(i: int) -> int:
+            return bisect.bisect_right(starts, i) - 1
+
+        def stop(indices: list[int], bad: list[int]) -> list[int]:
+            first: dict[int, int] = {}
+            for index in bad:
+                key = segment(index)
+                first[key] = min(index, first.get(key, index))
+            return [i for i in indices if not (segment(i) in first and i > first[segment(i)])]
+
+        return stop
+
+    def _with_failures(self, batch: Batch, ok: list[int], y: Any, bad: dict[int, InputError], method: str) -> Scored:
+        import numpy as np
+
+        if y is None:
+            y = self._empty(method)
+        n = len(batch)
+        if len(ok) == n:
+            outputs, flat = self._frame(y, method)
+            return Scored(batch=batch, outputs=outputs, flat=flat, failures=bad)
+        # Rows not scored (bad, or after a bad row of their segment) get placeholder outputs: their request fails.
+        full = np.zeros((n,) + y.shape[1:], dtype=y.dtype) if y.dtype != object else np.full((n,) + y.shape[1:], None)
+        if ok:
+            full[ok] = y
+        outputs, flat = self._frame(full, method)
+        return Scored(batch=batch, outputs=outputs, flat=flat, failures=bad)
 
     def _score_columns(self, batch: Batch, method: str) -> Scored | None:
         """Typed columns parsed from text scored in one call; None when anything about them is not plain, so
@@ -171,9 +221,14 @@ class Predictor:
             ) from None
 
     def _guarded(
-        self, make: Callable[[list[int]], Any], indices: list[int], method: str
+        self,
+        make: Callable[[list[int]], Any],
+        indices: list[int],
+        method: str,
+        stop: Callable[[list[int], list[int]], list[int]] | None = None,
     ) -> tuple[list[int], Any, list[tuple[int, Exception]]]:
-        """Score `indices`; on a value error, bisect to find the rows at fault and score the rest."""
+        """Score `indices`; on a value error, bisect to find the rows at fault and score the rest (what `stop`
+        leaves of it, when the left half had a bad row)."""
         import numpy as np
 
         if not indices:
@@ -188,10 +243,11 @@ class Predictor:
             if len(indices) == 1:
                 return [], None, [(indices[0], error)]
         middle = len(indices) // 2
-        left_ok, left_y, left_bad = self._guarded(make, indices[:middle], method)
-        if left_bad and self.on_error == "fail":
-            return left_ok, left_y, left_bad
-        right_ok, right_y, right_bad = self._guarded(make, indices[middle:], method)
+        left_ok, left_y, left_bad = self._guarded(make, indices[:middle], method, stop)
+        right = indices[middle:]
+        if left_bad and stop is not None:
+            right = stop(right, [index for index, _ in left_bad])
+        right_ok, right_y, right_bad = self._guarded(make, right, method, stop)
         parts = [y for y in (left_y, right_y) if y is not None]
         y = np.concatenate(parts) if parts else None
         return left_ok + right_ok, y, left_bad + right_bad

@@ -6,6 +6,7 @@ Nothing here imports numpy, pandas, scikit-learn, pyarrow or starlette, so
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from collections.abc import Sequence
@@ -40,6 +41,13 @@ class FlmGroup(click.Group):
         command: click.Command = getattr(importlib.import_module(module), attribute)
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # click's own main turns a broken pipe into exit status 1 before ours could see it
+            raise _ReaderGone() from None
+
     def main(
         self,
         args: Sequence[str] | None = None,
@@ -55,6 +63,7 @@ class FlmGroup(click.Group):
         if traceback:
             argv.remove("--traceback")
         _route_warnings()
+        _stand_in_for_closed_stdio()
         try:
             return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except FlmError as error:
@@ -70,10 +79,21 @@ class FlmGroup(click.Group):
         except (KeyboardInterrupt, click.exceptions.Abort):
             click.echo("Interrupted", err=True)
             sys.exit(int(ExitStatus.INTERRUPTED))
-        except BrokenPipeError:
+        except (BrokenPipeError, _ReaderGone):
             _quiet_stdout()
             # the reader went away (`| head -1`): end as quietly as a Unix filter killed by SIGPIPE would
-            sys.exit(141)
+            sys.exit(ExitStatus.PIPE)
+        except OSError as error:
+            if traceback:
+                raise
+            # A full disk, a closed stream, a failing device: what the system said, in one line.
+            if error.errno == errno.ENOSPC:
+                _quiet_stdout()  # what is still buffered for a full stdout would fail again at exit
+            where = f"{error.filename}: " if error.filename else ""
+            reason = (error.strerror or str(error)).lower()
+            doing = {errno.EBADF: "", errno.ENOSPC: "cannot write: "}.get(error.errno or 0, "cannot read or write: ")
+            click.echo(f"Error: {where}{doing}{reason}", err=True)
+            sys.exit(int(ExitStatus.ERROR))
         except Exception as error:
             if traceback:
                 raise
@@ -82,6 +102,37 @@ class FlmGroup(click.Group):
             click.echo(f"Error: unexpected {type(error).__name__}: {first}", err=True)
             click.echo("Hint: run again with --traceback to see where", err=True)
             sys.exit(int(ExitStatus.ERROR))
+
+
+class _ClosedStream:
+    """What stands for a standard stream the shell closed (`<&-`, `>&-`): Python leaves None there, and the first
+    use would be an AttributeError; reads and writes say the stream is closed instead."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.buffer = self
+
+    def _closed(self, *args: Any) -> Any:
+        raise OSError(errno.EBADF, f"{self.name} is closed")
+
+    read = read1 = peek = readline = write = fileno = _closed
+
+    def isatty(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        pass
+
+
+def _stand_in_for_closed_stdio() -> None:
+    if sys.stdin is None:
+        sys.stdin = _ClosedStream("stdin")
+    if sys.stdout is None:
+        sys.stdout = _ClosedStream("stdout")
+
+
+class _ReaderGone(Exception):
+    """stdout's reader closed the pipe: not an OSError, so that click does not handle it first."""
 
 
 def report(error: FlmError) -> None:
@@ -97,7 +148,7 @@ def _quiet_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         pass
 
 

@@ -35,6 +35,10 @@ DEFAULT_MAX_DELAY = 0.05
               help="A bad row: fail (stop, exit 1), skip (report on stderr, exit 5), null (null output and an error field).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal and the input is a file).")
+@click.option("--dask", "dask_address", envvar="FLM_DASK", metavar="ADDRESS",
+              help="Score on a Dask cluster (tcp://host:8786, or 'local' for one on this machine) into the -o directory.")
+@click.option("--partition-size", metavar="SIZE",
+              help="With --dask: bytes of input per task (default: Dask's; 64MiB for NDJSON).")
 @trust_options
 def predict(
     model: str,
@@ -52,6 +56,8 @@ def predict(
     max_delay: float,
     on_error: str,
     progress: bool | None,
+    dask_address: str | None,
+    partition_size: str | None,
     trust: tuple[str, ...],
     trust_all: bool,
 ) -> None:
@@ -72,6 +78,13 @@ def predict(
     from .. import scoring
 
     sources = list(inputs) + list(named_inputs) or ["-"]
+    if dask_address:
+        from .dask import run_on_dask
+
+        return run_on_dask(model, sources, dask_address, output=output, from_=from_, to=to, method=method,
+                           features=split_names(features), output_name=output_name,
+                           keep_input=split_names(keep) or keep_input, on_error=on_error, progress=progress,
+                           trust=trust, trust_all=trust_all, partition_size=partition_size)
     scoring.run(
         model,
         sources,

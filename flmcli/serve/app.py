@@ -133,6 +133,7 @@ def create_app(
     app.state.title = title
     app.state.custom_routes = list(routes)
     app.state.guard = guard
+    app.state.max_body_size = max_body_size
     return app
 
 
@@ -181,7 +182,7 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
     elif fmt == "json":
         batches = await run_in_threadpool(bodies.json_batches, body, size)
     else:
-        batches = await run_in_threadpool(bodies.read_batches, fmt, body, size)
+        batches = await run_in_threadpool(bodies.read_batches, fmt, body, size, request.app.state.max_body_size)
     scored = await asyncio.gather(*(served.batcher.score(batch, method) for batch in batches))
     media_type = media.RESPONSE_TYPES[out]
     if out == "ndjson":
@@ -231,9 +232,17 @@ async def _index(request: Request) -> Response:
     return JSONResponse({"models": {name: f"/{name}/" for name in models}})
 
 
+# An error message echoes what the client sent: cut past this many characters so a huge bad value cannot
+# make a huge answer (or log line).
+MAX_ERROR_CHARS = 1000
+
+
 def error_body(message: str) -> bytes:
     import orjson
 
+    if len(message) > MAX_ERROR_CHARS:
+        cut = len(message) - MAX_ERROR_CHARS
+        message = f"{message[: MAX_ERROR_CHARS - 200]} ...[{cut} characters cut]... {message[-200:]}"
     return orjson.dumps({"error": message})
 
 

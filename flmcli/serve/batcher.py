@@ -2,8 +2,8 @@
 
 Requests queue up while the model is busy; when it is free, everything queued (up to `max_batch_size`
 rows) is scored at once on the model's own thread, and each caller gets exactly its own rows back.
-A request whose rows cannot become features fails alone: rows are validated per request before merging,
-and if the merged call still fails every request is scored on its own.
+A request with a bad row fails alone, with its own first bad row: the merged call finds every bad row (the
+predictor's one bad-row algorithm, by segments) and scores the rest.
 """
 
 from __future__ import annotations
@@ -13,14 +13,10 @@ import concurrent.futures
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .. import features as feat
 from ..batch import Batch, Scored
-from ..predictor import BatchFailed, Predictor
-
-if TYPE_CHECKING:
-    import pandas as pd
+from ..predictor import Predictor
 
 # Event-loop iterations a request needs from its body being read to its batch being queued.
 _SETTLE_STEPS = 4
@@ -135,53 +131,34 @@ class Batcher:
     # --- on the model thread -------------------------------------------------------------------------
 
     def _score_jobs(self, jobs: list[_Job]) -> list[Scored | BaseException]:
+        """Requests that can be concatenated are scored in one call and sliced back; each gets its own rows,
+        or its own first bad row's error (the predictor's bisection finds them all in that one call)."""
         results: list[Scored | BaseException | None] = [None] * len(jobs)
         groups: dict[tuple[str, Any], list[int]] = {}
         for index, job in enumerate(jobs):
             groups.setdefault((job.method, _shape_key(job.batch)), []).append(index)
         for (method, _), members in groups.items():
-            mergeable = [i for i in members if self._fits(jobs[i].batch)]
-            for i in members:
-                if i not in mergeable:
-                    results[i] = self._score_one(jobs[i])
-            if len(mergeable) == 1:
-                results[mergeable[0]] = self._score_one(jobs[mergeable[0]])
-            elif mergeable:
-                for i, result in zip(mergeable, self._score_merged([jobs[i] for i in mergeable], method)):
-                    results[i] = result
+            batches = [jobs[i].batch for i in members]
+            starts = []
+            at = 0
+            for batch in batches:
+                starts.append(at)
+                at += len(batch)
+            try:
+                scored = self.predictor.score(_merge(batches), method=method, segments=starts)
+            except Exception as error:  # noqa: BLE001 - not a row's fault: every request of the call gets it
+                for i in members:
+                    results[i] = error
+                continue
+            self._note(at, len(members))
+            for i, start, batch in zip(members, starts, batches):
+                part = scored.slice(start, len(batch))
+                if part.failures:
+                    results[i] = part.failures[min(part.failures)]
+                else:
+                    part.failures = None
+                    results[i] = part
         return [r if r is not None else RuntimeError("request was not scored") for r in results]
-
-    def _fits(self, batch: Batch) -> bool:
-        """Every row of a row batch becomes features: only such requests are merged with others."""
-        if batch.records is None:
-            return True
-        return not feat.from_records(batch.records, self.predictor.spec)[1]
-
-    def _score_one(self, job: _Job) -> Scored | BaseException:
-        try:
-            scored = self.predictor.score(job.batch, method=job.method)
-        except BatchFailed as failed:
-            return failed.error
-        except Exception as error:  # noqa: BLE001 - handed to the request, which reports it
-            return error
-        self._note(len(job.batch), 1)
-        return scored
-
-    def _score_merged(self, jobs: list[_Job], method: str) -> list[Scored | BaseException]:
-        merged = _merge([job.batch for job in jobs])
-        try:
-            scored = self.predictor.score(merged, method=method)
-        except Exception:  # noqa: BLE001
-            # Something in the merged call failed: score each request alone so only the guilty one fails.
-            return [self._score_one(job) for job in jobs]
-        self._note(len(merged), len(jobs))
-        parts: list[Scored | BaseException] = []
-        start = 0
-        for job in jobs:
-            end = start + len(job.batch)
-            parts.append(Scored(batch=job.batch, outputs=_rows(scored.outputs, start, end), flat=scored.flat))
-            start = end
-        return parts
 
     def _note(self, rows: int, requests: int) -> None:
         if self._observe is not None:
@@ -197,16 +174,17 @@ def _shape_key(batch: Batch) -> Any:
 
 
 def _merge(batches: list[Batch]) -> Batch:
+    """One batch of every request's rows, each row keeping its own request's line number for its error."""
+    if len(batches) == 1:
+        return batches[0]
+    lines = [batch.line_of(i) for batch in batches for i in range(len(batch))]
     if batches[0].records is not None:
         records: list[Any] = []
         for batch in batches:
             assert batch.records is not None
             records.extend(batch.records)
-        return Batch(source=batches[0].source, records=records)
+        return Batch(source=batches[0].source, records=records, lines=lines)
     import pyarrow as pa
 
-    return Batch(source=batches[0].source, table=pa.concat_tables([b.table for b in batches if b.table is not None]))
-
-
-def _rows(frame: pd.DataFrame, start: int, end: int) -> pd.DataFrame:
-    return frame.iloc[start:end].reset_index(drop=True)
+    table = pa.concat_tables([b.table for b in batches if b.table is not None])
+    return Batch(source=batches[0].source, table=table, lines=lines)

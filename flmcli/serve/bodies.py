@@ -70,12 +70,53 @@ def records_batches(rows: list[Any], batch_size: int) -> list[Batch]:
     ]
 
 
-def read_batches(fmt: str, body: bytes, batch_size: int) -> list[Batch]:
-    """Any other format, read by the reader `flm predict` uses."""
+def read_batches(fmt: str, body: bytes, batch_size: int, limit: int = 0) -> list[Batch]:
+    """Any other format, read by the reader `flm predict` uses.
+
+    A columnar body is bounded by what it decodes to, not by its size on the wire: its uncompressed bytes
+    count against `limit` (the body limit), and so do its values (rows x columns), since a text body of
+    `limit` bytes cannot hold more. Beyond either it is 413: from the Parquet footer before reading, and
+    batch by batch as the rows are decoded (a dictionary page can stand for far more than its size).
+    """
     from .. import formats
 
+    if limit > 0 and fmt == "parquet":
+        _check_parquet(body, limit)
     read = formats.reader(fmt)
-    return list(read(io.BytesIO(body), source=SOURCE, batch_size=max(1, batch_size), max_delay=None))
+    batches = read(io.BytesIO(body), source=SOURCE, batch_size=max(1, batch_size), max_delay=None)
+    if limit <= 0 or fmt not in ("parquet", "arrow"):
+        return list(batches)
+    out: list[Batch] = []
+    size = values = 0
+    for batch in batches:
+        assert batch.table is not None
+        size += batch.table.nbytes
+        values += batch.table.num_rows * max(1, batch.table.num_columns)
+        _check_decoded("Parquet" if fmt == "parquet" else "Arrow", size, values, limit)
+        out.append(batch)
+    return out
+
+
+def _check_parquet(body: bytes, limit: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(pa.BufferReader(body)).metadata
+    except (pa.ArrowInvalid, OSError) as error:
+        raise InputError(f"cannot read Parquet: {str(error).splitlines()[0]}", source=SOURCE) from None
+    size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    _check_decoded("Parquet", size, meta.num_rows * max(1, meta.num_columns), limit)
+
+
+def _check_decoded(kind: str, size: int, values: int, limit: int) -> None:
+    from .errors import PayloadTooLarge
+
+    if size > limit:
+        raise PayloadTooLarge(f"the {kind} body decodes to more than the limit of {limit} bytes", source="body")
+    if values > limit:
+        raise PayloadTooLarge(f"the {kind} body holds {values} values, more than the limit of {limit} bytes could "
+                              "carry as text", source="body")
 
 
 def encode(fmt: str, scored: Iterable[Scored], keep_input: bool | list[str] = False) -> Iterator[bytes]:

@@ -97,9 +97,14 @@ def run(
     }
     # Load here even with workers: a bad model fails the command (exit 3) before uvicorn starts.
     predictors = load_predictors(models, trust=trust, trust_all=trust_all, method=method)
+    from .protocol import HeaderDeadlineProtocol
+
     common: dict[str, Any] = {
         "host": host, "port": port, "log_level": log_level, "log_config": log_config(log_level),
         "timeout_graceful_shutdown": timeout if timeout else None,
+        # Request headers must arrive within FLM_SERVE_HEADER_TIMEOUT seconds (10 by default), and stay
+        # under h11's 64 KiB; a body is bounded by --max-body-size and --timeout.
+        "http": HeaderDeadlineProtocol,
     }
     if workers > 1:
         os.environ[CONFIG_ENV] = json.dumps(

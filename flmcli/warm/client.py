@@ -71,6 +71,12 @@ def connect(directory: str | None = None, *, same_flm: bool = True) -> tuple[soc
                 f"the warm helper (pid {hello.get('pid')}) runs flm {hello.get('version')} from "
                 f"{hello.get('prefix')}, not this one; `flm warm stop` and start it again"
             )
+        if same_flm and hello.get("code") != protocol.code_stamp():
+            sock.close()
+            return Refused(
+                f"the warm helper (pid {hello.get('pid')}) runs older code (flm or installed packages changed"
+                " since it started); `flm warm stop` and start it again"
+            )
     except FileNotFoundError:
         sock.close()
         return None

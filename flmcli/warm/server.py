@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import selectors
 import signal
@@ -32,7 +33,9 @@ PRELOAD = (
     "sklearn", "sklearn.pipeline", "sklearn.compose", "sklearn.preprocessing", "sklearn.impute",
     "sklearn.linear_model", "sklearn.ensemble", "sklearn.tree", "sklearn.neighbors", "sklearn.svm",
     "orjson", "ijson", "zstandard", "threadpoolctl", "rich.console", "rich.progress",
-    "pyarrow.pandas_compat", "narwhals", "narwhals.stable.v2",
+    "pyarrow.pandas_compat", "pyarrow.vendored.version", "narwhals", "narwhals.stable.v2",
+    "narwhals._pandas_like.dataframe", "narwhals._pandas_like.namespace", "narwhals._interchange.dataframe",
+    "ctypes",
     "flmcli.cli", "flmcli.cli.predict", "flmcli.scoring", "flmcli.predictor", "flmcli.flm", "flmcli.formats",
     "flmcli.warm.child",
 )
@@ -66,6 +69,7 @@ class Helper:
         self.idle = idle
         self.cache = ModelCache(cache_limit)
         self.pid = os.getpid()
+        self.code = protocol.code_stamp()  # before the imports: a file changed meanwhile makes clients go cold
         self.started = time.time()
         self.last_active = time.monotonic()
         self.requests = 0
@@ -146,7 +150,8 @@ class Helper:
         self.last_active = time.monotonic()
         conn = Conn(sock)
         self.conns[sock.fileno()] = conn
-        self._send(conn, {"flm": "warm", "pid": self.pid, "version": __version__, "prefix": sys.prefix})
+        hello = {"flm": "warm", "pid": self.pid, "version": __version__, "prefix": sys.prefix, "code": self.code}
+        self._send(conn, hello)
         sock.setblocking(False)
         self.selector.register(sock, selectors.EVENT_READ, "conn")
 
@@ -354,13 +359,17 @@ def _forwardable(number: int) -> bool:
     return any(getattr(signal, name, None) == number for name in names)
 
 
-def _die_with_parent(parent: int) -> None:
-    """A request must not outlive a helper that was killed: nobody would collect its exit status."""
+@functools.cache
+def _libc() -> Any:
     import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent(parent: int) -> None:
+    """A request must not outlive a helper that was killed: nobody would collect its exit status."""
     pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    _libc().prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:
         os._exit(70)
 
@@ -414,6 +423,7 @@ def _run(helper: Helper, ready: Any) -> InChild | None:
         for module in pkgutil.iter_modules(formats_package.__path__, "flmcli.formats."):
             importlib.import_module(module.name)
         _warm_caches()
+        _libc()
 
         def stop(signum: int, frame: Any) -> None:
             raise SystemExit(0)

@@ -246,10 +246,22 @@ def test_another_users_connection_is_refused(helper: Helper) -> None:
     assert result.stdout.strip() == b"b''"  # closed without a word: no hello, no request taken
 
 
-def test_a_helper_of_another_flm_installation_is_not_used() -> None:
+@pytest.mark.parametrize("other", ["installation", "code"])
+def test_a_helper_running_other_code_is_not_used(other: str) -> None:
     import socket
+    import sys
     import threading
 
+    from flmcli import __version__
+    from flmcli.warm.protocol import code_stamp
+
+    hello = {"flm": "warm", "pid": 1, "version": __version__, "prefix": sys.prefix, "code": code_stamp()}
+    if other == "installation":
+        hello.update(version="0.0.1", prefix="/elsewhere")
+        expected = b"runs flm 0.0.1 from /elsewhere"
+    else:
+        hello.update(code="1:1")  # started before flm's files or the installed packages changed
+        expected = b"runs older code"
     with private_dir() as directory:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(os.path.join(directory, "helper.sock"))
@@ -259,7 +271,7 @@ def test_a_helper_of_another_flm_installation_is_not_used() -> None:
         def serve() -> None:
             connection, _ = listener.accept()
             with connection:
-                connection.sendall(b'{"flm":"warm","pid":1,"version":"0.0.1","prefix":"/elsewhere"}\n')
+                connection.sendall(json.dumps(hello).encode() + b"\n")
                 connection.settimeout(5)
                 try:
                     taken.append(connection.recv(100))
@@ -274,5 +286,5 @@ def test_a_helper_of_another_flm_installation_is_not_used() -> None:
             thread.join(10)
             listener.close()
         assert result.returncode == 0 and result.stdout.startswith(b"Usage: ")
-        assert result.stderr.count(b"\n") == 1 and b"runs flm 0.0.1 from /elsewhere" in result.stderr
+        assert result.stderr.count(b"\n") == 1 and expected in result.stderr
         assert taken == [b""]  # nothing was sent to it

@@ -1,0 +1,17 @@
+"""The `--dask` hook of `flm predict`: import Dask only when asked, and say how to get it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import FlmError
+
+
+def run_on_dask(model: str, sources: Sequence[str], address: str, **options: Any) -> None:
+    try:
+        from ..dask import job
+    except ImportError as exc:
+        raise FlmError(f"--dask needs Dask ({exc.name or exc} is not installed)",
+                       hint="pip install 'flmcli[dask]'") from None
+    job.run(model, sources, address=address, **options)

@@ -1,0 +1,117 @@
+"""Scale-out on Dask: the core Predictor applied to each partition of a Dask DataFrame.
+
+    import dask.dataframe as dd, flmcli.dask
+    scored = flmcli.dask.predict(dd.read_parquet("data/"), "model.flm", method="predict_proba", keep=["id"])
+    scored.to_parquet("scored/")
+
+Imported only for `flm predict --dask` or by a user: nothing else in flm imports dask.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from .worker import ModelPlugin, ModelRef, Options, frame_batches, offer, predictor_for, read_model, score
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from ..predictor import OnError
+
+__all__ = ["predict"]
+
+# Rows of the first partition scored up front to learn the output's columns and types.
+META_ROWS = 64
+
+
+def predict(
+    frame: dd.DataFrame,
+    model: str | os.PathLike[str],
+    *,
+    method: str = "predict",
+    features: Sequence[str] | None = None,
+    output_name: str | None = None,
+    keep: Sequence[str] | None = None,
+    keep_input: bool = False,
+    on_error: OnError = "fail",
+    trust: Iterable[str] = (),
+    trust_all: bool = False,
+    client: Any = None,
+) -> dd.DataFrame:
+    """A lazy Dask DataFrame of the model's outputs for `frame`, partition by partition.
+
+    Columns, names and types are those `flm predict` writes for the same rows: the outputs (`prediction`,
+    or one column per class for predict_proba), after the `keep` columns (or every input column with
+    `keep_input`), and an `error` column with on_error="null". Rows keep the input's index; on_error="skip"
+    drops bad rows (use "null" to see why they failed). The model file is read here, sent to each worker once
+    (a worker plugin, keyed by its sha256), and audited there with `trust`/`trust_all`.
+    `client`: the distributed Client to use (default: the current one, if any; else Dask's local scheduler).
+    """
+    ref, data = read_model(model, tuple(trust), trust_all)
+    ship(ref, data, client)
+    options = Options(method=method, features=tuple(features) if features else None, output_name=output_name,
+                      on_error=on_error)
+    kept: bool | list[str] = list(keep) if keep else keep_input
+    meta = _meta(frame, ref, options, kept)
+    collection: Any = frame
+    scored: dd.DataFrame = collection.map_partitions(score_frame, ref, options, kept, meta=meta,
+                                                     enforce_metadata=False, align_dataframes=False)
+    return scored
+
+
+def ship(ref: ModelRef, data: bytes, client: Any = None) -> None:
+    """Send the model to the cluster's workers once, or keep it in this process without a cluster."""
+    if client is None:
+        try:
+            import distributed
+
+            client = cast(Any, distributed).default_client()
+        except (ImportError, ValueError):
+            client = None
+    if client is None:
+        offer(ref, data)
+    else:
+        client.register_plugin(ModelPlugin(ref, data))
+
+
+def score_frame(frame: pd.DataFrame, ref: ModelRef, options: Options, keep: bool | list[str],
+                partition_info: dict[str, Any] | None = None) -> pd.DataFrame:
+    """One partition through the core Predictor, as the table `flm predict` would write for it."""
+    import numpy as np
+    import pyarrow as pa
+
+    from ..formats.columnar import conform, schema_of, scored_table
+
+    number = partition_info.get("number") if partition_info else None
+    source = f"partition {number}" if number is not None else "partition"
+    tables: list[pa.Table] = []
+    kept: list[np.ndarray] = []
+    for scored in score(predictor_for(ref, options), frame_batches(frame, source, 1)):
+        table = scored_table(scored, keep)
+        tables.append(conform(table, schema_of(tables[0]), scored.batch) if tables else table)
+        n = len(scored.batch)
+        kept.append(np.asarray(scored.keep, dtype=bool) if scored.keep is not None else np.ones(n, dtype=bool))
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    result = table.to_pandas()
+    mask = np.concatenate(kept) if kept else np.zeros(0, dtype=bool)
+    result.index = frame.index[mask] if len(mask) == len(frame) else frame.index[: len(result)]
+    return result
+
+
+def _meta(frame: dd.DataFrame, ref: ModelRef, options: Options, keep: bool | list[str]) -> pd.DataFrame:
+    """The output's empty frame, from scoring the first rows where the partitions will be scored."""
+    from dask.delayed import delayed
+
+    head = frame.partitions[0].head(META_ROWS, compute=False).to_delayed()[0]
+    # "skip" for the sample: a bad row in it is for the job to report, with its true position.
+    sample = Options(options.method, options.features, options.output_name,
+                     "null" if options.on_error == "null" else "skip")
+    scored: pd.DataFrame = delayed(score_frame)(head, ref, sample, keep).compute()
+    return scored.iloc[:0]
+
+
+# For callers that need the pieces (the CLI's job).
+__all__ += ["ModelRef", "Options", "predictor_for", "read_model", "score"]

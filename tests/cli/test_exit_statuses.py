@@ -1,0 +1,59 @@
+"""Exit statuses a shell sees: a reader that goes away, closed standard streams, a full disk. Real processes and
+real shell pipes, because the process and its file descriptors are the point."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHURN = ROOT / "samples" / "churn.flm"
+ROW = [10000, 15628319, "Walker", 792, "France", "Female", 28, 4, 130142.79, 1, 1, 0, 38190.78]
+FLM = f"{shlex.quote(sys.executable)} -m flmcli"
+
+
+def shell(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "-c", script], cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # ~1.7 MB of output: far more than a pipe buffer (64 KiB), so the writer meets the closed pipe mid-stream
+    path = tmp_path_factory.mktemp("rows") / "rows.ndjson"
+    path.write_bytes((orjson.dumps(ROW) + b"\n") * 100_000)
+    return path
+
+
+@pytest.mark.parametrize("to", ["ndjson", "json", "csv"])
+def test_a_reader_that_goes_away_gives_141(rows: Path, to: str) -> None:
+    result = shell(f"{FLM} predict {CHURN} {rows} --to {to} | head -c 10 > /dev/null; "
+                   'echo "${PIPESTATUS[0]}"', rows.parent)
+    assert result.stdout.strip() == "141", result.stderr
+    assert result.stderr == ""  # quietly, as a filter killed by SIGPIPE
+
+
+def test_closed_stdin_is_one_line(tmp_path: Path) -> None:
+    result = shell(f"{FLM} predict {CHURN} <&-", tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == "Error: stdin is closed\n"
+
+
+@pytest.mark.parametrize("command", ["predict {model} {rows}", "inspect {model}"])
+def test_closed_stdout_is_one_line(rows: Path, command: str) -> None:
+    result = shell(f"{FLM} {command.format(model=CHURN, rows=rows)} >&-", rows.parent)
+    assert result.returncode == 1
+    assert result.stderr == "Error: stdout is closed\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("command", ["predict {model} {rows}", "predict {model} {rows} --to csv", "inspect {model}"])
+def test_a_full_disk_says_so(rows: Path, command: str) -> None:
+    result = shell(f"{FLM} {command.format(model=CHURN, rows=rows)} > /dev/full", rows.parent)
+    assert result.returncode == 1
+    assert result.stderr == "Error: cannot write: no space left on device\n"

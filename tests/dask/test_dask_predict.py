@@ -1,0 +1,248 @@
+"""`flm predict --dask` and `flmcli.dask.predict` on a real LocalCluster (2 worker processes): same rows,
+columns, names and types as `flm predict` without Dask."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import Result
+from distributed import LocalCluster
+
+from tests.dask.dask_support import CHURN, churn, invoke, local_frame, read_parts, write
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as running:
+        yield running.scheduler_address
+
+
+@pytest.mark.parametrize("ext", [".parquet", ".ndjson", ".csv"])
+def test_same_predictions_as_local(cluster: str, tmp_path: Path, ext: str) -> None:
+    inputs = [write(churn(700, 0), tmp_path / f"a{ext}"), write(churn(500, 700), tmp_path / f"b{ext}")]
+    out = tmp_path / "scored"
+    result = invoke("predict", CHURN, *inputs, "-o", out, "--dask", cluster, "--keep", "CustomerId",
+                    "--partition-size", "40kB")
+    assert result.exit_code == 0, result.output
+    assert f"dask: scheduler {cluster}, 2 worker(s)" in result.stderr
+    scored = read_parts(out)
+    expected = local_frame(CHURN, inputs, tmp_path, "--keep", "CustomerId")
+    assert len(scored) == 1200
+    assert list(scored.columns) == ["CustomerId", "prediction"]
+    assert scored.equals(expected)
+
+
+@pytest.fixture(scope="module")
+def iris(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], dict[str, Path]]:
+    """Two Parquet files of iris rows, and models that between them have every method flm knows."""
+    from sklearn.datasets import load_iris
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+
+    from flmcli import flm
+
+    directory = tmp_path_factory.mktemp("iris")
+    X, y = load_iris(return_X_y=True)
+    table = pa.table({f"f{i}": X[:, i] for i in range(4)})
+    files = [directory / "a.parquet", directory / "b.parquet"]
+    pq.write_table(table.slice(0, 90), files[0])
+    pq.write_table(table.slice(90), files[1])
+    models = {"logreg": directory / "logreg.flm", "pca": directory / "pca.flm"}
+    flm.dump(LogisticRegression(max_iter=500).fit(X, y), models["logreg"])
+    flm.dump(PCA(n_components=2).fit(X), models["pca"])
+    return files, models
+
+
+@pytest.mark.parametrize(("model", "method"), [("logreg", "predict"), ("logreg", "predict_proba"),
+                                               ("logreg", "decision_function"), ("pca", "transform"),
+                                               ("pca", "score_samples")])
+def test_every_method_matches_local(cluster: str, iris: tuple[list[Path], dict[str, Path]], tmp_path: Path,
+                                    model: str, method: str) -> None:
+    files, models = iris
+    out = tmp_path / "scored"
+    result = invoke("predict", models[model], *files, "-o", out, "--dask", cluster, "--method", method,
+                    "--keep-input")
+    assert result.exit_code == 0, result.output
+    scored = read_parts(out)
+    expected = local_frame(models[model], files, tmp_path, "--method", method, "--keep-input")
+    assert len(scored) == 150
+    assert list(scored.columns) == list(expected.columns)
+    assert scored.dtypes.equals(expected.dtypes)
+    assert scored.equals(expected)
+
+
+def test_output_formats_are_the_local_writers(cluster: str, tmp_path: Path) -> None:
+    inputs = [write(churn(300, 0), tmp_path / "a.parquet"), write(churn(200, 300), tmp_path / "b.parquet")]
+    for fmt in ("ndjson", "csv"):
+        out = tmp_path / fmt
+        result = invoke("predict", CHURN, *inputs, "-o", out, "--dask", cluster, "--to", fmt,
+                        "--method", "predict_proba", "--output-name", "p")
+        assert result.exit_code == 0, result.output
+        written = sorted(p.name for p in out.iterdir())
+        assert written == ["_SUCCESS", f"part-000000.{fmt}", f"part-000001.{fmt}"]
+        for i, path in enumerate(inputs):
+            local = invoke("predict", CHURN, path, "--to", fmt, "--method", "predict_proba", "--output-name", "p")
+            assert local.exit_code == 0, local.output
+            assert (out / f"part-{i:06d}.{fmt}").read_bytes() == local.stdout_bytes
+
+
+def test_python_api(cluster: str, tmp_path: Path) -> None:
+    import dask.dataframe as dd
+    from distributed import Client
+
+    import flmcli.dask
+
+    inputs = [write(churn(400, 0), tmp_path / "a.parquet"), write(churn(300, 400), tmp_path / "b.parquet")]
+    with Client(cluster):
+        frame = dd.read_parquet([str(p) for p in inputs])
+        scored = flmcli.dask.predict(frame, CHURN, method="predict_proba", keep=["CustomerId"]).compute()
+    expected = local_frame(CHURN, inputs, tmp_path, "--method", "predict_proba", "--keep", "CustomerId")
+    assert list(scored.columns) == ["CustomerId", "0", "1"]
+    assert scored.reset_index(drop=True).equals(expected)
+
+
+def _bad_ndjson(tmp_path: Path) -> list[Path]:
+    """Two NDJSON files; the second has values the model refuses on lines 150 and 390 (not its first partition)."""
+    rows = churn(400, 0).to_pylist()
+    rows[149]["CreditScore"] = "abc"
+    rows[389]["Age"] = "old"
+    bad = tmp_path / "b.ndjson"
+    bad.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    return [write(churn(200, 500), tmp_path / "a.ndjson"), bad]
+
+
+def test_on_error_skip_reports_rows_like_local(cluster: str, tmp_path: Path) -> None:
+    inputs = _bad_ndjson(tmp_path)
+    out = tmp_path / "scored"
+    result = invoke("predict", CHURN, *inputs, "-o", out, "--dask", cluster, "--on-error", "skip",
+                    "--partition-size", "30kB")
+    assert result.exit_code == 5, result.output
+    reported = [orjson.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert [(r["source"], r["line"]) for r in reported] == [(str(inputs[1]), 150), (str(inputs[1]), 390)]
+    local = invoke("predict", CHURN, *inputs, "-o", tmp_path / "local/", "--on-error", "skip")
+    assert local.exit_code == 5
+    assert reported == [orjson.loads(line) for line in local.stderr.splitlines() if line.startswith("{")]
+    assert len(read_parts(out)) == 598
+
+
+def test_on_error_null_writes_the_local_error_text(cluster: str, tmp_path: Path) -> None:
+    inputs = _bad_ndjson(tmp_path)
+    out = tmp_path / "scored"
+    result = invoke("predict", CHURN, *inputs, "-o", out, "--dask", cluster, "--on-error", "null",
+                    "--partition-size", "30kB")
+    assert result.exit_code == 0, result.output
+    scored = read_parts(out)
+    expected = local_frame(CHURN, inputs, tmp_path, "--on-error", "null")
+    assert scored["error"].notna().sum() == 2
+    assert scored["error"].tolist() == expected["error"].tolist()
+    assert scored["prediction"].fillna(-1).tolist() == expected["prediction"].fillna(-1).tolist()
+
+
+def test_on_error_fail_names_file_and_line_and_leaves_no_output(cluster: str, tmp_path: Path) -> None:
+    inputs = _bad_ndjson(tmp_path)
+    out = tmp_path / "scored"
+    result = invoke("predict", CHURN, *inputs, "-o", out, "--dask", cluster, "--partition-size", "30kB")
+    local = invoke("predict", CHURN, inputs[1])
+    assert result.exit_code == local.exit_code == 1
+    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert error == [line for line in local.stderr.splitlines() if line.startswith("Error:")]
+    assert f"{inputs[1]}:150:" in error[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ndjson", "b.ndjson"]  # no output, no temporary
+
+
+def test_scheduler_from_the_environment(cluster: str, tmp_path: Path) -> None:
+    inputs = [write(churn(100, 0), tmp_path / "a.csv")]
+    result = invoke("predict", CHURN, *inputs, "-o", tmp_path / "out", env={"FLM_DASK": cluster})
+    assert result.exit_code == 0, result.output
+    assert f"dask: scheduler {cluster}" in result.stderr
+    assert read_parts(tmp_path / "out").equals(local_frame(CHURN, inputs, tmp_path))
+
+
+class Gadget:
+    """A pickle that would run a shell command: the workers' audit must refuse it without running it."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (os.system, (self.command,))
+
+
+def test_audit_failure_on_a_worker_exits_3(cluster: str, tmp_path: Path) -> None:
+    from flmcli import flm
+
+    marker = tmp_path / "pwned"
+    model = tmp_path / "gadget.flm"
+    flm.dump(Gadget(f"touch {marker}"), model)
+    inputs = [write(churn(50), tmp_path / "a.parquet")]
+    result = invoke("predict", model, *inputs, "-o", tmp_path / "out", "--dask", cluster)
+    assert result.exit_code == 3, result.output
+    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error) == 1
+    assert "on worker tcp://127.0.0.1:" in error[0]
+    assert "refusing to unpickle" in error[0] and "system" in error[0]
+    assert not marker.exists()
+    assert not (tmp_path / "out").exists()
+
+
+def test_unreachable_scheduler_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inputs = [write(churn(10), tmp_path / "a.parquet")]
+    env = {**os.environ, "FLM_DASK_TIMEOUT": "2"}
+    done = subprocess.run([sys.executable, "-m", "flmcli", "predict", str(CHURN), str(inputs[0]), "-o",
+                           str(tmp_path / "out"), "--dask", f"tcp://127.0.0.1:{port}"],
+                          capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"Error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 2s"
+    ] or (len(done.stderr.splitlines()) == 1 and done.stderr.startswith(
+        f"Error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 2s: ")), done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_worker_killed_mid_job_output_complete_and_identical(cluster: str, tmp_path: Path) -> None:
+    """Last in this module: it kills one of the shared cluster's workers (its nanny starts a new one)."""
+    from distributed import Client
+
+    from flmcli import flm
+    from tests.dask.dask_slow import Slow
+
+    model = tmp_path / "slow.flm"
+    flm.dump(Slow(0.4), model)
+    inputs = [write(pa.table({"x": [float(i * 10 + j) for j in range(10)]}), tmp_path / f"in{i:02d}.parquet")
+              for i in range(12)]
+    out = tmp_path / "scored"
+    outcome: list[Result] = []
+    job = threading.Thread(target=lambda: outcome.append(
+        invoke("predict", model, *inputs, "-o", out, "--dask", cluster, "--trust", "tests.dask.dask_slow.Slow")))
+    with Client(cluster) as client:
+        pids = client.run(os.getpid)
+        job.start()
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".scored.flm-*.tmp/part-*")) and time.monotonic() < deadline and job.is_alive():
+            time.sleep(0.05)
+        busy = client.processing()
+        victim = next((address for address, keys in busy.items() if keys), next(iter(pids)))
+        os.kill(pids[victim], signal.SIGKILL)
+        job.join(timeout=120)
+    assert outcome and outcome[0].exit_code == 0, outcome[0].output if outcome else "the job did not end"
+    scored = read_parts(out)
+    assert len(list(out.glob("part-*"))) == 12
+    assert not list(out.glob(".*"))
+    expected = local_frame(model, inputs, tmp_path, "--trust", "tests.dask.dask_slow.Slow")
+    assert scored.equals(expected)
+    assert scored["prediction"].tolist() == [2.0 * i for i in range(120)]

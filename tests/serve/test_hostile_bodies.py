@@ -1,0 +1,245 @@
+"""Bodies a careless or hostile client sends: empty, mislabelled, compressed bombs, exploding Parquet, huge
+bad values, large bodies that must not stall the event loop, headers that never end."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+with warnings.catch_warnings():
+    # Starlette 1.x asks for httpx2 (not yet on PyPI for us); the TestClient itself works with httpx.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+ROOT = Path(__file__).resolve().parents[2]
+CHURN = ROOT / "samples" / "churn.flm"
+IRIS = ROOT / "tests" / "data" / "flm-corpus" / "flama-2.2.2_iris-logreg_zstd_p2.flm"
+CHURN_NAMES = ["RowNumber", "CustomerId", "Surname", "CreditScore", "Geography", "Gender", "Age", "Tenure",
+               "Balance", "NumOfProducts", "HasCrCard", "IsActiveMember", "EstimatedSalary"]
+LIMIT = 2 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    from flmcli.predictor import Predictor
+    from flmcli.serve import create_app
+
+    app = create_app({"churn": Predictor.from_path(CHURN), "iris": Predictor.from_path(IRIS)}, max_body_size=LIMIT)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _error(response: Any, status: int) -> str:
+    assert response.status_code == status, response.text
+    message: str = response.json()["error"]
+    return message
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson", "text/csv",
+                                          "application/vnd.apache.parquet", "application/vnd.apache.arrow.stream"])
+def test_empty_body_is_400(client: TestClient, content_type: str) -> None:
+    for body in (b"", b"  \n"):
+        response = client.post("/iris/predict/", content=body, headers={"Content-Type": content_type})
+        assert "empty body" in _error(response, 400)
+    assert "empty body" in _error(client.post("/v2/models/iris/infer", content=b""), 400)
+
+
+@pytest.mark.parametrize(("content_type", "body"), [
+    ("text/csv", b'{"input": [[1, 2, 3, 4]]}'),
+    ("text/tab-separated-values", b"[[1, 2, 3, 4]]"),
+    ("application/vnd.apache.parquet", b'{"input": [[1, 2, 3, 4]]}'),
+    ("application/vnd.apache.arrow.stream", b"a,b\n1,2\n"),
+    ("application/json", b"PAR1\x00\x00PAR1"),
+])
+def test_body_that_is_not_its_content_type_is_400(client: TestClient, content_type: str, body: bytes) -> None:
+    response = client.post("/iris/predict/", content=body, headers={"Content-Type": content_type})
+    assert "Content-Type" in _error(response, 400)
+
+
+def test_gzip_bomb_is_413_after_at_most_the_limit(client: TestClient) -> None:
+    bomb = gzip.compress(b"[" + b" " * (50 * LIMIT) + b"]", 9)
+    assert len(bomb) < LIMIT / 10
+    response = client.post("/iris/predict/", content=bomb, headers={"Content-Encoding": "gzip"})
+    assert "inflates past the limit" in _error(response, 413)
+    response = client.post("/v2/models/iris/infer", content=bomb, headers={"Content-Encoding": "gzip"})
+    assert "inflates past the limit" in _error(response, 413)
+
+
+def test_compressed_bodies_decoded_or_refused(client: TestClient) -> None:
+    body = b'{"input": [[5.1, 3.5, 1.4, 0.2]]}'
+    for encoding, packed in (("gzip", gzip.compress(body)), ("deflate", zlib.compress(body)),
+                             ("gzip", gzip.compress(body[:10]) + gzip.compress(body[10:]))):
+        response = client.post("/iris/predict/", content=packed, headers={"Content-Encoding": encoding})
+        assert response.status_code == 200 and response.json() == {"output": [0]}, response.text
+    assert "Content-Encoding" in _error(
+        client.post("/iris/predict/", content=body, headers={"Content-Encoding": "br"}), 415)
+    assert "ends before" in _error(
+        client.post("/iris/predict/", content=gzip.compress(body)[:-12], headers={"Content-Encoding": "gzip"}), 400)
+    assert "cannot decompress" in _error(
+        client.post("/iris/predict/", content=b"not gzip at all", headers={"Content-Encoding": "gzip"}), 400)
+
+
+def _parquet(table: Any, **options: Any) -> bytes:
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_table(table, sink, **options)
+    return sink.getvalue()
+
+
+def test_parquet_that_decodes_past_the_limit_is_413(client: TestClient) -> None:
+    """A dictionary page of one long string, repeated by tiny indices: 10 kB on the wire, 130 MB decoded."""
+    import numpy as np
+    import pyarrow as pa
+
+    rows = 2000
+    column = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array(["x" * 5000]))
+    body = _parquet(pa.table({name: column for name in CHURN_NAMES}), store_schema=False)
+    assert len(body) < LIMIT
+    response = client.post("/churn/predict/", content=body,
+                           headers={"Content-Type": "application/vnd.apache.parquet"})
+    assert "decodes to more than the limit" in _error(response, 413)
+
+
+def test_parquet_with_more_values_than_the_limit_is_413_from_its_footer(client: TestClient) -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    column = pa.array(np.zeros(LIMIT // 4, dtype=np.int8))
+    body = _parquet(pa.table({name: column for name in CHURN_NAMES}))
+    response = client.post("/churn/predict/", content=body,
+                           headers={"Content-Type": "application/vnd.apache.parquet"})
+    assert "values" in _error(response, 413)
+
+
+def test_huge_bad_value_is_cut_in_the_400(client: TestClient) -> None:
+    response = client.post("/iris/predict/", json={"input": [[5.1, 3.5, 1.4, 0.2], [5.1, 3.5, "9" * 500_000 + "x", 0.2]]})
+    assert response.status_code == 400 and len(response.content) < 2000, response.content[:300]
+    error = response.json()["error"]
+    assert error.startswith("input:2: field '#2'") and "characters cut" in error
+
+
+@pytest.fixture()
+def loop_probe(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[bool]]:
+    """Records, for each body the server parses, whether it was parsed on the event loop's thread."""
+    from flmcli.serve import bodies, v2
+
+    seen: dict[str, list[bool]] = {"json": [], "v2": []}
+
+    def on_loop() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    json_batches, read = bodies.json_batches, v2._read
+
+    def probed_json(*args: Any) -> Any:
+        seen["json"].append(on_loop())
+        return json_batches(*args)
+
+    def probed_read(*args: Any) -> Any:
+        seen["v2"].append(on_loop())
+        return read(*args)
+
+    monkeypatch.setattr(bodies, "json_batches", probed_json)
+    monkeypatch.setattr(v2, "_read", probed_read)
+    return seen
+
+
+def test_large_bodies_are_parsed_off_the_event_loop(client: TestClient, loop_probe: dict[str, list[bool]]) -> None:
+    rows = [[5.1, 3.5, 1.4, 0.2]] * 20_000
+    small = client.post("/iris/predict/", json={"input": rows[:1]})
+    large = client.post("/iris/predict/", json={"input": rows})
+    assert small.status_code == large.status_code == 200 and len(large.json()["output"]) == 20_000
+    tensor = {"name": "x", "shape": [20_000, 4], "datatype": "FP64", "data": rows}
+    small = client.post("/v2/models/iris/infer", json={"inputs": [dict(tensor, shape=[1, 4], data=rows[:1])]})
+    large = client.post("/v2/models/iris/infer", json={"inputs": [tensor], "outputs": [{"name": "predict"}]})
+    assert small.status_code == large.status_code == 200
+    # A one-row body is cheaper to parse than a thread hop; a large one must not stall other clients.
+    assert loop_probe == {"json": [True, False], "v2": [True, False]}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def deadline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    port = _free_port()
+    log = tmp_path_factory.mktemp("deadline") / "server.log"
+    code = f"from flmcli.serve import run\nrun({ {'iris': str(IRIS)}!r}, port={port})\n"
+    env = dict(os.environ, FLM_SERVE_HEADER_TIMEOUT="1")
+    with open(log, "wb") as err:
+        process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err, env=env)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        yield port
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _closed_by_server(sock: socket.socket, within: float) -> bool:
+    sock.settimeout(within)
+    try:
+        return sock.recv(1024) == b""
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+@pytest.mark.parametrize("sent", [b"", b"POST /iris/predict/ HTTP/1.1\r\nHost: x\r\nContent-Le"],
+                         ids=["nothing", "half-headers"])
+def test_headers_that_never_end_lose_the_connection(deadline_server: int, sent: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", deadline_server)) as sock:
+        sock.sendall(sent)
+        # The deadline is 1 s; 20 s of slack for a loaded machine. Without a deadline the server waits forever.
+        assert _closed_by_server(sock, 20)
+
+
+def test_keep_alive_connection_serves_then_times_out_a_stalled_next_request(deadline_server: int) -> None:
+    body = orjson.dumps({"input": [[5.1, 3.5, 1.4, 0.2]]})
+    request = (b"POST /iris/predict/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    with socket.create_connection(("127.0.0.1", deadline_server)) as sock:
+        time.sleep(0.5)  # within the deadline: a slow but honest client is served
+        sock.sendall(request)
+        sock.settimeout(20)
+        answer = sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b'{"output":[0]}')
+        sock.sendall(b"POST /iris/predict/ HTTP/1.1\r\n")
+        assert _closed_by_server(sock, 20)
