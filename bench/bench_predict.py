@@ -201,8 +201,7 @@ class Inputs:
             block = b"".join(orjson.dumps(r) + b"\n" for r in self.table.to_pylist())
             base = self.table.num_rows
             with open(path, "wb") as out:
-                for _ in range(rows // base):
-                    out.write(block)
+                out.writelines(block for _ in range(rows // base))
                 if rows % base:
                     out.write(b"".join(block.splitlines(keepends=True)[: rows % base]))
             self.made[key] = path
@@ -526,10 +525,10 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
 
-    from flmcli.scoring import DEFAULT_BATCH_SIZE
+    from flmcli import formats
 
-    text_batch = args.batch_size or DEFAULT_BATCH_SIZE["ndjson"]
-    columnar_batch = args.batch_size or DEFAULT_BATCH_SIZE["parquet"]
+    text_batch = args.batch_size or formats.get("ndjson").batch_size
+    columnar_batch = args.batch_size or formats.get("parquet").batch_size
     tmp = Path(tempfile.mkdtemp(prefix="flm-bench-predict-", dir=args.tmp))
     print(f"flm predict benchmarks: model {MODEL}, python {PY}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.2f}, inputs in {tmp}")

@@ -3,7 +3,7 @@
     .venv/bin/python bench/container_bombs.py [BASELINE_REV]   (default: b149d53, before issue 7 §2)
 
 Each case is a small hostile file; both versions read it in a fresh process (`flm inspect --json`) and
-the script prints its exit status, wall time and peak RSS (ru_maxrss of the child), and the ratio of
+the script prints its exit status, wall time and peak RSS (GNU time's %M), and the ratio of
 this checkout's peak to the baseline's. Runs each case twice, interleaved, and reports both: the machine
 is shared, so single figures are noisy.
 """
@@ -62,17 +62,16 @@ def _sparse_tar(real_size: int) -> bytes:
 
 
 def _run(source: Path, model: Path) -> tuple[int, float, float]:
-    code = ("import resource, sys; sys.argv = ['flm', 'inspect', '--json', sys.argv[1]]\n"
-            "from flmcli.cli import main\n"
-            "try:\n    main()\nexcept SystemExit as done:\n    code = done.code\nelse:\n    code = 0\n"
-            "sys.stderr.write(f'\\nRSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')\n"
-            "sys.exit(code)\n")
+    """Exit status, wall seconds and peak RSS (MiB, GNU time's %M) of `flm inspect --json model` from `source`."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code, str(model)], capture_output=True,
-                          env={"PYTHONPATH": str(source), "PATH": "/usr/bin:/bin"}, timeout=1800, check=False)
+    done = subprocess.run(["/usr/bin/time", "-f", "PEAK %M", sys.executable, "-m", "flmcli", "inspect", "--json",
+                           str(model)], capture_output=True, env={"PYTHONPATH": str(source), "PATH": "/usr/bin:/bin"},
+                          cwd=model.parent, timeout=1800, check=False)  # `-m` puts the cwd first on sys.path
     elapsed = time.perf_counter() - start
-    rss = next((int(line.split()[1]) for line in done.stderr.decode().splitlines() if line.startswith("RSS ")), 0)
-    return done.returncode, elapsed, rss / 1024
+    peak = next((int(line.split()[1]) for line in done.stderr.decode().splitlines() if line.startswith("PEAK ")), 0)
+    code = next((int(line.split()[-1]) for line in done.stderr.decode().splitlines()
+                 if line.startswith("Command exited with non-zero status")), done.returncode)
+    return code, elapsed, peak / 1024
 
 
 def main() -> None:

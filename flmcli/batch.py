@@ -8,7 +8,7 @@ columnar sources (CSV, Parquet, Arrow) keep a pyarrow Table.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from .errors import InputError
+
+
+# Where a positional (array) row goes when its input is kept, `{"input": [...], "prediction": 0}`: the next model in a
+# chain reads that field back as the row. It is also the key of Flama's request body, `{"input": [row, ...]}`.
+CHAIN_KEY = "input"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +81,6 @@ class Scored:
     flat: bool = True
     # The error of each row that failed, by position in the batch (scored by segments: see Predictor.score).
     failures: dict[int, InputError] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def slice(self, start: int, length: int) -> Scored:
         """Rows start..start+length, with their outputs and errors (positions renumbered from 0)."""

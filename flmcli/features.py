@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from .batch import BadRecord
+from .batch import CHAIN_KEY, BadRecord
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
     from .batch import Batch
 
-# A dict row carrying a positional row: what `--keep-input` writes for array rows.
-CHAIN_KEY = "input"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +74,7 @@ def row_values(record: Any, index: int, spec: FeatureSpec) -> list[Any]:
             raise RowError(index, f"expected {expected} values, got {len(row)}")
         for column, value in enumerate(row):
             if isinstance(value, (list, dict)):
-                raise RowError(index, f"expected a scalar, got {type(value).__name__}", _name(spec, column))
+                raise RowError(index, f"expected a scalar, got {type(value).__name__}", column_name(spec, column))
         return row
     if isinstance(record, dict):
         if spec.names is None:
@@ -237,7 +235,8 @@ def _numeric(column: np.ndarray) -> np.ndarray:
     return converted.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
 
 
-def _name(spec: FeatureSpec, column: int) -> str:
+def column_name(spec: FeatureSpec, column: int) -> str:
+    """The name of a feature by position: its name, else `#<position>`."""
     if spec.names is not None and column < len(spec.names):
         return spec.names[column]
     return f"#{column}"

@@ -6,21 +6,20 @@ import math
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from . import features as feat
 from .batch import Batch, Scored
 from .errors import InputError, ModelMethodError
+from .options import METHODS, OnError
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
     from .flm.model import ModelFile
+    from .options import PredictOptions
 
-METHODS = ("predict", "predict_proba", "transform", "decision_function", "score_samples")
-OnError = Literal["fail", "skip", "null"]
-ON_ERROR = ("fail", "skip", "null")
 
 # What scikit-learn raises for one bad value; anything else is the model's fault, not the row's.
 _ROW_FAILURES = (ValueError, TypeError, feat.RowError)
@@ -48,7 +47,7 @@ class Predictor:
     ) -> None:
         self.model = model
         self.estimator = model.estimator
-        self.method = self._check_method(method)
+        self.method = self.check_method(method)
         self.spec = feat.spec_for(self.estimator, features)
         self.output_name = output_name
         self.on_error = on_error
@@ -69,7 +68,21 @@ class Predictor:
 
         return cls(load(path, trust=trust, trust_all=trust_all), **options)
 
-    def _check_method(self, method: str) -> str:
+    @classmethod
+    def from_options(cls, path: str | os.PathLike[str], options: PredictOptions) -> Predictor:
+        """The predictor a `flm predict` run (or any caller holding PredictOptions) asks for."""
+        return cls.from_path(
+            path,
+            trust=options.trust,
+            trust_all=options.trust_all,
+            method=options.method,
+            features=options.features,
+            output_name=options.output_name,
+            on_error=options.on_error,
+        )
+
+    def check_method(self, method: str) -> str:
+        """`method` if the estimator has it; ModelMethodError naming what it has otherwise."""
         if method not in METHODS:
             raise ModelMethodError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
         if not callable(getattr(self.estimator, method, None)):
@@ -100,7 +113,7 @@ class Predictor:
         not scored, the other segments are. Nothing is raised for bad rows: `Scored.failures` holds each
         one's error, for the caller to hand to its request (`Scored.slice`).
         """
-        method = self._check_method(method) if method and method != self.method else self.method
+        method = self.check_method(method) if method and method != self.method else self.method
         if batch.fallback is not None:
             fast = self._score_columns(batch, method)
             if fast is not None:
@@ -358,7 +371,7 @@ class Predictor:
         if match:
             for column, value in enumerate(values):
                 if str(value) == match.group(1):
-                    return feat._name(self.spec, column), value
+                    return feat.column_name(self.spec, column), value
         reference = self._reference
         if reference is None or len(reference) != len(values):
             return None
@@ -371,7 +384,7 @@ class Predictor:
                 continue
             except Exception:
                 return None
-            return feat._name(self.spec, column), values[column]
+            return feat.column_name(self.spec, column), values[column]
         return None
 
 

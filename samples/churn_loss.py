@@ -39,7 +39,7 @@ async def loss(request: Request) -> Response:
     if not isinstance(rows, list):
         raise InputError("expected an array of rows", source="body", field="input")
     # Scored through the server's batcher: the same predictor and row checks as /churn/predict/.
-    scored = await served.score(rows, method="predict_proba")
+    scored = await served.predict(rows, method="predict_proba")
     classes = [str(c) for c in served.predictor.estimator.classes_]
     churn = scored.outputs[classes[classes.index("1")]].to_numpy(dtype=float)
     try:

@@ -25,8 +25,3 @@ def trust_options(function: F) -> F:
     )(function)
     return function
 
-
-def split_names(value: str | None) -> list[str] | None:
-    if not value:
-        return None
-    return [name.strip() for name in value.split(",") if name.strip()]

@@ -27,12 +27,27 @@ def _json_file(path: str | None, option: str) -> Any:
         raise InputError(f"{option}: not valid JSON ({error})", source=path) from None
 
 
+def _iso_timestamp(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    import datetime
+
+    if value is not None:
+        try:
+            datetime.datetime.fromisoformat(value)
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not an ISO 8601 timestamp (e.g. 2024-05-01T12:00:00)") from None
+    return value
+
+
 def _artifacts(values: tuple[str, ...]) -> dict[str, str]:
+    from ..flm.names import is_plain_name
+
     artifacts: dict[str, str] = {}
     for value in values:
         name, sep, path = value.partition("=")
         if not sep:
             name, path = Path(value).name, value
+        if not is_plain_name(name):
+            raise click.BadParameter(f"{name!r} is not a plain file name", param_hint="--artifact")
         if not Path(path).is_file():
             raise click.BadParameter(f"{path!r} is not a file", param_hint="--artifact")
         artifacts[name] = path
@@ -47,7 +62,7 @@ def _artifacts(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--extra", type=click.Path(exists=True, dir_okay=False), help="JSON file of extra metadata.")
 @click.option("--artifact", "artifacts", multiple=True, metavar="[NAME=]PATH", help="Bundle a file. Repeatable.")
 @click.option("--id", "model_id", help="Model id (default: a new UUID).")
-@click.option("--timestamp", help="ISO 8601 timestamp (default: now).")
+@click.option("--timestamp", callback=_iso_timestamp, help="ISO 8601 timestamp (default: now).")
 @click.option("--compression", default="zstd", show_default=True, type=click.Choice(CODECS))
 @click.option("--protocol", default=2, show_default=True, type=click.IntRange(1, 2),
               help="2 for Flama 2.x; 1 also loads in Flama 1.12.")
@@ -74,20 +89,24 @@ def pack(
       flm pack model.pkl -o model.flm --metrics metrics.json --artifact artifact.json
       flm inspect model.flm
     """
-    from ..estimators import load_estimator_file
+    from ..errors import InputError
     from ..flm import dump
+    from ..flm.estimators import load_estimator_file
 
     model = load_estimator_file(estimator, trust=trust, trust_all=trust_all)
-    dump(
-        model,
-        output,
-        model_id=model_id,
-        timestamp=timestamp,
-        params=_json_file(params, "--params"),
-        metrics=_json_file(metrics, "--metrics"),
-        extra=_json_file(extra, "--extra"),
-        artifacts=_artifacts(artifacts) or None,
-        compression=compression,
-        protocol=protocol,
-    )
+    try:
+        dump(
+            model,
+            output,
+            model_id=model_id,
+            timestamp=timestamp,
+            params=_json_file(params, "--params"),
+            metrics=_json_file(metrics, "--metrics"),
+            extra=_json_file(extra, "--extra"),
+            artifacts=_artifacts(artifacts) or None,
+            compression=compression,
+            protocol=protocol,
+        )
+    except ValueError as error:  # the library's word for "cannot write this": e.g. not a scikit-learn model
+        raise InputError(str(error), source=estimator) from None
     click.echo(f"wrote {output}", err=True)

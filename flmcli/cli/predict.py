@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
 import click
 
+from ..atomic import atomic_write
+from ..errors import InputError
 from ..formats import FORMAT_NAMES
-from ..predictor import METHODS, ON_ERROR
-from .options import split_names, trust_options
+from ..options import METHODS, ON_ERROR, PredictOptions, keep_input_option, names
+from .environment import Environment
+from .options import trust_options
 
-DEFAULT_MAX_DELAY = 0.05
+if TYPE_CHECKING:
+    from ..job import Observer
+
+_DEFAULTS = PredictOptions()
 
 
 @click.command()
@@ -22,16 +34,16 @@ DEFAULT_MAX_DELAY = 0.05
               help="Input format (default: from the extension, else the first bytes).")
 @click.option("--to", type=click.Choice(FORMAT_NAMES),
               help="Output format (default: the -o extension, else the input's; Parquet and Arrow become NDJSON on stdout).")
-@click.option("--method", default="predict", show_default=True, type=click.Choice(METHODS))
+@click.option("--method", default=_DEFAULTS.method, show_default=True, type=click.Choice(METHODS))
 @click.option("--features", metavar="A,B,C", help="Map named fields to the model's inputs in this order.")
 @click.option("--output-name", metavar="NAME", help="Name of the output column (default 'prediction'; class names for predict_proba).")
 @click.option("--keep-input", is_flag=True, help="Write each input record with the outputs added (to chain models).")
 @click.option("--keep", metavar="A,B", help="Write only these input fields next to the outputs (an id column, say).")
 @click.option("--batch-size", type=click.IntRange(1),
               help="Rows per model call (default: 16384 for JSON/NDJSON, 65536 for CSV, TSV, Parquet, Arrow).")
-@click.option("--max-delay", default=DEFAULT_MAX_DELAY, show_default=True, type=click.FloatRange(0),
+@click.option("--max-delay", default=_DEFAULTS.max_delay, show_default=True, type=click.FloatRange(0),
               help="Seconds to wait for more rows before scoring a partial batch (live pipes).")
-@click.option("--on-error", default="fail", show_default=True, type=click.Choice(ON_ERROR),
+@click.option("--on-error", default=_DEFAULTS.on_error, show_default=True, type=click.Choice(ON_ERROR),
               help="A bad row: fail (stop, exit 1), skip (report on stderr, exit 5), null (null output and an error field).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal and the input is a file).")
@@ -75,31 +87,106 @@ def predict(
     file format) on stdin is spooled to a temporary file first, because a Parquet
     reader needs the file's footer.
     """
-    from .. import scoring
-
+    options = PredictOptions(
+        method=method,
+        features=names(features),
+        output_name=output_name,
+        on_error=on_error,  # type: ignore[arg-type]  # click.Choice(ON_ERROR)
+        keep_input=keep_input_option(keep_input, names(keep)),
+        from_=from_,
+        to=to,
+        batch_size=batch_size,
+        max_delay=max_delay,
+        trust=trust,
+        trust_all=trust_all,
+    )
     sources = list(inputs) + list(named_inputs) or ["-"]
     if dask_address:
         from .dask import run_on_dask
 
-        return run_on_dask(model, sources, dask_address, output=output, from_=from_, to=to, method=method,
-                           features=split_names(features), output_name=output_name,
-                           keep_input=split_names(keep) or keep_input, on_error=on_error, progress=progress,
-                           trust=trust, trust_all=trust_all, partition_size=partition_size)
-    scoring.run(
-        model,
-        sources,
-        output=output,
-        from_=from_,
-        to=to,
-        method=method,
-        features=split_names(features),
-        output_name=output_name,
-        keep_input=split_names(keep) or keep_input,
-        batch_size=batch_size,
-        max_delay=max_delay,
-        on_error=on_error,  # type: ignore[arg-type]
-        progress=progress,
-        trust=trust,
-        trust_all=trust_all,
-    )
+        run_on_dask(model, sources, dask_address, output=output, from_=from_, to=to, method=method,
+                    features=list(options.features) if options.features else None, output_name=output_name,
+                    keep_input=options.keep_input, on_error=on_error, progress=progress, trust=trust,
+                    trust_all=trust_all, partition_size=partition_size)
+        return
+    run(model, sources, options, output=output, progress=progress, env=Environment.from_sys())
 
+
+def run(
+    model: str,
+    sources: Sequence[str],
+    options: PredictOptions,
+    *,
+    output: str | None,
+    progress: bool | None,
+    env: Environment,
+) -> None:
+    """What `flm predict` does around the job: where output goes, in which format, what the terminal shows."""
+    from .. import formats
+    from ..errors import PartialFailure
+    from ..job import Job
+    from ..predictor import Predictor
+
+    predictor = Predictor.from_options(model, options)
+    job = Job(predictor, options, on_skip=lambda records: _report(records, env.stderr))
+    show = progress if progress is not None else (env.stderr_isatty and "-" not in sources)
+
+    def observe(total: int | None) -> Observer | None:
+        if not show:
+            return None
+        from .progress import track
+
+        return lambda stream: track(stream, job.position, total)
+
+    if output is not None and _is_directory_target(output, sources):
+        directory = Path(output)
+        directory.mkdir(parents=True, exist_ok=True)
+        for source in sources:
+            if source == "-":
+                raise InputError("stdin cannot be scored into a directory; give -o a file name", source="<stdin>")
+            with formats.open_input(source, options.from_, env.stdin) as opened:
+                out_fmt = options.to or opened.fmt
+                with atomic_write(directory / (Path(source).stem + formats.extension(out_fmt))) as out:
+                    job.write([opened], out, out_fmt, observe=observe(formats.size(opened.fp)))
+    else:
+        with contextlib.ExitStack() as stack:
+            first = stack.enter_context(formats.open_input(sources[0], options.from_, env.stdin))
+            out_fmt = options.to or formats.format_for_path(output) or first.fmt
+            if output is None and formats.get(out_fmt).binary:
+                if not options.to:
+                    out_fmt = formats.STREAM_FALLBACK
+                elif env.stdout_isatty:
+                    raise InputError(f"refusing to write {out_fmt} to a terminal; use -o FILE or --to ndjson")
+
+            def inputs() -> Iterator[formats.Input]:
+                yield first
+                for source in sources[1:]:
+                    with formats.open_input(source, options.from_, env.stdin) as opened:
+                        yield opened
+
+            out = env.stdout if output is None else stack.enter_context(atomic_write(output))
+            job.write(inputs(), out, out_fmt, observe=observe(_total_size(sources)))
+    if job.rows == 0:
+        import warnings
+
+        named = ", ".join("<stdin>" if s == "-" else s for s in sources)
+        warnings.warn(f"no rows in {named}: nothing scored", stacklevel=1)
+    if job.skipped:
+        raise PartialFailure(f"{job.skipped} row(s) skipped (--on-error skip); each is reported above")
+
+
+def _is_directory_target(output: str, sources: Sequence[str]) -> bool:
+    return len(sources) > 1 or output.endswith(("/", os.sep)) or Path(output).is_dir()
+
+
+def _total_size(sources: Sequence[str]) -> int | None:
+    sizes = [os.path.getsize(s) if s != "-" and os.path.isfile(s) else None for s in sources]
+    return None if None in sizes else sum(s for s in sizes if s is not None)
+
+
+def _report(records: list[dict[str, Any]], stderr: BinaryIO) -> None:
+    """Each row --on-error skip dropped, as one JSON line on stderr."""
+    import orjson
+
+    stderr.write(b"".join(orjson.dumps(record) + b"\n" for record in records))
+    stderr.flush()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from ..options import METHODS, ServeConfig
 from .options import trust_options
 
 
@@ -23,37 +26,30 @@ def _parse_models(values: tuple[str, ...]) -> dict[str, str]:
     return models
 
 
+_DEFAULTS = ServeConfig()
+
+
 @click.command()
 @click.argument("models", nargs=-1, required=True, metavar="[NAME=]MODEL.flm...")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="Worker processes.")
-@click.option("--method", default="predict", show_default=True, help="Default method of POST /predict/.")
-@click.option("--max-batch-size", default=1024, show_default=True, type=click.IntRange(1),
+@click.option("--host", default=_DEFAULTS.host, show_default=True, help="Address to bind.")
+@click.option("--port", default=_DEFAULTS.port, show_default=True, type=int, help="Port to bind.")
+@click.option("--workers", default=_DEFAULTS.workers, show_default=True, type=click.IntRange(1),
+              help="Worker processes.")
+@click.option("--method", default=_DEFAULTS.method, show_default=True, type=click.Choice(METHODS),
+              help="Default method of POST /predict/.")
+@click.option("--max-batch-size", default=_DEFAULTS.max_batch_size, show_default=True, type=click.IntRange(1),
               help="Most rows coalesced from concurrent requests into one model call.")
-@click.option("--max-batch-delay-ms", default=0.0, show_default=True, type=click.FloatRange(0),
+@click.option("--max-batch-delay-ms", default=_DEFAULTS.max_batch_delay_ms, show_default=True,
+              type=click.FloatRange(0),
               help="How long to wait for more requests to join a batch (0: batch whatever is queued).")
-@click.option("--max-body-size", default=64 * 1024 * 1024, show_default=True, type=click.IntRange(1),
+@click.option("--max-body-size", default=_DEFAULTS.max_body_size, show_default=True, type=click.IntRange(1),
               help="Largest request body in bytes (413 beyond).")
-@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0, min_open=True),
+@click.option("--timeout", default=_DEFAULTS.timeout, show_default=True, type=click.FloatRange(0, min_open=True),
               help="Seconds a request may take (504 beyond).")
-@click.option("--log-level", default="info", show_default=True,
+@click.option("--log-level", default=_DEFAULTS.log_level, show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 @trust_options
-def serve(
-    models: tuple[str, ...],
-    host: str,
-    port: int,
-    workers: int,
-    method: str,
-    max_batch_size: int,
-    max_batch_delay_ms: float,
-    max_body_size: int,
-    timeout: float,
-    log_level: str,
-    trust: tuple[str, ...],
-    trust_all: bool,
-) -> None:
+def serve(models: tuple[str, ...], trust: tuple[str, ...], **settings: Any) -> None:
     """Serve models over HTTP: Flama's routes and the Open Inference Protocol v2.
 
     \b
@@ -70,17 +66,4 @@ def serve(
         from ..errors import FlmError
 
         raise FlmError(f"flm serve needs its extra: pip install 'flmcli[serve]' ({error})") from None
-    server.run(
-        _parse_models(models),
-        host=host,
-        port=port,
-        workers=workers,
-        method=method,
-        max_batch_size=max_batch_size,
-        max_batch_delay_ms=max_batch_delay_ms,
-        max_body_size=max_body_size,
-        timeout=timeout,
-        log_level=log_level,
-        trust=trust,
-        trust_all=trust_all,
-    )
+    server.run(_parse_models(models), ServeConfig(trust=trust, **settings))

@@ -133,7 +133,7 @@ def _ask(op: str) -> dict[str, Any] | None:
     sock, _ = connected
     with sock:
         sock.sendall(protocol.encode({"op": op}))
-        return client._read_line(sock)
+        return client.read_line(sock)
 
 
 def _remove_stale_socket() -> bool:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import dask.dataframe as dd
     import pandas as pd
 
-    from ..predictor import OnError
+    from ..options import OnError
 
 __all__ = ["predict"]
 

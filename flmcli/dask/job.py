@@ -160,7 +160,7 @@ def expand(sources: Sequence[str], from_: str | None) -> list[Source]:
                 raise InputError("no such file", source=source)
             pairs = [(fs.unstrip_protocol(n), fs.unstrip_protocol(n)) for n in names]
         for url, name in pairs:
-            fmt = from_ or formats.for_path(name.split("?")[0])
+            fmt = from_ or formats.format_for_path(name.split("?")[0])
             if fmt is None:
                 raise InputError("cannot tell the format from the file name", source=name,
                                  hint=f"name it with --from ({', '.join(DASK_INPUTS)})")

@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 
     from ..batch import Batch, Scored
     from ..flm.model import ModelFile
-    from ..predictor import OnError, Predictor
+    from ..options import OnError
+    from ..predictor import Predictor
 
-# Rows per model call inside a partition: the local default for columnar inputs (see scoring.DEFAULT_BATCH_SIZE).
+# Rows per model call inside a partition of rows already in memory: the local default for columnar inputs.
 BATCH_ROWS = 65536
 
 _PAYLOADS: dict[str, bytes] = {}
@@ -187,7 +188,7 @@ def text_batches(block: bytes, fmt: str, source: str, shift: int, header: bytes 
     from .. import formats
 
     data = header + block if header is not None else block
-    size = 16384 if fmt == "ndjson" else BATCH_ROWS  # scoring.DEFAULT_BATCH_SIZE
+    size = formats.get(fmt).batch_size
     for batch in formats.reader(fmt)(io.BytesIO(data), source=source, batch_size=size, max_delay=None):
         if shift:
             batch.first_row += shift

@@ -14,7 +14,6 @@ from .codecs import Budget
 from .names import check_member_path
 
 PICKLE_PROTOCOL = 4  # what every Flama release wrote (the default of Python 3.8 – 3.13)
-RUNNABLE = ("sklearn",)
 
 
 def sklearn_pickle(payload: bytes) -> bytes:

@@ -344,7 +344,17 @@ class _Checks:
                 if sizes:
                     self.charge(int(dtype.itemsize), what)
                 continue
-            if callable(item) and not _is_array(item):
+            if _is_array(item):
+                if sizes:
+                    self.charge(int(item.nbytes), what)
+                continue
+            if id(type(item)) in self.allowed:
+                # an object built earlier in this pickle: a constructor may iterate it (list(x)), so a
+                # sparse matrix or index with a forged shape counts at the size it claims
+                if sizes:
+                    self.charge(8 * _declared_length(item, self.allowance), what)
+                continue
+            if callable(item):
                 allowed = self.allowed.get(id(item))
                 if allowed is None or allowed.kind != "trusted":
                     raise self.refuse(f"{what} receives the function {_own_name(item) or type(item).__name__} "
@@ -396,6 +406,17 @@ def _product(values: Iterable[int], ceiling: int) -> int:
         if total > ceiling:
             return ceiling + 1
     return total
+
+
+def _declared_length(value: Any, ceiling: int) -> int:
+    """How many items an object says it holds (its shape, else its len()), 0 when it does not say."""
+    try:
+        shape = getattr(value, "shape", None)
+        if isinstance(shape, tuple) and shape and all(isinstance(v, int) for v in shape):
+            return _product(shape, ceiling)
+        return len(value) if hasattr(value, "__len__") else 0
+    except Exception:  # noqa: BLE001 - a property that fails declares nothing
+        return 0
 
 
 def _numpy_dtype(value: Any) -> Any:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import math
 import os
 import pathlib
-import tempfile
 import uuid
 from collections.abc import Mapping
 from typing import IO, Any
 
+from ..atomic import atomic_write
 from . import binary
 from .codecs import CODEC_NUMBERS
 from .model import installed_version
@@ -91,32 +90,8 @@ def _read_artifacts(artifacts: Mapping[str, str | os.PathLike[str] | bytes] | No
 
 
 def _write_atomically(path: pathlib.Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename: readers never see a partial file."""
-    directory = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a model file is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows cannot open directories
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(dir_fd)
+    with atomic_write(path) as out:
+        out.write(data)
 
 
 def dumps(model: Any, *, model_id: str | uuid.UUID | None = None, timestamp: datetime.datetime | str | None = None,

@@ -1,7 +1,8 @@
 """Input and output formats of `flm predict` and `flm serve`: detection, readers, writers.
 
-Stdlib only at import: `flm --help` imports this module. Each format lives in its
-own module, loaded on first use, exposing `read`, `write` and `encode`.
+Stdlib only at import: `flm --help` imports this module. Each format lives in its own module, loaded on
+first use, exposing `read`, `write` and `encode` (`FormatModule`), and has one `Format` record in
+`registry.py`: adding a format is that module plus that record.
 """
 
 from __future__ import annotations
@@ -11,111 +12,94 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from flmcli.errors import InputError
-
-if TYPE_CHECKING:
-    from flmcli.batch import Batch
-
-FORMAT_NAMES: tuple[str, ...] = ("json", "ndjson", "csv", "tsv", "parquet", "arrow")
-
-_MODULES: dict[str, str] = {
-    "json": "flmcli.formats.json_array",
-    "ndjson": "flmcli.formats.ndjson",
-    "csv": "flmcli.formats.csv_format",
-    "tsv": "flmcli.formats.tsv_format",
-    "parquet": "flmcli.formats.parquet_format",
-    "arrow": "flmcli.formats.arrow_format",
-}
-
-EXTENSIONS: dict[str, str] = {
-    ".json": "json",
-    ".ndjson": "ndjson",
-    ".jsonl": "ndjson",
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".arrow": "arrow",
-    ".arrows": "arrow",
-    ".feather": "arrow",
-    ".ipc": "arrow",
-}
-
-# The extension written for each format (first listed wins for directories of outputs).
-_CANONICAL_EXTENSION: dict[str, str] = {"json": ".json", "ndjson": ".ndjson", "csv": ".csv", "tsv": ".tsv",
-                                        "parquet": ".parquet", "arrow": ".arrow"}
+from flmcli.formats.detection import detect, format_for_path
+from flmcli.formats.registry import (
+    EXTENSIONS,
+    FORMAT_NAMES,
+    FORMATS,
+    MEDIA_TYPES,
+    STREAM_FALLBACK,
+    Encode,
+    Format,
+    FormatModule,
+    KeepInput,
+    Read,
+    Write,
+)
 
 # Enough to see a JSON first line or a CSV header; a BufferedReader peeks at most its buffer.
 HEAD_SIZE = 1 << 16
 
-Reader = Callable[..., Iterator["Batch"]]
-Writer = Callable[..., int]
-Encoder = Callable[..., Iterator[bytes]]
 
-from flmcli.formats.detection import detect, format_for_path  # noqa: E402
+def get(name: str) -> Format:
+    """The record of a format by name; InputError naming the choices for an unknown one."""
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise InputError(f"unknown format {name!r} (choose from {', '.join(FORMAT_NAMES)})") from None
 
 
 def extension(fmt: str) -> str:
     """The file extension for a format's output, e.g. ".parquet"."""
-    return _CANONICAL_EXTENSION[fmt]
+    return get(fmt).extensions[0]
 
 
-def for_path(path: str | None) -> str | None:
-    """The format a file name implies, or None (same as `format_for_path`)."""
-    return format_for_path(path)
+def module(fmt: str) -> FormatModule:
+    """A format's module, imported on first use."""
+    loaded: FormatModule = importlib.import_module(get(fmt).module)
+    return loaded
 
 
-def _module(fmt: str) -> Any:
-    try:
-        return importlib.import_module(_MODULES[fmt])
-    except KeyError:
-        raise InputError(f"unknown format {fmt!r} (choose from {', '.join(FORMAT_NAMES)})") from None
-
-
-def reader(fmt: str) -> Reader:
+def reader(fmt: str) -> Read:
     """`read(fp, *, source, batch_size, max_delay) -> Iterator[Batch]` for a format."""
-    return _module(fmt).read  # type: ignore[no-any-return]
+    return module(fmt).read
 
 
-def writer(fmt: str) -> Writer:
-    """`write(scored, out, *, keep_input=False, shape="default") -> rows written`."""
-    return _module(fmt).write  # type: ignore[no-any-return]
+def writer(fmt: str) -> Write:
+    """`write(scored, out, *, keep_input=False) -> rows written`."""
+    return module(fmt).write
 
 
-def encoder(fmt: str) -> Encoder:
-    """`encode(scored, *, keep_input=False, shape="default") -> Iterator[bytes]`, one chunk per batch."""
-    return _module(fmt).encode  # type: ignore[no-any-return]
+def encoder(fmt: str) -> Encode:
+    """`encode(scored, *, keep_input=False) -> Iterator[bytes]`, one chunk per batch."""
+    return module(fmt).encode
 
 
-def _needs_seek(fmt: str, head: bytes) -> bool:
-    # Parquet keeps its schema in the footer, the Arrow file format its index; the IPC stream needs nothing.
-    return fmt == "parquet" or (fmt == "arrow" and head.startswith(b"ARROW1"))
+class Input(NamedTuple):
+    """An opened input: its format, its binary file object, and its name in messages."""
+
+    fmt: str
+    fp: BinaryIO
+    name: str
 
 
 @contextmanager
-def open_input(path_or_dash: str | None, explicit_fmt: str | None = None) -> Iterator[tuple[str, BinaryIO, str]]:
-    """Open a path or `-` (stdin) and yield (format, binary file object, display name).
+def open_input(
+    path_or_dash: str | None, explicit_fmt: str | None = None, stdin: BinaryIO | None = None
+) -> Iterator[Input]:
+    """Open a path or `-` (`stdin`, default the process's) and yield it as an `Input`.
 
     Stdin is never read ahead for detection beyond what `peek` already has, so
     `tail -f events.ndjson | flm predict` starts scoring as soon as a row arrives.
     """
     if path_or_dash in (None, "-"):
-        stdin = sys.stdin.buffer
+        stdin = stdin if stdin is not None else sys.stdin.buffer
         head = b"" if explicit_fmt else _peek(stdin)
         fmt = detect(None, head, explicit_fmt)
-        if fmt == "arrow" and not head:
+        if get(fmt).seek_magic and not head:
             head = _peek(stdin)
-        if not _needs_seek(fmt, head):
-            yield fmt, stdin, "<stdin>"
+        if not get(fmt).seekable_needed(head):
+            yield Input(fmt, stdin, "<stdin>")
             return
         with tempfile.TemporaryFile(prefix="flm-stdin-") as spool:
             shutil.copyfileobj(stdin, spool, 1 << 20)
             spool.seek(0)
-            yield fmt, spool, "<stdin>"
+            yield Input(fmt, spool, "<stdin>")
         return
     path = os.fspath(path_or_dash)
     try:
@@ -123,8 +107,15 @@ def open_input(path_or_dash: str | None, explicit_fmt: str | None = None) -> Ite
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror or exc}", source=path) from None
     with fp:
-        named = explicit_fmt or format_for_path(path)
-        yield (named if named is not None else detect(path, _peek(fp), None)), fp, path
+        yield Input(explicit_fmt or format_for_path(path) or detect(path, _peek(fp), None), fp, path)
+
+
+def size(fp: BinaryIO) -> int | None:
+    """The size of a regular file behind `fp`, else None."""
+    try:
+        return os.fstat(fp.fileno()).st_size
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _peek(fp: BinaryIO) -> bytes:
@@ -136,13 +127,22 @@ def _peek(fp: BinaryIO) -> bytes:
 
 __all__ = [
     "EXTENSIONS",
+    "FORMATS",
     "FORMAT_NAMES",
+    "MEDIA_TYPES",
+    "STREAM_FALLBACK",
+    "Format",
+    "FormatModule",
+    "Input",
+    "KeepInput",
     "detect",
     "encoder",
     "extension",
-    "for_path",
     "format_for_path",
+    "get",
+    "module",
     "open_input",
     "reader",
+    "size",
     "writer",
 ]

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
 from flmcli.errors import InputError
-from flmcli.formats.columnar import encode_tables, native, rebatch, refuse_terminal
-from flmcli.formats.records import KeepInput, write_chunks
+from flmcli.formats.columnar import encode_tables, native, rebatch
+from flmcli.formats.records import write_chunks
+from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -31,7 +32,7 @@ def _is_file_format(fp: BinaryIO) -> bool:
 
 def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
     import pyarrow as pa
-    import pyarrow.ipc as ipc
+    from pyarrow import ipc
 
     try:
         if _is_file_format(fp):
@@ -45,8 +46,8 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
         raise InputError(f"cannot read Arrow IPC: {str(exc).splitlines()[0]}", source=source) from None
 
 
-def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: str = "default") -> Iterator[bytes]:
-    import pyarrow.ipc as ipc
+def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterator[bytes]:
+    from pyarrow import ipc
 
     def open_writer(sink: io.BytesIO, schema: pa.Schema) -> Any:
         return ipc.new_stream(sink, schema)
@@ -54,6 +55,5 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: st
     return encode_tables(scored, keep_input, open_writer, lambda w, t: w.write_table(t))
 
 
-def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False, shape: str = "default") -> int:
-    refuse_terminal(out, "arrow")
-    return write_chunks(encode, scored, out, keep_input=keep_input, shape=shape)
+def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int:
+    return write_chunks(encode, scored, out, keep_input=keep_input)

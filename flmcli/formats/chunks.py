@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import select
 import stat
+import time
 from typing import BinaryIO
 
 CHUNK_SIZE = 1 << 20
@@ -36,6 +37,28 @@ class ChunkSource:
             return True
         readable, _, _ = select.select([self.fd], [], [], timeout)
         return bool(readable)
+
+
+class Pause:
+    """When live input has gone quiet: a partial batch is due `max_delay` seconds after its first row arrived,
+    unless more input is ready by then. The one rule of every reader that flushes partial batches."""
+
+    def __init__(self, chunks: ChunkSource, max_delay: float | None) -> None:
+        self._chunks = chunks
+        self.live = max_delay is not None and chunks.live
+        self._delay = max_delay or 0.0
+        self._since = 0.0
+
+    def restart(self) -> None:
+        """The first row of a new pending batch has just arrived."""
+        if self.live:
+            self._since = time.monotonic()
+
+    def due(self, pending: int) -> bool:
+        """Whether `pending` rows should go now; waits (in `select`) at most until the delay is up."""
+        if not self.live or not pending:
+            return False
+        return not self._chunks.ready(max(0.0, self._since + self._delay - time.monotonic()))
 
 
 def _live_fd(fp: BinaryIO) -> int | None:

@@ -6,8 +6,11 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from flmcli.errors import FlmError, InputError
-from flmcli.formats.records import KeepInput
+from flmcli.batch import CHAIN_KEY
+from flmcli.errors import InputError
+from flmcli.formats import keep
+from flmcli.formats.records import input_objects
+from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -64,28 +67,18 @@ def rebatch(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[tuple[pa.T
 
 def input_table(batch: Batch, keep_input: KeepInput, *, text: bool = False) -> pa.Table:
     """The kept input fields as a table. `text`: for CSV, where a column may hold values of mixed types."""
-
-    wanted = keep_input if isinstance(keep_input, list) else None
+    wanted = keep.wanted(keep_input)
     if batch.table is not None:
-        table = batch.table
-        if wanted is not None:
-            for name in wanted:
-                if name not in table.column_names:
-                    raise InputError("no such input field to keep", source=batch.source, field=name)
-            table = table.select(wanted)
-        return table
+        return keep.select(batch.table, wanted, batch.source)
     assert batch.records is not None
     records = batch.records
     if records and all(isinstance(record, list) for record in records):
         if wanted is not None:
-            raise InputError("cannot keep named fields of positional (array) rows", source=batch.source,
-                             hint="use --keep-input without names, or object rows")
+            raise keep.positional(batch.source, batch.line_of(0))
         # Positional rows have no names: input.0, input.1, ... cannot clash with outputs or class columns.
         width = max(len(record) for record in records)
         padded = [record + [None] * (width - len(record)) for record in records]
-        return _table({f"input.{i}": list(column) for i, column in enumerate(zip(*padded))}, batch, text)
-    from flmcli.formats.records import input_objects
-
+        return _table({f"{CHAIN_KEY}.{i}": list(column) for i, column in enumerate(zip(*padded))}, batch, text)
     objects = input_objects(batch, keep_input)
     # Every record's fields, in the order they first appear: pyarrow would take the first record's alone.
     names = wanted if wanted is not None else list(dict.fromkeys(key for obj in objects for key in obj))
@@ -273,8 +266,3 @@ def encode_tables(
         if chunk:
             yield chunk
 
-
-def refuse_terminal(out: BinaryIO, fmt: str) -> None:
-    isatty = getattr(out, "isatty", None)
-    if isatty is not None and isatty():
-        raise FlmError(f"refusing to write binary {fmt} to a terminal", hint="use -o FILE or a pipe")

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
-from flmcli.errors import InputError
+from flmcli.formats import csv_live
 from flmcli.formats.chunks import ChunkSource
 from flmcli.formats.columnar import encode_tables, rebatch
-from flmcli.formats.records import KeepInput, write_chunks
+from flmcli.formats.csv_errors import read_error
+from flmcli.formats.records import write_chunks
+from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
 # Large blocks keep pyarrow's parser busy; types are inferred from the first block and then fixed.
 BLOCK_SIZE = 1 << 22
-_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (\S+): invalid value '(.*)'", re.S)
 
 
 def read(
@@ -32,8 +32,6 @@ def read(
 
     chunks = ChunkSource(fp)
     if max_delay is not None and chunks.live:
-        from flmcli.formats import csv_live
-
         yield from csv_live.read(chunks, source=source, batch_size=batch_size, max_delay=max_delay, delimiter=delimiter)
         return
     try:
@@ -45,7 +43,7 @@ def read(
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" in str(exc):
             return
-        raise _error(exc, source, 0, None) from None
+        raise read_error(exc, source, 0, None) from None
     rows_read = 0
 
     def blocks() -> Iterator[pa.RecordBatch]:
@@ -56,7 +54,7 @@ def read(
             except StopIteration:
                 return
             except pa.ArrowInvalid as exc:
-                raise _error(exc, source, rows_read, reader.schema) from None
+                raise read_error(exc, source, rows_read, reader.schema) from None
             rows_read += block.num_rows
             yield block
 
@@ -66,21 +64,6 @@ def read(
         yield Batch(source=source, table=table, lines=lines, first_row=first_row)
 
 
-def _error(exc: Exception, source: str, rows_read: int, schema: pa.Schema | None) -> InputError:
-    text = str(exc)
-    where = f"after line {rows_read + 1}"
-    match = _CONVERSION.search(text)
-    if match and schema is not None:
-        index, kind, value = int(match.group(1)), match.group(2), match.group(3)
-        return InputError(
-            f"{where}: value {value!r} is not {kind}, the type inferred from the first rows",
-            source=source,
-            field=schema.names[index],
-            hint="make the first rows representative (e.g. 1.0 rather than 1 in a float column), or use ndjson",
-        )
-    return InputError(f"{where}: {text.splitlines()[0]}", source=source)
-
-
 def header(schema: pa.Schema, delimiter: str) -> bytes:
     text = io.StringIO()
     csv.writer(text, delimiter=delimiter, lineterminator="\n").writerow(schema.names)
@@ -88,7 +71,7 @@ def header(schema: pa.Schema, delimiter: str) -> bytes:
 
 
 def encode(
-    scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: str = "default", delimiter: str = ","
+    scored: Iterable[Scored], *, keep_input: KeepInput = False, delimiter: str = ","
 ) -> Iterator[bytes]:
     import pyarrow.csv as pacsv
 
@@ -101,5 +84,5 @@ def encode(
                          preamble=lambda schema: header(schema, delimiter), typed=False)
 
 
-def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False, shape: str = "default") -> int:
-    return write_chunks(encode, scored, out, keep_input=keep_input, shape=shape)
+def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int:
+    return write_chunks(encode, scored, out, keep_input=keep_input)

@@ -8,12 +8,12 @@ supported on this path.
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from flmcli.batch import Batch
-from flmcli.formats.chunks import ChunkSource
+from flmcli.formats.chunks import ChunkSource, Pause
+from flmcli.formats.csv_errors import read_error
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -23,8 +23,6 @@ def read(chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float,
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from flmcli.formats.csv_format import _error
-
     parse = pacsv.ParseOptions(delimiter=delimiter)
     header = b""
     schema: pa.Schema | None = None
@@ -32,7 +30,7 @@ def read(chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float,
     count = 0
     row = 1  # 1-based data row of the first pending row
     tail = b""
-    first_at = 0.0
+    pause = Pause(chunks, max_delay)
     while data := chunks.read():
         text = tail + data
         end = text.rfind(b"\n") + 1
@@ -45,26 +43,26 @@ def read(chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float,
             try:
                 table = pacsv.read_csv(io.BytesIO(header + complete), parse_options=parse, convert_options=convert)
             except pa.ArrowInvalid as exc:
-                raise _error(exc, source, row + count - 1, schema) from None
+                raise read_error(exc, source, row + count - 1, schema) from None
             schema = schema or table.schema
             if not pending:
-                first_at = time.monotonic()
+                pause.restart()
             pending.append(table)
             count += table.num_rows
-        while count >= batch_size or (count and not chunks.ready(max(0.0, first_at + max_delay - time.monotonic()))):
+        while count >= batch_size or pause.due(count):
             whole = pa.concat_tables(pending)
             size = min(count, batch_size)
             yield _batch(whole.slice(0, size), source, row)
             row += size
             count -= size
             pending = [whole.slice(size)] if count else []
-            first_at = time.monotonic()
+            pause.restart()
     if tail.strip():
         convert = pacsv.ConvertOptions(column_types=schema) if schema is not None else None
         try:
             pending.append(pacsv.read_csv(io.BytesIO(header + tail), parse_options=parse, convert_options=convert))
         except pa.ArrowInvalid as exc:
-            raise _error(exc, source, row + count - 1, schema) from None
+            raise read_error(exc, source, row + count - 1, schema) from None
     if pending:
         whole = pa.concat_tables(pending)
         if whole.num_rows:

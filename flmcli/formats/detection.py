@@ -7,14 +7,14 @@ import os
 import re
 
 from flmcli.errors import InputError
+from flmcli.formats import envelope
+from flmcli.formats.registry import EXTENSIONS, FORMAT_NAMES, FORMATS
 
-_INPUT_KEY = re.compile(rb'^\{\s*"input"\s*:')
 _JSON_SCALAR = re.compile(rb"\s*(?:-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null)\s*$")
 
 
 def format_for_path(path: str | None) -> str | None:
-    from flmcli.formats import EXTENSIONS
-
+    """The format a file name implies, or None."""
     if not path or path == "-":
         return None
     return EXTENSIONS.get(os.path.splitext(path)[1].lower())
@@ -22,8 +22,6 @@ def format_for_path(path: str | None) -> str | None:
 
 def detect(path: str | None, head: bytes, explicit: str | None) -> str:
     """The format of an input: explicit choice, then file extension, then first bytes."""
-    from flmcli.formats import FORMAT_NAMES
-
     if explicit:
         if explicit not in FORMAT_NAMES:
             raise InputError(f"unknown format {explicit!r} (choose from {', '.join(FORMAT_NAMES)})")
@@ -31,10 +29,9 @@ def detect(path: str | None, head: bytes, explicit: str | None) -> str:
     by_name = format_for_path(path)
     if by_name:
         return by_name
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    if head.startswith(b"ARROW1") or head.startswith(b"\xff\xff\xff\xff"):
-        return "arrow"
+    for fmt in FORMATS.values():
+        if fmt.magic and head.startswith(fmt.magic):
+            return fmt.name
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if not text:
         return "ndjson"  # empty input: zero rows whatever the format
@@ -73,7 +70,7 @@ def _object_format(text: bytes) -> str:
         value = json.loads(first)
     except (ValueError, RecursionError):
         # Incomplete first line: a pretty-printed object (Flama's body if it opens with "input") or a long NDJSON row.
-        return "json" if _INPUT_KEY.match(text) else "ndjson"
+        return "json" if envelope.OPENING.match(text) else "ndjson"
     if newline and rest.strip() or not isinstance(value, dict):
         return "ndjson"
     # One object alone: Flama's body (or a document wrapping rows, which the JSON reader refuses) when a key

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -11,9 +10,11 @@ import orjson
 
 from flmcli.batch import BadRecord, Batch
 from flmcli.errors import InputError
-from flmcli.formats.chunks import ChunkSource
+from flmcli.formats import envelope
+from flmcli.formats.chunks import ChunkSource, Pause
 from flmcli.formats.nesting import DepthGuard
-from flmcli.formats.records import KeepInput, bare_values, row_objects, write_chunks
+from flmcli.formats.records import bare_values, row_objects, write_chunks
+from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
     from flmcli.batch import Scored
@@ -39,8 +40,6 @@ class _Replay:
         return data
 
 
-# Where an array of rows opens: `[`, or Flama's body `{"input": [` with "input" as its first key.
-_OPENING = re.compile(rb'\[\s*|\{\s*"input"\s*:\s*\[\s*')
 # A comma between two rows (each an array or an object); inside a string or a nested row it is a false
 # candidate, which the parse of the prefix rejects (JSON tokenises the same from any element start).
 _BOUNDARY = re.compile(rb"[\]}]\s*(,)\s*[\[{]")
@@ -51,8 +50,7 @@ _TRIES = 4
 
 def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
     chunks = ChunkSource(fp, CHUNK_SIZE)
-    live = max_delay is not None and chunks.live
-    delay = max_delay or 0.0
+    pause = Pause(chunks, max_delay)
     head = b""
     while not head.lstrip():
         data = chunks.read()
@@ -60,17 +58,16 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
             return  # empty input: no rows
         head += data
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    opening = _OPENING.match(text)
+    opening = envelope.ROWS_OPENING.match(text)
     if opening is not None:
-        values: Iterator[list[Any]] = _split_rows(text[opening.end():], text[:1] == b"{", chunks, fp, source, live)
+        values: Iterator[list[Any]] = _split_rows(text[opening.end():], text[:1] == b"{", chunks, fp, source, pause.live)
     elif text[:1] == b"{":
         values = _envelope(_Replay(text, fp, source), source)
     else:
-        raise InputError(f"expected a JSON array of rows or {{\"input\": [...]}}, got {_kind_of(text)}",
+        raise InputError(f"expected a JSON array of rows or {envelope.BODY}, got {_kind_of(text)}",
                          source=source)
     pending: list[Any] = []
     row = 0
-    first_at = 0.0
     try:
         for piece in values:
             if piece:
@@ -80,14 +77,14 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
                         kind = "null" if value is None else type(value).__name__
                         piece[index] = BadRecord(f"expected an array or object row, got {kind}")
                 row += len(piece)
-                if live and not pending:
-                    first_at = time.monotonic()
+                if not pending:
+                    pause.restart()
                 pending.extend(piece)
                 while len(pending) >= batch_size:
                     rows, pending = pending[:batch_size], pending[batch_size:]
                     yield Batch(source=source, records=rows, first_row=row - len(pending) - len(rows) + 1)
-                    first_at = time.monotonic()
-            if live and pending and not chunks.ready(max(0.0, first_at + delay - time.monotonic())):
+                    pause.restart()
+            if pause.due(len(pending)):
                 yield Batch(source=source, records=pending, first_row=row - len(pending) + 1)
                 pending = []
     except InputError:
@@ -181,9 +178,9 @@ def _split_rows(
 
 
 def _fallback(buffer: bytes, wrapped: bool, fp: BinaryIO | None, source: str, rows: int) -> Iterator[list[Any]]:
-    opening = b'{"input":[' if wrapped else b"["
+    opening = envelope.CANONICAL_OPENING if wrapped else b"["
     stream = _Replay(opening + buffer, fp, source)
-    yield from _with_ijson(stream, "input.item" if wrapped else "item", source, rows)
+    yield from _with_ijson(stream, envelope.ITEMS if wrapped else "item", source, rows)
 
 
 def _with_ijson(stream: _Replay, prefix: str, source: str, rows: int) -> Iterator[list[Any]]:
@@ -230,13 +227,13 @@ def _envelope(stream: _Replay, source: str) -> Iterator[list[Any]]:
                         piece = []
             elif prefix == "" and event == "map_key":
                 keys.append(value)
-            elif prefix == "input":
+            elif prefix == envelope.KEY:
                 if event == "start_array":
                     found = True
                 elif event != "end_array":
                     raise InputError(f"expected an array of rows, got {_event_kind(event)}", source=source,
-                                     field="input")
-            elif prefix == "input.item":
+                                     field=envelope.KEY)
+            elif prefix == envelope.ITEMS:
                 if event in ("start_map", "start_array"):
                     builder, depth = ObjectBuilder(), 1
                     builder.event(event, value)
@@ -245,14 +242,14 @@ def _envelope(stream: _Replay, source: str) -> Iterator[list[Any]]:
     except (ijson.JSONError, InputError) as exc:
         if piece:
             yield piece
-        if isinstance(exc, InputError) and exc.field == "input":
+        if isinstance(exc, InputError) and exc.field == envelope.KEY:
             raise
         raise _syntax_error(exc, source, rows + len(piece) + 1) from None
     if not found:
         listed = ", ".join(repr(key)[:40] for key in keys[:5]) + (", ..." if len(keys) > 5 else "")
         held = f"the object has keys {listed}" if keys else "the object is empty"
-        raise InputError(f'missing field ({held}); send a JSON array of rows or {{"input": [...]}}', source=source,
-                         field="input")
+        raise InputError(f"missing field ({held}); send a JSON array of rows or {envelope.BODY}", source=source,
+                         field=envelope.KEY)
     if piece:
         yield piece
 
@@ -269,10 +266,10 @@ def _syntax_error(exc: Exception, source: str, row: int) -> InputError:
     return InputError(f"row {row}: invalid JSON: {reason}", source=source)
 
 
-def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: str = "default") -> Iterator[bytes]:
+def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterator[bytes]:
     """`[`, then each batch's elements, then `]`: valid JSON however many batches, even none."""
     dumps = orjson.dumps
-    objects = bool(keep_input) or shape == "records"
+    objects = bool(keep_input)
     separator = b"["
     for batch in scored:
         values = row_objects(batch, keep_input) if objects else bare_values(batch)
@@ -283,5 +280,5 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: st
     yield b"[]" if separator == b"[" else b"]"
 
 
-def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False, shape: str = "default") -> int:
-    return write_chunks(encode, scored, out, keep_input=keep_input, shape=shape, trailer=b"\n")
+def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int:
+    return write_chunks(encode, scored, out, keep_input=keep_input, trailer=b"\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -10,10 +9,11 @@ import orjson
 
 from flmcli.batch import BadRecord, Batch
 from flmcli.errors import InputError
-from flmcli.formats.chunks import ChunkSource
+from flmcli.formats.chunks import ChunkSource, Pause
 from flmcli.formats.nesting import is_depth_error, too_deep
 from flmcli.formats.numeric_lines import numeric_lines
-from flmcli.formats.records import KeepInput, bare_values, row_objects, write_chunks
+from flmcli.formats.records import row_objects, write_chunks
+from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
     from flmcli.batch import Scored
@@ -26,43 +26,41 @@ _ROW_TYPES = frozenset((list, dict))
 
 def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
     chunks = ChunkSource(fp)
-    live = max_delay is not None and chunks.live
-    delay = max_delay or 0.0
+    pause = Pause(chunks, max_delay)
     records: list[Any] = []
     lines: list[int] = []
     lineno = 0  # lines consumed so far
     tail = b""
-    first_at = 0.0
     data = chunks.read().removeprefix(b"\xef\xbb\xbf")
     while data:
         parts = (tail + data).split(b"\n") if tail else data.split(b"\n")
         tail = parts.pop()
-        values, numbers = _parse(parts, lineno + 1, source)
+        values, numbers = parse_lines(parts, lineno + 1, source)
         lineno += len(parts)
         if values:
-            if live and not records:
-                first_at = time.monotonic()
+            if not records:
+                pause.restart()
             records.extend(values)
             lines.extend(numbers)
             while len(records) >= batch_size:
                 yield Batch(source=source, records=records[:batch_size], lines=lines[:batch_size],
                             first_row=lines[0])
                 records, lines = records[batch_size:], lines[batch_size:]
-                first_at = time.monotonic()
+                pause.restart()
         # Only with rows pending and the chunk used up is it worth asking whether the producer went quiet.
-        if live and records and not chunks.ready(max(0.0, first_at + delay - time.monotonic())):
+        if pause.due(len(records)):
             yield Batch(source=source, records=records, lines=lines, first_row=lines[0])
             records, lines = [], []
         data = chunks.read()
     if tail.strip():
-        values, numbers = _parse([tail], lineno + 1, source)
+        values, numbers = parse_lines([tail], lineno + 1, source)
         records.extend(values)
         lines.extend(numbers)
     if records:
         yield Batch(source=source, records=records, lines=lines, first_row=lines[0])
 
 
-def _parse(parts: list[bytes], first_line: int, source: str) -> tuple[list[Any], list[int]]:
+def parse_lines(parts: list[bytes], first_line: int, source: str) -> tuple[list[Any], list[int]]:
     """Decode whole lines; one list comprehension for a clean chunk, a line-by-line pass otherwise."""
     loads = orjson.loads
     try:
@@ -113,13 +111,11 @@ def _scalar(value: object, source: str, lineno: int) -> InputError:
     return InputError(f"expected an array or object row, got {kind}", source=source, line=lineno)
 
 
-def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: str = "default") -> Iterator[bytes]:
-    """One object per row (`{"prediction": 0}`), or with shape="values" the bare value per line."""
+def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterator[bytes]:
+    """One object per row: `{"prediction": 0}`."""
     dumps = orjson.dumps
     for batch in scored:
-        if shape == "values" and not keep_input:
-            lines = [dumps(value) for value in bare_values(batch)]
-        elif (
+        if (
             not keep_input
             and (batch.errors is None or not any(batch.errors))  # --on-error null sets errors on every batch
             and (batch.keep is None or all(batch.keep))
@@ -144,5 +140,5 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: st
             yield b"\n".join(lines)
 
 
-def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False, shape: str = "default") -> int:
-    return write_chunks(encode, scored, out, keep_input=keep_input, shape=shape)
+def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int:
+    return write_chunks(encode, scored, out, keep_input=keep_input)

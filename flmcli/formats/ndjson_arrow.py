@@ -167,7 +167,7 @@ def _decoded(text: bytes, first_line: int, source: str) -> Batch:
     parts = text.split(b"\n")
     if parts and not parts[-1]:
         parts.pop()
-    records, numbers = ndjson._parse(parts, first_line, source)
+    records, numbers = ndjson.parse_lines(parts, first_line, source)
     return Batch(source=source, records=records, lines=numbers, first_row=numbers[0] if numbers else first_line)
 
 

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
 from flmcli.errors import InputError
-from flmcli.formats.columnar import encode_tables, native, rebatch, refuse_terminal
-from flmcli.formats.records import KeepInput, write_chunks
+from flmcli.formats.columnar import encode_tables, native, rebatch
+from flmcli.formats.records import write_chunks
+from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -32,7 +33,7 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
         raise InputError(f"cannot read Parquet: {str(exc).splitlines()[0]}", source=source) from None
 
 
-def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: str = "default") -> Iterator[bytes]:
+def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterator[bytes]:
     import pyarrow.parquet as pq
 
     def open_writer(sink: io.BytesIO, schema: pa.Schema) -> Any:
@@ -41,6 +42,5 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: st
     return encode_tables(scored, keep_input, open_writer, lambda w, t: w.write_table(t))
 
 
-def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False, shape: str = "default") -> int:
-    refuse_terminal(out, "parquet")
-    return write_chunks(encode, scored, out, keep_input=keep_input, shape=shape)
+def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int:
+    return write_chunks(encode, scored, out, keep_input=keep_input)

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from flmcli.errors import FlmError, InputError
+from flmcli.batch import CHAIN_KEY, BadRecord
+from flmcli.formats import keep
+from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
     from flmcli.batch import Batch, Scored
 
-# True: every input field; a list: only those fields.
-KeepInput = bool | list[str]
-SHAPES = ("default", "records", "values")
 
 
 def output_columns(scored: Scored) -> tuple[list[str], list[list[Any]]]:
@@ -65,36 +64,26 @@ def row_objects(scored: Scored, keep_input: KeepInput) -> list[dict[str, Any]]:
 
 def input_objects(batch: Batch, keep_input: KeepInput) -> list[dict[str, Any]]:
     """The input rows as objects; a positional row becomes {"input": [...]}, which the next model reads back."""
-    wanted = keep_input if isinstance(keep_input, list) else None
+    names = keep.wanted(keep_input)
     if batch.records is None:
         assert batch.table is not None
-        table = batch.table
-        if wanted is not None:
-            for name in wanted:
-                if name not in table.column_names:
-                    raise InputError("no such input column to keep", source=batch.source, field=name)
-            table = table.select(wanted)
-        return table.to_pylist()  # type: ignore[no-any-return]
-    from flmcli.batch import BadRecord
-
+        return keep.select(batch.table, names, batch.source).to_pylist()  # type: ignore[no-any-return]
     objects: list[dict[str, Any]] = []
     for i, record in enumerate(batch.records):
         if isinstance(record, BadRecord):  # a line that could not be read has no fields to keep
             objects.append({})
         elif isinstance(record, dict):
-            if wanted is None:
+            if names is None:
                 objects.append(record)
                 continue
             try:
-                objects.append({name: record[name] for name in wanted})
+                objects.append({name: record[name] for name in names})
             except KeyError as exc:
-                raise InputError("no such input field to keep", source=batch.source, line=batch.line_of(i),
-                                 field=str(exc.args[0])) from None
-        elif wanted is None:
-            objects.append({"input": record})
+                raise keep.missing(str(exc.args[0]), batch.source, batch.line_of(i)) from None
+        elif names is None:
+            objects.append({CHAIN_KEY: record})
         else:
-            raise InputError("cannot keep named fields of a positional (array) row", source=batch.source,
-                             line=batch.line_of(i), hint="use --keep-input without names, or object rows")
+            raise keep.positional(batch.source, batch.line_of(i))
     return objects
 
 
@@ -104,12 +93,9 @@ def write_chunks(
     out: BinaryIO,
     *,
     keep_input: KeepInput,
-    shape: str,
     trailer: bytes = b"",
 ) -> int:
     """Write each encoded chunk as it comes and flush, so a pipe reader sees every batch at once."""
-    if shape not in SHAPES:
-        raise FlmError(f"unknown output shape {shape!r} (choose from {', '.join(SHAPES)})")
     written = 0
 
     def counting() -> Iterator[Scored]:
@@ -118,7 +104,7 @@ def write_chunks(
             written += kept_rows(item)
             yield item
 
-    for chunk in encode(counting(), keep_input=keep_input, shape=shape):
+    for chunk in encode(counting(), keep_input=keep_input):
         out.write(chunk)
         out.flush()
     if trailer:

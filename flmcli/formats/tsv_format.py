@@ -6,7 +6,8 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from flmcli.formats import csv_format
-from flmcli.formats.records import KeepInput, write_chunks
+from flmcli.formats.records import write_chunks
+from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
     from flmcli.batch import Batch, Scored
@@ -16,9 +17,9 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
     return csv_format.read(fp, source=source, batch_size=batch_size, max_delay=max_delay, delimiter="\t")
 
 
-def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False, shape: str = "default") -> Iterator[bytes]:
-    return csv_format.encode(scored, keep_input=keep_input, shape=shape, delimiter="\t")
+def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterator[bytes]:
+    return csv_format.encode(scored, keep_input=keep_input, delimiter="\t")
 
 
-def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False, shape: str = "default") -> int:
-    return write_chunks(encode, scored, out, keep_input=keep_input, shape=shape)
+def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int:
+    return write_chunks(encode, scored, out, keep_input=keep_input)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import FlmError
+from ..options import ServeConfig
 from . import bodies, media
 from .batcher import Batcher
-from .errors import GatewayTimeout
+from .errors import GatewayTimeout, error_body
+from .guard import Guard
 from .metrics import Metrics
 from .models import ServedModel
 
@@ -24,12 +25,8 @@ if TYPE_CHECKING:
 
     from ..predictor import Predictor
 
-Endpoint = Callable[["Request"], Awaitable["Response"]]
 logger = logging.getLogger("flm.serve")
 
-DEFAULT_MAX_BATCH_SIZE = 1024
-DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024
-DEFAULT_TIMEOUT = 60.0
 # Responses up to this many rows are encoded on the event loop.
 _INLINE_ROWS = 64
 # Bodies up to this many bytes are parsed on the event loop; larger ones on a worker thread, so one big request
@@ -41,18 +38,19 @@ GZIP_ABOVE = 1400
 
 def create_app(
     predictors: Mapping[str, Predictor] | Predictor,
+    config: ServeConfig | None = None,
     *,
-    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
-    max_batch_delay_ms: float = 0.0,
-    max_body_size: int = DEFAULT_MAX_BODY_SIZE,
-    timeout: float | None = DEFAULT_TIMEOUT,
     routes: Sequence[BaseRoute] = (),
     title: str = "flm serve",
+    **settings: Any,
 ) -> Starlette:
     """An ASGI app serving each predictor under `/<name>/` (and at `/` when there is only one).
 
-    `routes` are added as they are: custom endpoints find a model with `flmcli.serve.served_model(request, name)`.
+    `config` (or single `settings` such as `max_body_size=...` over it) holds the batching and limits,
+    with `flm serve`'s defaults. `routes` are added as they are: custom endpoints find a model with
+    `flmcli.serve.served_model(request, name)`.
     """
+    config = (config or ServeConfig()).replace(**settings)
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
     from starlette.middleware import Middleware
@@ -76,14 +74,14 @@ def create_app(
             Batcher(
                 predictor,
                 name=name,
-                max_batch_size=max_batch_size,
-                max_batch_delay_ms=max_batch_delay_ms,
+                max_batch_size=config.max_batch_size,
+                max_batch_delay_ms=config.max_batch_delay_ms,
                 observe=metrics.observer(name),
             ),
         )
         for name, predictor in predictors.items()
     }
-    guard = _Guard(metrics, timeout)
+    guard = Guard(metrics, config.timeout)
     all_routes: list[BaseRoute] = []
     single = len(models) == 1
     for served in models.values():
@@ -117,8 +115,8 @@ def create_app(
     app = Starlette(
         routes=all_routes,
         middleware=[
-            Middleware(BodySizeLimit, max_body_size=max_body_size),
-            Middleware(ContentDecoding, max_body_size=max_body_size),
+            Middleware(BodySizeLimit, max_body_size=config.max_body_size),
+            Middleware(ContentDecoding, max_body_size=config.max_body_size),
             Middleware(GZipMiddleware, minimum_size=GZIP_ABOVE, compresslevel=5),
         ],
         exception_handlers={
@@ -133,11 +131,11 @@ def create_app(
     app.state.title = title
     app.state.custom_routes = list(routes)
     app.state.guard = guard
-    app.state.max_body_size = max_body_size
+    app.state.max_body_size = config.max_body_size
     return app
 
 
-def model_routes(served: ServedModel, prefix: str, guard: _Guard) -> list[BaseRoute]:
+def model_routes(served: ServedModel, prefix: str, guard: Guard) -> list[BaseRoute]:
     from starlette.routing import Route
 
     async def inspect(request: Request) -> Response:
@@ -183,7 +181,7 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
         batches = await run_in_threadpool(bodies.json_batches, body, size)
     else:
         batches = await run_in_threadpool(bodies.read_batches, fmt, body, size, request.app.state.max_body_size)
-    scored = await asyncio.gather(*(served.batcher.score(batch, method) for batch in batches))
+    scored = await asyncio.gather(*(served.batcher.submit(batch, method) for batch in batches))
     media_type = media.RESPONSE_TYPES[out]
     if out == "ndjson":
         return StreamingResponse(bodies.encode(out, scored, keep), media_type=media_type)
@@ -195,55 +193,11 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
     return Response(content, media_type=media_type)
 
 
-class _Guard:
-    """Wraps an endpoint with the per-request timeout and its metrics."""
-
-    def __init__(self, metrics: Metrics, timeout: float | None) -> None:
-        self.metrics = metrics
-        self.timeout = timeout
-
-    def __call__(self, model: str, route: str, endpoint: Endpoint) -> Endpoint:
-        async def guarded(request: Request) -> Response:
-            started = time.perf_counter()
-            status = 500
-            try:
-                try:
-                    async with asyncio.timeout(self.timeout):
-                        response = await endpoint(request)
-                except TimeoutError:
-                    raise GatewayTimeout(f"no answer within {self.timeout:g} s") from None
-                status = response.status_code
-                return response
-            except FlmError as error:
-                status = error.http_status
-                raise
-            finally:
-                self.metrics.record(model, route, status, time.perf_counter() - started)
-
-        guarded.__name__ = getattr(endpoint, "__name__", route)
-        guarded.__doc__ = endpoint.__doc__
-        return guarded
-
-
 async def _index(request: Request) -> Response:
     from starlette.responses import JSONResponse
 
     models: dict[str, ServedModel] = request.app.state.models
     return JSONResponse({"models": {name: f"/{name}/" for name in models}})
-
-
-# An error message echoes what the client sent: cut past this many characters so a huge bad value cannot
-# make a huge answer (or log line).
-MAX_ERROR_CHARS = 1000
-
-
-def error_body(message: str) -> bytes:
-    import orjson
-
-    if len(message) > MAX_ERROR_CHARS:
-        cut = len(message) - MAX_ERROR_CHARS
-        message = f"{message[: MAX_ERROR_CHARS - 200]} ...[{cut} characters cut]... {message[-200:]}"
-    return orjson.dumps({"error": message})
 
 
 async def _flm_error(request: Request, exc: Exception) -> Response:

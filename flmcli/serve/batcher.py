@@ -52,7 +52,8 @@ class Batcher:
         # for one model, which is what lets requests pile up and be merged.
         self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"flm-{name}")
 
-    async def score(self, batch: Batch, method: str) -> Scored:
+    async def submit(self, batch: Batch, method: str) -> Scored:
+        """Queue `batch` for the next model call; its own Scored rows come back, or its own error."""
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done():
             self._wakeup = asyncio.Event()

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..batch import Batch, Scored
 from ..errors import InputError
+from ..formats import envelope
 
 # The source name in error messages: `input:3: field 'Age': ...` is row 3 of the request's rows.
 SOURCE = "input"
@@ -21,7 +22,7 @@ SOURCE = "input"
 def json_batches(body: bytes, batch_size: int) -> list[Batch]:
     """Flama's envelope `{"input": [row, ...]}` (or a bare `[row, ...]`), read by the JSON reader."""
     if not body.strip():
-        raise InputError('empty body; send {"input": [[...], ...]}', source="body")
+        raise InputError(f"empty body; {envelope.USAGE}", source="body")
     batches = read_batches("json", body, batch_size)
     if not batches:
         # The reader found no rows: say why, if the envelope itself is wrong.
@@ -31,13 +32,9 @@ def json_batches(body: bytes, batch_size: int) -> list[Batch]:
             document = orjson.loads(body)
         except orjson.JSONDecodeError as error:
             raise InputError(f"malformed JSON: {error}", source="body") from None
-        if isinstance(document, dict) and "input" not in document:
-            raise InputError('missing field; send {"input": [[...], ...]}', source="body", field="input")
-        if isinstance(document, dict) and not isinstance(document["input"], list):
-            raise InputError(f"expected an array of rows, got {_kind(document['input'])}", source="body",
-                             field="input")
-        if not isinstance(document, (dict, list)):
-            raise InputError(f"expected {{\"input\": [...]}}, got {_kind(document)}", source="body")
+        problem = envelope.problem(document)
+        if problem is not None:
+            raise problem
         batches = [Batch(source=SOURCE, records=[])]
     return batches
 
@@ -54,10 +51,6 @@ def check_body(fmt: str, body: bytes) -> None:
             raise InputError(f"the body is not {fmt} (Content-Type says it is)", source="body", field="Content-Type")
     elif columnar or (fmt in ("csv", "tsv") and looks == "JSON"):
         raise InputError(f"the body is {looks} but Content-Type says {fmt}", source="body", field="Content-Type")
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
 
 
 def records_batches(rows: list[Any], batch_size: int) -> list[Batch]:

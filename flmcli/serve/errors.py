@@ -23,3 +23,18 @@ class PayloadTooLarge(InputError):
 
 class GatewayTimeout(FlmError):
     http_status = 504
+
+
+# An error message echoes what the client sent: cut past this many characters so a huge bad value cannot
+# make a huge answer (or log line).
+MAX_ERROR_CHARS = 1000
+
+
+def error_body(message: str) -> bytes:
+    """What every error response carries: `{"error": "<one line>"}`."""
+    import orjson
+
+    if len(message) > MAX_ERROR_CHARS:
+        cut = len(message) - MAX_ERROR_CHARS
+        message = f"{message[: MAX_ERROR_CHARS - 200]} ...[{cut} characters cut]... {message[-200:]}"
+    return orjson.dumps({"error": message})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .errors import PayloadTooLarge
+from .errors import PayloadTooLarge, error_body
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,8 +45,6 @@ class BodySizeLimit:
 
 
 async def _refuse(send: Send, declared: int, limit: int) -> None:
-    from .app import error_body
-
     body = error_body(f"body: request body of {declared} bytes is larger than the limit of {limit} bytes")
     await send(
         {

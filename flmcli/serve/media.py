@@ -6,31 +6,13 @@ reads and writes bodies with exactly the readers and writers `flm predict` uses.
 
 from __future__ import annotations
 
+from ..formats.registry import FORMATS
+from ..formats.registry import MEDIA_TYPES as _MEDIA_TYPES
 from .errors import NotAcceptable, UnsupportedMediaType
 
-MEDIA_TYPES: dict[str, str] = {
-    "application/json": "json",
-    "application/x-ndjson": "ndjson",
-    "application/ndjson": "ndjson",
-    "application/jsonl": "ndjson",
-    "application/jsonlines": "ndjson",
-    "text/csv": "csv",
-    "text/tab-separated-values": "tsv",
-    "application/vnd.apache.parquet": "parquet",
-    "application/x-parquet": "parquet",
-    "application/vnd.apache.arrow.stream": "arrow",
-    "application/vnd.apache.arrow.file": "arrow",
-}
-# What each format is sent back as.
-RESPONSE_TYPES: dict[str, str] = {
-    "json": "application/json",
-    "ndjson": "application/x-ndjson",
-    "csv": "text/csv; charset=utf-8",
-    "tsv": "text/tab-separated-values; charset=utf-8",
-    "parquet": "application/vnd.apache.parquet",
-    "arrow": "application/vnd.apache.arrow.stream",
-}
-BINARY = frozenset({"parquet", "arrow"})
+# Accepted request types -> format, and the type each format is answered with: both from the formats registry.
+MEDIA_TYPES: dict[str, str] = dict(_MEDIA_TYPES)
+RESPONSE_TYPES: dict[str, str] = {fmt.name: fmt.response_type for fmt in FORMATS.values()}
 # `curl -d '{"input": ...}'` sends form-urlencoded, and some clients text/plain: a model server has no forms,
 # so both are read as the JSON they hold.
 _LOOSE_JSON = frozenset({"application/x-www-form-urlencoded", "text/plain"})
@@ -74,10 +56,10 @@ def response_format(accept: str | None, request_fmt: str) -> str:
         if quality > 0:
             ranked.append((-quality, position, bare))
     for _, _, bare in sorted(ranked):
-        if bare in ("*/*", "") or bare == "application/*" and request_fmt in ("json", "ndjson", "parquet", "arrow"):
+        if bare in ("*/*", "") or bare == "application/*" and RESPONSE_TYPES[request_fmt].startswith("application/"):
             return request_fmt
         if bare == "text/*":
-            return request_fmt if request_fmt in ("csv", "tsv") else "csv"
+            return request_fmt if RESPONSE_TYPES[request_fmt].startswith("text/") else "csv"
         if bare in MEDIA_TYPES:
             return MEDIA_TYPES[bare]
         if bare.endswith("+json"):

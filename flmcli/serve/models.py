@@ -35,15 +35,15 @@ class ServedModel:
     def check_method(self, method: str | None) -> str:
         if not method or method == self.predictor.method:
             return self.predictor.method
-        return self.predictor._check_method(method)
+        return self.predictor.check_method(method)
 
-    async def score(self, rows: list[Any] | Batch, method: str | None = None) -> Scored:
+    async def predict(self, rows: list[Any] | Batch, method: str | None = None) -> Scored:
         """Score rows (JSON-like records) through the batcher; raises InputError naming a bad row."""
         method = self.check_method(method)
         if isinstance(rows, Batch):
-            return await self.batcher.score(rows, method)
+            return await self.batcher.submit(rows, method)
         batches = records_batches(rows, self.batcher.max_batch_size)
-        parts = await asyncio.gather(*(self.batcher.score(batch, method) for batch in batches))
+        parts = await asyncio.gather(*(self.batcher.submit(batch, method) for batch in batches))
         return concat(parts)
 
     def inspect(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import FlmError, ModelFileError
-from .app import DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BODY_SIZE, DEFAULT_TIMEOUT
+from ..options import ServeConfig
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -48,12 +48,11 @@ def app_from_env() -> Starlette:
     """The app factory each uvicorn worker calls (`--workers N`)."""
     from .app import create_app
 
-    config: dict[str, Any] = json.loads(os.environ[CONFIG_ENV])
-    predictors = load_predictors(
-        config["models"], trust=config.get("trust", ()), trust_all=config.get("trust_all", False),
-        method=config.get("method", "predict"),
-    )
-    return create_app(predictors, **config["app"])
+    document = json.loads(os.environ[CONFIG_ENV])
+    config = ServeConfig.from_json(document["config"])
+    predictors = load_predictors(document["models"], trust=config.trust, trust_all=config.trust_all,
+                                 method=config.method)
+    return create_app(predictors, config)
 
 
 def log_config(log_level: str) -> dict[str, Any]:
@@ -67,51 +66,34 @@ def log_config(log_level: str) -> dict[str, Any]:
     return config
 
 
-def run(
-    models: dict[str, str],
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    workers: int = 1,
-    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
-    max_batch_delay_ms: float = 0.0,
-    max_body_size: int = DEFAULT_MAX_BODY_SIZE,
-    timeout: float | None = DEFAULT_TIMEOUT,
-    trust: Iterable[str] = (),
-    trust_all: bool = False,
-    method: str = "predict",
-    log_level: str = "info",
-) -> None:
-    """Serve `models` ({name: path}) until interrupted; ModelFileError if one cannot be loaded."""
+def run(models: Mapping[str, str], config: ServeConfig | None = None, **settings: Any) -> None:
+    """Serve `models` ({name: path}) until interrupted; ModelFileError if one cannot be loaded.
+
+    `config` (or single `settings` over it, e.g. `port=9000`) has `flm serve`'s defaults.
+    """
+    config = (config or ServeConfig()).replace(**settings)
     try:
         import uvicorn
     except ImportError:
         raise FlmError("flm serve needs: pip install 'flmcli[serve]'") from None
     from .app import create_app
 
-    options: dict[str, Any] = {
-        "max_batch_size": max_batch_size,
-        "max_batch_delay_ms": max_batch_delay_ms,
-        "max_body_size": max_body_size,
-        "timeout": timeout,
-    }
     # Load here even with workers: a bad model fails the command (exit 3) before uvicorn starts.
-    predictors = load_predictors(models, trust=trust, trust_all=trust_all, method=method)
+    predictors = load_predictors(models, trust=config.trust, trust_all=config.trust_all, method=config.method)
     from .protocol import HeaderDeadlineProtocol
 
     common: dict[str, Any] = {
-        "host": host, "port": port, "log_level": log_level, "log_config": log_config(log_level),
-        "timeout_graceful_shutdown": timeout if timeout else None,
+        "host": config.host, "port": config.port, "log_level": config.log_level,
+        "log_config": log_config(config.log_level),
+        "timeout_graceful_shutdown": config.timeout if config.timeout else None,
         # Request headers must arrive within FLM_SERVE_HEADER_TIMEOUT seconds (10 by default), and stay
         # under h11's 64 KiB; a body is bounded by --max-body-size and --timeout.
         "http": HeaderDeadlineProtocol,
     }
-    if workers > 1:
-        os.environ[CONFIG_ENV] = json.dumps(
-            {"models": dict(models), "trust": list(trust), "trust_all": trust_all, "method": method, "app": options}
-        )
+    if config.workers > 1:
+        os.environ[CONFIG_ENV] = json.dumps({"models": dict(models), "config": config.to_json()})
         del predictors
-        uvicorn.run(FACTORY, factory=True, workers=workers, **common)
+        uvicorn.run(FACTORY, factory=True, workers=config.workers, **common)
     else:
-        uvicorn.run(create_app(predictors, **options), **common)
+        uvicorn.run(create_app(predictors, config), **common)
     sys.stderr.flush()

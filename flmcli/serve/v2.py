@@ -145,7 +145,7 @@ async def infer(request: Request) -> Response:
     outputs: list[dict[str, Any]] = []
     blobs: list[bytes] = []
     for method, binary_out, class_count in wanted:
-        parts = await asyncio.gather(*(served.batcher.score(batch, method) for batch in batches))
+        parts = await asyncio.gather(*(served.batcher.submit(batch, method) for batch in batches))
         values = concat(list(parts)).outputs.to_numpy()
         spec = sig.output(method)
         assert spec is not None

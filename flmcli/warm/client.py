@@ -61,7 +61,7 @@ def connect(directory: str | None = None, *, same_flm: bool = True) -> tuple[soc
         if struct.unpack("3i", creds)[1] != os.getuid():
             sock.close()
             return Refused(f"not using the warm helper: {path} is served by another user")
-        hello = _read_line(sock)
+        hello = read_line(sock)
         if hello is None or hello.get("flm") != "warm":
             sock.close()
             return Refused(f"the warm helper at {path} did not answer")
@@ -148,7 +148,7 @@ def _wait(sock: socket.socket, helper: int) -> int | None:
     signal.signal(signal.SIGTSTP, suspend)
     signal.signal(signal.SIGCONT, forward)
     try:
-        answer = _read_line(sock)
+        answer = read_line(sock)
     except OSError:
         answer = None
     if answer is not None and "cold" in answer:
@@ -170,7 +170,7 @@ def _wait(sock: socket.socket, helper: int) -> int | None:
     return int(answer["exit"])
 
 
-def _read_line(sock: socket.socket) -> dict[str, Any] | None:
+def read_line(sock: socket.socket) -> dict[str, Any] | None:
     data = b""
     while not data.endswith(b"\n"):
         chunk = sock.recv(4096)

@@ -36,7 +36,7 @@ PRELOAD = (
     "pyarrow.pandas_compat", "pyarrow.vendored.version", "narwhals", "narwhals.stable.v2",
     "narwhals._pandas_like.dataframe", "narwhals._pandas_like.namespace", "narwhals._interchange.dataframe",
     "ctypes",
-    "flmcli.cli", "flmcli.cli.predict", "flmcli.scoring", "flmcli.predictor", "flmcli.flm", "flmcli.formats",
+    "flmcli.cli", "flmcli.cli.predict", "flmcli.job", "flmcli.predictor", "flmcli.flm", "flmcli.formats",
     "flmcli.warm.child",
 )
 

@@ -25,7 +25,7 @@ from tests.dask.dask_support import CHURN, churn, invoke, local_frame, read_part
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as running:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as running:
         yield running.scheduler_address
 
 
@@ -164,9 +164,10 @@ def test_on_error_fail_names_file_and_line_and_leaves_no_output(cluster: str, tm
 
 def test_scheduler_from_the_environment(cluster: str, tmp_path: Path) -> None:
     inputs = [write(churn(100, 0), tmp_path / "a.csv")]
-    result = invoke("predict", CHURN, *inputs, "-o", tmp_path / "out", env={"FLM_DASK": cluster})
+    result = invoke("predict", CHURN, *inputs, "-o", tmp_path / "out", "--progress", env={"FLM_DASK": cluster})
     assert result.exit_code == 0, result.output
     assert f"dask: scheduler {cluster}" in result.stderr
+    assert "scoring on dask" in result.stderr and "1/1" in result.stderr  # the bar, forced on
     assert read_parts(tmp_path / "out").equals(local_frame(CHURN, inputs, tmp_path))
 
 

@@ -41,6 +41,9 @@ def const(value: Any) -> Op:
         return tup(*value)
     if isinstance(value, list):
         return Op(pickle.EMPTY_LIST + pickle.MARK + b"".join(const(v) for v in value) + pickle.APPENDS)
+    if isinstance(value, dict):
+        pairs = b"".join(const(key) + const(item) for key, item in value.items())
+        return Op(pickle.EMPTY_DICT + pickle.MARK + pairs + pickle.SETITEMS)
     raise TypeError(type(value))
 
 

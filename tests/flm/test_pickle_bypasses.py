@@ -108,6 +108,12 @@ MEMORY_BOMBS: dict[str, bytes] = {
                                                          for _ in range(100)) + pickle.TUPLE)),
     "copyreg._reconstructor": program(call(glob("copyreg", "_reconstructor"), glob("builtins", "bytearray"),
                                            glob("builtins", "bytearray"), 10**11)),
+    # hardening, not a demonstrated bomb (scipy 1.17 iterates no rows here): a constructor is never given an
+    # object that claims more items than the file could hold
+    "list(sparse matrix with a forged shape)": program(call(glob("builtins", "list"), build(
+        newobj(glob("scipy.sparse._csr", "csr_matrix")),
+        {"_shape": (10**9, 1), "maxprint": 50, "indptr": call(NUMPY_RECONSTRUCT, NDARRAY, (0,), b"b"),
+         "indices": call(NUMPY_RECONSTRUCT, NDARRAY, (0,), b"b"), "data": call(NUMPY_RECONSTRUCT, NDARRAY, (0,), b"b")}))),
     "masked array shape": program(call(glob("numpy.ma.core", "_mareconstruct"), glob("numpy.ma", "MaskedArray"),
                                        NDARRAY, HUGE, b"d")),
 }

@@ -19,7 +19,7 @@ import pytest
 
 from flmcli import formats
 from flmcli.batch import BadRecord, Batch, Scored
-from flmcli.errors import FlmError, InputError
+from flmcli.errors import InputError
 from tests.helpers import DATA as CHURN
 
 ROWS = 25
@@ -434,7 +434,6 @@ def test_json_writer_uses_flamas_shape() -> None:
 def test_ndjson_writer_one_object_per_row() -> None:
     assert written("ndjson", [flat(records_batch())]) == b'{"prediction":0}\n{"prediction":1}\n{"prediction":0}\n'
     assert written("ndjson", [proba(records_batch())]).splitlines()[0] == b'{"0":0.86,"1":0.14}'
-    assert written("ndjson", [flat(records_batch())], shape="values") == b"0\n1\n0\n"
     assert written("ndjson", []) == b""
 
 
@@ -499,16 +498,6 @@ def test_encode_yields_bytes_per_batch() -> None:
     chunks = list(formats.encoder("parquet")([flat(records_batch()), flat(records_batch())]))
     assert len(chunks) >= 2 and chunks[0].startswith(b"PAR1")
     assert pq.read_table(io.BytesIO(b"".join(chunks))).num_rows == 6
-
-
-def test_binary_formats_refuse_a_terminal() -> None:
-    class Terminal(io.BytesIO):
-        def isatty(self) -> bool:
-            return True
-
-    for fmt in ("parquet", "arrow"):
-        with pytest.raises(FlmError, match="terminal"):
-            formats.writer(fmt)([flat(records_batch())], Terminal())
 
 
 def test_broken_pipe_propagates() -> None:

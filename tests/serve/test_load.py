@@ -27,18 +27,14 @@ SAMPLE = ROOT / "samples" / "churn_loss.py"
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
-    tmp = tmp_path_factory.mktemp("serve-load")
-    # Started together so their slow imports overlap.
-    started = {
-        "churn": spawn(tmp, {"churn": CHURN}, log_level="warning"),
-        "workers": spawn(tmp, {"iris": IRIS}, workers=2),
-    }
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real `flm serve` with two worker processes on 127.0.0.1, for the load run and the workers test."""
+    started = spawn(tmp_path_factory.mktemp("serve-load"), {"churn": CHURN, "iris": IRIS}, workers=2,
+                    log_level="warning")
     try:
-        yield {name: wait_ready(server) for name, server in started.items()}
+        yield wait_ready(started)
     finally:
-        for server in started.values():
-            stop(server)
+        stop(started)
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +157,7 @@ def test_schemathesis_finds_no_server_error(case: Any, served: Any) -> None:
     case.call_and_validate(app=schema_app(served), checks=[not_a_server_error])
 
 
-def test_bounded_load_has_no_error_and_no_mismatch(servers: dict[str, Server], churn_rows: list[list[Any]],
+def test_bounded_load_has_no_error_and_no_mismatch(server: Server, churn_rows: list[list[Any]],
                                                    churn_predictor: Any) -> None:
     """Real connections to a real uvicorn on 127.0.0.1, 400 requests from 16 clients; stops by itself."""
     rows = churn_rows[:400]
@@ -169,7 +165,7 @@ def test_bounded_load_has_no_error_and_no_mismatch(servers: dict[str, Server], c
 
     def worker(offset: int) -> list[tuple[int, int, Any]]:
         seen = []
-        with httpx.Client(base_url=servers["churn"].url, timeout=60) as client:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
             for i in range(offset, len(rows), 16):
                 response = client.post("/churn/predict/", json={"input": [rows[i]]})
                 seen.append((i, response.status_code, response.json().get("output")))
@@ -182,17 +178,17 @@ def test_bounded_load_has_no_error_and_no_mismatch(servers: dict[str, Server], c
     assert [i for i, _, output in results if output != [expected[i]]] == []
 
 
-def test_workers_each_serve_the_model(servers: dict[str, Server]) -> None:
+def test_workers_each_serve_the_model(server: Server) -> None:
     from tests.serve.test_app import IRIS_ROWS, manifest_entry
 
     expected = manifest_entry(IRIS)["expected_outputs"]["predict"]
-    with httpx.Client(base_url=servers["workers"].url, timeout=60) as client:
-        outputs = [client.post("/predict/", json={"input": IRIS_ROWS}).json()["output"] for _ in range(20)]
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        outputs = [client.post("/iris/predict/", json={"input": IRIS_ROWS}).json()["output"] for _ in range(20)]
         assert outputs == [expected] * 20
         assert client.get("/v2/models/iris/ready").json() == {"name": "iris", "ready": True}
     # Last use of this server: it must stop cleanly on Ctrl-C, workers and all.
-    assert stop(servers["workers"]) == 0
-    log = servers["workers"].log()
+    assert stop(server) == 0
+    log = server.log()
     assert "Traceback" not in log
 
 

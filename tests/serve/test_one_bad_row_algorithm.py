@@ -57,7 +57,7 @@ def _run(predictor: Any, requests: list[list[Any]]) -> tuple[list[Any], list[tup
         try:
             # Queued before the batcher's task first runs: one model call for all of them.
             batches = [Batch(source="input", records=rows) for rows in requests]
-            return await asyncio.gather(*(batcher.score(b, "predict") for b in batches), return_exceptions=True)
+            return await asyncio.gather(*(batcher.submit(b, "predict") for b in batches), return_exceptions=True)
         finally:
             await batcher.aclose()
 

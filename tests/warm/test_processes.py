@@ -68,20 +68,26 @@ def test_live_pipe_answers_before_eof_and_ctrl_c_is_130(helper: Helper) -> None:
     assert warm.stdout == cold_run.stdout
 
 
-def test_lifecycle_start_status_stop_and_idle_exit() -> None:
+def test_status_and_start_again(helper: Helper) -> None:
+    status = run(["warm", "status"], helper.env)
+    assert status.returncode == 0 and status.stdout.startswith(b"running  pid ")
+    pid = helper.pid()
+    assert pid is not None and _alive(pid)
+    assert oct(os.stat(helper.directory).st_mode & 0o777) == "0o700"
+    again = run(["warm", "start"], helper.env)
+    assert again.returncode == 0 and f"already running (pid {pid})".encode() in again.stderr
+    assert helper.pid() == pid
+
+
+def test_idle_helper_exits_by_itself() -> None:
     with private_dir() as directory:
         env = env_for(directory)
         assert run(["warm", "status"], env).returncode == 1
         assert run(["warm", "stop"], env).returncode == 0  # nothing to stop is not an error
-        helper = start_helper(directory, "--idle", "6s")
+        started = run(["warm", "start", "--idle", "2s"], env, timeout=300)
+        assert started.returncode == 0, started.stderr
+        pid = int(started.stderr.split(b"(pid ", 1)[1].split(b",", 1)[0])
         try:
-            status = run(["warm", "status"], env)
-            assert status.returncode == 0 and status.stdout.startswith(b"running  pid ")
-            pid = helper.pid()
-            assert pid is not None and _alive(pid)
-            assert oct(os.stat(directory).st_mode & 0o777) == "0o700"
-            again = run(["warm", "start"], env)
-            assert again.returncode == 0 and f"already running (pid {pid})".encode() in again.stderr
             deadline = time.monotonic() + 60
             while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
@@ -89,7 +95,8 @@ def test_lifecycle_start_status_stop_and_idle_exit() -> None:
             assert run(["warm", "status"], env).returncode == 1
             assert not os.path.exists(os.path.join(directory, "helper.sock"))
         finally:
-            stop_helper(helper)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_stop_ends_the_helper() -> None:

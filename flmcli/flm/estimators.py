@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
 
 # joblib's compressed dumps start with a codec's magic; its uncompressed ones embed raw array bytes in the stream.
 _COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x78", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18", b"ZF")
 
 
 def load_estimator_file(path: str, *, trust: tuple[str, ...] = (), trust_all: bool = False) -> Any:
-    from .flm.trust import restricted_loads
+    from .trust import restricted_loads
 
     data = Path(path).read_bytes()
     if trust_all:

@@ -1,0 +1,37 @@
+"""Which input fields `--keep-input` / `--keep a,b` writes next to the outputs, for row and columnar writers alike."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flmcli.errors import InputError
+from flmcli.formats.registry import KeepInput
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+POSITIONAL_HINT = "use --keep-input without names, or object rows"
+
+
+def wanted(keep_input: KeepInput) -> list[str] | None:
+    """The fields to keep by name, or None for every field (or none, when keep_input is False)."""
+    return keep_input if isinstance(keep_input, list) else None
+
+
+def missing(name: str, source: str, line: int | None = None) -> InputError:
+    return InputError("no such input field to keep", source=source, line=line, field=name)
+
+
+def positional(source: str, line: int | None = None) -> InputError:
+    return InputError("cannot keep named fields of a positional (array) row", source=source, line=line,
+                      hint=POSITIONAL_HINT)
+
+
+def select(table: pa.Table, names: list[str] | None, source: str) -> pa.Table:
+    """The kept columns of a columnar batch."""
+    if names is None:
+        return table
+    for name in names:
+        if name not in table.column_names:
+            raise missing(name, source)
+    return table.select(names)

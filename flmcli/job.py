@@ -1,0 +1,94 @@
+"""One prediction job: rows read from opened inputs, through the predictor, written to one output.
+
+No terminal policy lives here. The caller opens inputs and output, picks the output format, and says
+what to do with rows dropped by `--on-error skip` and with the stream on its way (a progress bar):
+`flm predict` does all that in cli/predict.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from . import formats
+from .errors import FlmError
+from .prefetch import prefetch
+
+if TYPE_CHECKING:
+    from .batch import Batch, Scored
+    from .formats import Input
+    from .options import PredictOptions
+    from .predictor import Predictor
+
+# Called once per batch that dropped rows, with one {"source", "line", "error"} record per dropped row.
+SkipReport = Callable[[list[dict[str, Any]]], None]
+# Wraps the scored stream on its way to the writer, e.g. to draw progress.
+Observer = Callable[["Iterator[Scored]"], "Iterator[Scored]"]
+
+
+class Job:
+    def __init__(self, predictor: Predictor, options: PredictOptions, *, on_skip: SkipReport | None = None) -> None:
+        self.predictor = predictor
+        self.options = options
+        self.on_skip = on_skip
+        self.rows = 0  # rows read, whatever became of them
+        self.skipped = 0  # rows dropped under on_error="skip"
+        self._current: BinaryIO | None = None
+        self._done = 0
+
+    def write(self, inputs: Iterable[Input], out: BinaryIO, out_fmt: str, *, observe: Observer | None = None) -> None:
+        """Score every input, in order, into `out` in `out_fmt`.
+
+        A bad row ends the job with its error, but what was scored before it is written and the output
+        closed properly first (a JSON array gets its `]`, a Parquet file its footer).
+        """
+        self._done = 0  # position() counts this write's inputs, as its observer's total does
+        stream = self.predictor.predict(prefetch(self._batches(inputs)))
+        if observe is not None:
+            stream = observe(stream)
+        failure: list[FlmError] = []
+
+        def until_failure() -> Iterator[Scored]:
+            try:
+                yield from self._count(stream)
+            except FlmError as error:
+                failure.append(error)
+
+        formats.writer(out_fmt)(until_failure(), out, keep_input=self.options.keep_input)
+        if failure:
+            raise failure[0]
+
+    def position(self) -> int:
+        """Bytes read so far of the current write's inputs (for progress); those that cannot tell count once done."""
+        try:
+            return self._done + (self._current.tell() if self._current is not None else 0)
+        except (OSError, ValueError):
+            return self._done
+
+    def _batches(self, inputs: Iterable[Input]) -> Iterator[Batch]:
+        for opened in inputs:
+            self._current = opened.fp
+            size = self.options.batch_size_for(opened.fmt)
+            read = formats.reader(opened.fmt)
+            if opened.fmt == "ndjson" and not self.options.keep_input:
+                # Typed columns through Arrow; kept input fields are written as they came, so row by row.
+                from .formats import ndjson_arrow
+
+                read = ndjson_arrow.read
+            yield from read(opened.fp, source=opened.name, batch_size=size, max_delay=self.options.max_delay)
+            self._done += formats.size(opened.fp) or 0
+            self._current = None
+
+    def _count(self, stream: Iterator[Scored]) -> Iterator[Scored]:
+        for scored in stream:
+            self.rows += len(scored.batch)
+            if scored.keep is not None and scored.errors is not None:
+                dropped = [
+                    {"source": scored.batch.source, "line": scored.batch.line_of(i), "error": scored.errors[i]}
+                    for i, keep in enumerate(scored.keep)
+                    if not keep
+                ]
+                self.skipped += len(dropped)
+                if dropped and self.on_skip is not None:
+                    self.on_skip(dropped)
+            yield scored
