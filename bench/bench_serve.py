@@ -1,6 +1,7 @@
 """HTTP serving: `flm serve` against `flama serve` (when a Flama 2.2.2 venv exists), on 127.0.0.1 only.
 
     python bench/bench_serve.py [--requests 2000] [--model PATH]
+    python bench/bench_serve.py --ceiling [--rounds 3]   # flm vs a bare Starlette endpoint; v2 vs /predict/
 
 Prints single-row requests per second with p50/p99 latency at concurrency 1, 16 and 64, the latency of
 one 1,000-row request against the same rows scored in-process, and the server's RSS idle and under load.
@@ -77,6 +78,131 @@ def start(cmd: list[str], url: str, ready_path: str, log: Path) -> subprocess.Po
         time.sleep(0.2)
     process.kill()
     raise SystemExit(f"{cmd} not ready in 120 s")
+
+
+# The HTTP ceiling on this machine: a Starlette endpoint under the same uvicorn that only reads the body.
+BARE = """
+import sys, uvicorn
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+async def predict(request):
+    await request.body()
+    return Response(b'{"output":[0]}', media_type="application/json")
+
+async def ready(request):
+    return Response(b'{"ready":true}', media_type="application/json")
+
+app = Starlette(routes=[Route("/predict/", predict, methods=["POST"]), Route("/v2/health/ready", ready)])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def load_avg() -> str:
+    return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
+
+
+def rate(url: str, single: list[bytes], concurrency: int, count: int) -> tuple[float, float]:
+    seconds, latencies, errors = load(url, single[:count], concurrency)
+    assert errors == 0, f"{errors} errors"
+    return count / seconds, percentile(latencies, 0.5) * 1000
+
+
+def ceiling(model: Path, single: list[bytes], big: bytes, v2_big: bytes, rounds: int) -> None:
+    """flm serve against the bare endpoint, interleaved round by round; single-row model time in-process;
+    a 1,000-row request through v2 against /predict/."""
+    import numpy as np
+
+    from flmcli.predictor import Predictor
+
+    predictor = Predictor.from_path(model)
+    row = np.array([json.loads(single[0])["input"][0]], dtype=object)
+    for _ in range(20):
+        predictor.call(row)
+    model_times: list[float] = []
+
+    def model_time() -> float:
+        # In-process, between the HTTP runs of each round, so that both see the same machine load.
+        times = []
+        for _ in range(100):
+            started = time.perf_counter()
+            predictor.call(row)
+            times.append(time.perf_counter() - started)
+        model_times.append(statistics.median(times) * 1000)
+        return model_times[-1]
+
+    logs = Path(tempfile.mkdtemp(prefix="bench-ceiling-"))
+    servers = {}
+    port = free_port()
+    code = f"from flmcli.serve import run\nrun({{'churn': {str(model)!r}}}, port={port}, log_level='warning')"
+    servers["flm"] = (f"http://127.0.0.1:{port}", start([sys.executable, "-c", code], f"http://127.0.0.1:{port}",
+                                                         "/v2/health/ready", logs / "flm.log"))
+    port = free_port()
+    servers["bare"] = (f"http://127.0.0.1:{port}", start([sys.executable, "-c", BARE, str(port)],
+                                                          f"http://127.0.0.1:{port}", "/v2/health/ready",
+                                                          logs / "bare.log"))
+    figures: dict[str, dict[str, list[float]]] = {name: {"c64": [], "c1_p50": []} for name in servers}
+    big_ms: dict[str, list[float]] = {"predict": [], "v2": []}
+    try:
+        for url, _ in servers.values():
+            load(url, single[:100], 8)  # warm up
+        import uvicorn.protocols.http.auto as auto
+
+        print(f"uvicorn HTTP protocol: {auto.AutoHTTPProtocol.__name__}; uvloop "
+              f"{'installed' if _has('uvloop') else 'not installed'}", flush=True)
+        print(f"load average before: {load_avg()}", flush=True)
+        for round_ in range(rounds):
+            for name, (url, _) in servers.items():
+                per_s, _ = rate(url, single, 64, len(single))
+                _, p50 = rate(url, single, 1, len(single) // 4)
+                figures[name]["c64"].append(per_s)
+                figures[name]["c1_p50"].append(p50)
+                print(f"round {round_ + 1} {name:>5}: c=64 {per_s:7.0f} req/s, c=1 p50 {p50:.2f} ms", flush=True)
+            print(f"round {round_ + 1} model: one-row call in-process {model_time():.2f} ms", flush=True)
+            with httpx.Client(base_url=servers["flm"][0], timeout=60) as client:
+                for _ in range(5):
+                    for kind, path, body in (("predict", "/predict/", big), ("v2", "/v2/models/churn/infer", v2_big)):
+                        started = time.perf_counter()
+                        response = client.post(path, content=body, headers={"content-type": "application/json"})
+                        big_ms[kind].append((time.perf_counter() - started) * 1000)
+                        assert response.status_code == 200, response.text[:300]
+        print(f"load average after: {load_avg()}", flush=True)
+    finally:
+        for _, process in servers.values():
+            process.terminate()
+            process.wait(30)
+    flm, bare = figures["flm"], figures["bare"]
+    best = max(flm["c64"]) / max(bare["c64"])
+    median = statistics.median(flm["c64"]) / statistics.median(bare["c64"])
+    print(f"\nc=64 single-row: flm/bare {median:.2f}x (medians of {rounds} rounds; best/best {best:.2f}x) "
+          "-- target >= 0.4x")
+    p50 = statistics.median(flm["c1_p50"])
+    model_ms = statistics.median(model_times)
+    print(f"c=1 p50: flm {p50:.2f} ms; bare {statistics.median(bare['c1_p50']):.2f} ms; one-row model call in-process "
+          f"{model_ms:.2f} ms; flm - model = {p50 - model_ms:.2f} ms -- target <= 1.5 ms")
+    v2, plain = statistics.median(big_ms["v2"]), statistics.median(big_ms["predict"])
+    print(f"1,000-row request: v2 {v2:.1f} ms, /predict/ {plain:.1f} ms: v2/predict {v2 / plain:.2f}x (medians of "
+          f"{len(big_ms['v2'])}, interleaved) -- target <= 1.0x")
+
+
+def v2_body(rows: list[list[Any]]) -> bytes:
+    """The rows as v2 per-column tensors, typed as the model metadata of the positional churn model says."""
+    columns = list(zip(*rows))
+    inputs = []
+    for i, values in enumerate(columns):
+        if all(isinstance(v, str) for v in values):
+            inputs.append({"name": f"input-{i}", "shape": [len(values)], "datatype": "BYTES", "data": list(values)})
+        else:
+            inputs.append({"name": f"input-{i}", "shape": [len(values)], "datatype": "FP64",
+                           "data": [float(v) for v in values]})
+    return json.dumps({"inputs": inputs, "outputs": [{"name": "predict"}]}).encode()
 
 
 def load(url: str, bodies: list[bytes], concurrency: int) -> tuple[float, list[float], int]:
@@ -183,11 +309,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="flm serve vs flama serve, on 127.0.0.1")
     parser.add_argument("--requests", type=int, default=2000, help="single-row requests per concurrency level")
     parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--ceiling", action="store_true",
+                        help="only flm against a bare Starlette endpoint (the HTTP ceiling), and v2 against /predict/")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds for --ceiling")
     args = parser.parse_args()
 
     data = rows(max(args.requests, 1000))
     single = [json.dumps({"input": [row]}).encode() for row in data[: args.requests]]
     big = json.dumps({"input": data[:1000]}).encode()
+    if args.ceiling:
+        ceiling(args.model, single, big, v2_body(data[:1000]), args.rounds)
+        return
     logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     results: dict[str, dict[str, Any]] = {}
 

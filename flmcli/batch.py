@@ -39,6 +39,9 @@ class Batch:
     table: pa.Table | None = None  # columnar sources
     lines: list[int] | None = None  # 1-based line (text) or row number (columnar) of each row
     first_row: int = 1  # 1-based row number of the first row in its source
+    # Rows of a columnar batch that could not be parsed (a short CSV row), by index: their place in `table` is
+    # held by a stand-in row that is never scored, so --on-error can skip or null them in order.
+    bad: dict[int, str] | None = None
     # Typed columns parsed from text (NDJSON through Arrow): the same rows decoded row by row, for the
     # predictor to fall back on whenever the columns are not plainly the model's features.
     fallback: Callable[[], Batch] | None = None
@@ -58,6 +61,7 @@ class Batch:
             table=self.table.slice(start, length) if self.table is not None else None,
             lines=self.lines[start:end] if self.lines is not None else None,
             first_row=self.first_row + start,
+            bad={i - start: reason for i, reason in self.bad.items() if start <= i < end} if self.bad else None,
         )
 
     def line_of(self, index: int) -> int:

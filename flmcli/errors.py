@@ -15,6 +15,18 @@ class ExitStatus(enum.IntEnum):
     PIPE = 141  # stdout's reader went away: 128 + SIGPIPE, as a filter killed by it
 
 
+# Longest echo of a user's value in a message (an error line, an --on-error null row, an HTTP 400 body).
+ECHO_LIMIT = 200
+MESSAGE_LIMIT = 1000
+
+
+def clip(text: str, limit: int = ECHO_LIMIT) -> str:
+    """`text` cut to `limit` characters, saying how long it was: a 20 MB bad value must not print 20 MB."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}...[{len(text) - limit:,} characters cut]"
+
+
 class FlmError(Exception):
     """Base of all errors shown to the user as one line."""
 
@@ -45,13 +57,21 @@ class InputError(FlmError):
         field: str | None = None,
         hint: str | None = None,
     ) -> None:
+        message = clip(message, MESSAGE_LIMIT)
         self.reason = message
         self.source = source
         self.line = line
         self.field = field
         where = ":".join(str(part) for part in (source, line) if part is not None)
-        text = message if field is None else f"field {field!r}: {message}"
+        text = message if field is None else f"field {clip(repr(field))}: {message}"
         super().__init__(f"{where}: {text}" if where else text, hint=hint)
+
+
+class UsageError(FlmError):
+    """Arguments that cannot work together (two inputs that would be written to one output file)."""
+
+    exit_code = ExitStatus.USAGE
+    http_status = 400
 
 
 class ModelFileError(FlmError):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import features as feat
 from .batch import Batch, Scored
-from .errors import InputError, ModelMethodError
+from .errors import InputError, ModelMethodError, clip
 from .options import METHODS, OnError
 
 if TYPE_CHECKING:
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 # What scikit-learn raises for one bad value; anything else is the model's fault, not the row's.
 _ROW_FAILURES = (ValueError, TypeError, feat.RowError)
 _QUOTED = re.compile(r": '(.*)'$")
+# TypeErrors that say the code is broken, never what a value is: a model that cannot run, not a bad row.
+_BROKEN = re.compile(r"object is not callable|unexpected keyword argument|required positional argument|"
+                     r"positional arguments? but \d+ (?:was|were) given|object is not subscriptable")
 
 
 class BatchFailed(Exception):
@@ -137,6 +140,10 @@ class Predictor:
         else:
             full = feat.from_table(batch, self.spec)
             good = list(range(n))
+            if batch.bad:
+                for index, reason in batch.bad.items():
+                    bad[index] = self._row_error(batch, index, reason, None)
+                good = [i for i in good if i not in batch.bad]
 
             def make(indices: list[int]) -> Any:
                 if len(indices) == n:
@@ -232,6 +239,19 @@ class Predictor:
                 f"{skew[1]} ({error}); install that version or re-train and re-save it",
                 path=str(self.model.path),
             ) from None
+        except TypeError as error:
+            if _BROKEN.search(str(error)):
+                raise self._cannot_run(error) from None
+            raise
+
+    def _cannot_run(self, error: Exception) -> Exception:
+        from .errors import ModelFileError
+
+        skew: tuple[str, str] | None = getattr(self.model, "version_skew", None)
+        versions = (f" (pickled by {getattr(self.model, 'lib', 'its library')} {skew[0]}, running under {skew[1]})"
+                    if skew else "")
+        return ModelFileError(f"the model cannot run: {type(error).__name__}: {clip(_first_line(error))}{versions}",
+                              path=str(self.model.path) if self.model.path else None)
 
     def _guarded(
         self,
@@ -254,6 +274,8 @@ class Predictor:
             return indices, y, []
         except _ROW_FAILURES as error:
             if len(indices) == 1:
+                if isinstance(error, TypeError) and self._reference is not None and self._fails(self._reference, method):
+                    raise self._cannot_run(error) from None  # a row that scored before fails too: not this row
                 return [], None, [(indices[0], error)]
         middle = len(indices) // 2
         left_ok, left_y, left_bad = self._guarded(make, indices[:middle], method, stop)
@@ -264,6 +286,16 @@ class Predictor:
         parts = [y for y in (left_y, right_y) if y is not None]
         y = np.concatenate(parts) if parts else None
         return left_ok + right_ok, y, left_bad + right_bad
+
+    def _fails(self, row: list[Any], method: str) -> bool:
+        """Whether a row fails with a TypeError (the check for a row that once scored)."""
+        try:
+            self.call(feat.matrix([row], self.spec), method)
+        except TypeError:
+            return True
+        except Exception:
+            return False
+        return False
 
     def _assemble(
         self, batch: Batch, ok: list[int], y: Any, bad: dict[int, InputError], method: str
@@ -342,9 +374,10 @@ class Predictor:
                 return self._row_error(batch, index, error.reason, error.field, error.hint)
         found = self._field_holding(batch, index, reason, method)
         if found is None:
-            return self._row_error(batch, index, f"the model cannot use this row: {reason}", None)
+            return self._row_error(batch, index, f"the model cannot use this row: {clip(reason)}", None)
         field, value = found
-        return self._row_error(batch, index, f"the model cannot use the value {value!r} ({reason})", field)
+        return self._row_error(batch, index, f"the model cannot use the value {clip(repr(value))} ({clip(reason)})",
+                               field)
 
     def _remember(self, make: Callable[[list[int]], Any], index: int) -> None:
         X = make([index])

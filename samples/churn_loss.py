@@ -3,7 +3,7 @@
     python samples/churn_loss.py churn.flm --port 8000
     curl -X POST localhost:8000/churn/loss/ -d '{"input": [[10000, 15628319, "Walker", 792, "France",
         "Female", 28, 4, 130142.79, 1, 1, 0, 38190.78]]}'
-    {"output":[-1658.0932376482185]}
+    {"output":[-2189.154457571721]}
 
 For each row, the expected loss is P(churn) × (agents_per_client × income − operational_cost), with the two
 parameters read from the model file's own `artifact.json` and the income the row's EstimatedSalary (its

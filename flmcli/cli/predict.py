@@ -140,6 +140,7 @@ def run(
 
     if output is not None and _is_directory_target(output, sources):
         directory = Path(output)
+        _check_targets(sources, directory, options, env)
         directory.mkdir(parents=True, exist_ok=True)
         for source in sources:
             if source == "-":
@@ -173,6 +174,32 @@ def run(
         warnings.warn(f"no rows in {named}: nothing scored", stacklevel=1)
     if job.skipped:
         raise PartialFailure(f"{job.skipped} row(s) skipped (--on-error skip); each is reported above")
+
+
+def _check_targets(sources: Sequence[str], directory: Path, options: PredictOptions, env: Environment) -> None:
+    """Refuse, before anything is written, two inputs that would be scored into one file (`a/x.csv b/x.csv`), or
+    an output that would replace an input: each input gets its own output, named after it."""
+    from .. import formats
+    from ..errors import UsageError
+
+    if "-" in sources:
+        raise InputError("stdin cannot be scored into a directory; give -o a file name", source="<stdin>")
+    written: dict[Path, str] = {}
+    inputs = {Path(source).resolve(): source for source in sources}
+    for source in sources:
+        fmt = options.to or options.from_ or formats.format_for_path(source)
+        if fmt is None:
+            with formats.open_input(source, None, env.stdin) as opened:
+                fmt = opened.fmt
+        target = directory / (Path(source).stem + formats.extension(fmt))
+        key = target.resolve()
+        if key in written:
+            raise UsageError(f"{written[key]} and {source} would both be scored into {target}",
+                             hint="score them into different directories, or rename one")
+        if key in inputs:
+            raise UsageError(f"scoring {source} into {directory} would replace the input {inputs[key]}",
+                             hint="choose another output directory")
+        written[key] = source
 
 
 def _is_directory_target(output: str, sources: Sequence[str]) -> bool:

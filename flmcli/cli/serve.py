@@ -14,14 +14,18 @@ def _parse_models(values: tuple[str, ...]) -> dict[str, str]:
     models: dict[str, str] = {}
     for value in values:
         name, sep, path = value.partition("=")
-        if not sep:
+        derived = not sep or "/" in name  # `dir/a=b.flm` is a path, not a name
+        if derived:
+            import re
             from pathlib import Path
 
-            name, path = Path(value).stem, value
-        if not name or not name.replace("-", "").replace("_", "").isalnum():
+            # `model-v1.2.flm` serves as /model-v1-2/: a file name need not be a valid model name
+            name, path = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(value).stem).strip("-") or "model", value
+        elif not name or not name.replace("-", "").replace("_", "").isalnum():
             raise click.BadParameter(f"{value!r}: a model name may hold letters, digits, - and _", param_hint="MODEL")
         if name in models:
-            raise click.BadParameter(f"model name {name!r} given twice", param_hint="MODEL")
+            how = " (from the file names; name them with NAME=MODEL.flm)" if derived else ""
+            raise click.BadParameter(f"model name {name!r} given twice{how}", param_hint="MODEL")
         models[name] = path
     return models
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
+from flmcli.errors import InputError
 from flmcli.formats import csv_live
 from flmcli.formats.chunks import ChunkSource
 from flmcli.formats.columnar import encode_tables, rebatch
@@ -34,34 +35,91 @@ def read(
     if max_delay is not None and chunks.live:
         yield from csv_live.read(chunks, source=source, batch_size=batch_size, max_delay=max_delay, delimiter=delimiter)
         return
+    invalid: list[tuple[int, str]] = []  # (data row number, reason) of rows pyarrow could not split
+
+    def on_invalid(row: Any) -> str:
+        if row.number is None:  # known unless pyarrow parses in threads, which use_threads=False rules out
+            return "error"
+        # row.number counts the header as row 1: it is the data row's line (a quoted field spanning lines shifts it)
+        invalid.append((row.number - 1, f"expected {row.expected_columns} fields, got {row.actual_columns}"))
+        return "skip"
+
+    empty = not _peek(fp).strip()
     try:
         reader = pacsv.open_csv(
             fp,
-            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
         )
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" in str(exc):
-            return
+            if empty:
+                return
+            raise InputError(f"line 1: the header is longer than the CSV reader's block of {BLOCK_SIZE >> 20} MiB",
+                             source=source) from None
         raise read_error(exc, source, 0, None) from None
     rows_read = 0
+    bad_rows: dict[int, str] = {}  # data row number -> reason, for the stand-in rows placed so far
+
+    def place(block: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
+        """The block with a stand-in row wherever pyarrow skipped a row, so every later row keeps its number."""
+        nonlocal rows_read
+        offset = 0
+        invalid.sort()
+        while invalid and invalid[0][0] <= rows_read + 1 + (block.num_rows - offset):
+            number, reason = invalid.pop(0)
+            take = max(0, number - rows_read - 1)
+            # The counts move before each yield: the consumer may hand on a batch before resuming us.
+            if take:
+                offset += take
+                rows_read += take
+                yield block.slice(offset - take, take)
+            rows_read += 1
+            bad_rows[rows_read] = reason
+            yield _stand_in(block, reader.schema)
+        if offset < block.num_rows:
+            rows_read += block.num_rows - offset
+            yield block.slice(offset)
 
     def blocks() -> Iterator[pa.RecordBatch]:
-        nonlocal rows_read
         while True:
             try:
                 block = reader.read_next_batch()
             except StopIteration:
-                return
+                break
             except pa.ArrowInvalid as exc:
-                raise read_error(exc, source, rows_read, reader.schema) from None
-            rows_read += block.num_rows
-            yield block
+                raise read_error(exc, source, rows_read, reader.schema, BLOCK_SIZE) from None
+            yield from place(block)
+        yield from place(_stand_in(None, reader.schema).slice(0, 0))  # short rows after the last good one
 
     for table, first_row in rebatch(blocks(), batch_size):
         # The header is line 1, so data row i is line i + 1 (a quoted field spanning lines shifts this).
         lines = list(range(first_row + 1, first_row + 1 + table.num_rows))
-        yield Batch(source=source, table=table, lines=lines, first_row=first_row)
+        bad = {row - first_row: bad_rows.pop(row) for row in sorted(bad_rows) if row < first_row + table.num_rows}
+        yield Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)
+
+
+def _stand_in(block: pa.RecordBatch | None, schema: pa.Schema) -> pa.RecordBatch:
+    """A row that holds a bad row's place: a copy of a good one keeps every column's type (nulls would turn
+    integer columns into floats for the good rows of the batch); it is never scored."""
+    import pyarrow as pa
+
+    if block is not None and block.num_rows:
+        return block.slice(0, 1)
+    return pa.RecordBatch.from_arrays([pa.nulls(1, field.type) for field in schema], schema=schema)
+
+
+def _peek(fp: BinaryIO) -> bytes:
+    """The first bytes without consuming them (b"x" when that cannot be done: then the input is not empty)."""
+    peek = getattr(fp, "peek", None)
+    if peek is not None:
+        return bytes(peek(1 << 16))
+    if fp.seekable():
+        start = fp.tell()
+        head = fp.read(1 << 16)
+        fp.seek(start)
+        return head
+    return b"x"
 
 
 def header(schema: pa.Schema, delimiter: str) -> bytes:

@@ -105,8 +105,7 @@ def _take(pending: list[tuple[bytes, int]], lines: int) -> tuple[bytes, list[tup
 
 def _batch(text: bytes, lines: int, first_line: int, source: str) -> Batch | None:
     """`lines` lines as one batch of typed columns, else of decoded rows; None when a line is blank."""
-    stripped = text.lstrip()
-    if stripped[:1] == b"{" and _within_nesting_limit(text, lines):
+    if _plain_object_lines(text, lines) and _within_nesting_limit(text, lines):
         table = _parse(text)
         if table is not None and table.num_rows == lines:
             fallback = functools.partial(_decoded, text, first_line, source)
@@ -117,15 +116,30 @@ def _batch(text: bytes, lines: int, first_line: int, source: str) -> Batch | Non
     return batch
 
 
+def _plain_object_lines(text: bytes, lines: int) -> bool:
+    """Whether Arrow may read these lines: each opens with `{` (so, with as many rows as lines, one object per
+    line: no blank line, no two objects on one), none holds NaN or Infinity, which Arrow's parser takes and
+    JSON (orjson) refuses, and the text is UTF-8. A false alarm (the words inside a string) only costs the row-by-row pass."""
+    if text.count(b"\n{") + (text[:1] == b"{") < lines or b"NaN" in text or b"Infinity" in text:
+        return False
+    if not text.isascii():
+        # Arrow does not check that strings are UTF-8 (orjson does, and says where): only valid text goes to it.
+        try:
+            text.decode()
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
 def _within_nesting_limit(text: bytes, lines: int) -> bool:
     """Whether no row nests deeper than the row nesting limit, which orjson enforces and Arrow does not.
 
-    Counting brackets is enough when every line opens with `{` (each holds one, so no row is deeper than the
-    brackets left over plus one); otherwise the linear scan that skips strings decides."""
+    Every line opens with `{`, so counting brackets is enough when few are left over (no row is deeper than
+    those plus one); otherwise the linear scan that skips strings decides."""
     opens = text.count(b"{") + text.count(b"[")
     if opens <= nesting.NESTING_LIMIT:
         return True
-    if text.count(b"\n{") + (text[:1] == b"{") >= lines and opens - lines < nesting.NESTING_LIMIT:
+    if opens - lines < nesting.NESTING_LIMIT:  # every line opens with `{` (checked first)
         return True
     try:
         nesting.check(text)
@@ -141,7 +155,7 @@ def _parse(text: bytes) -> pa.Table | None:
     options = pajson.ReadOptions(use_threads=USE_THREADS, block_size=BLOCK_SIZE)
     try:
         return pajson.read_json(pa.BufferReader(text), read_options=options)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+    except (pa.ArrowException, UnicodeDecodeError):  # invalid UTF-8 comes out as a UnicodeDecodeError
         return None
 
 

@@ -93,6 +93,8 @@ def connect(directory: str | None = None, *, same_flm: bool = True) -> tuple[soc
 
 def predict(argv: list[str]) -> int | None:
     """Run `flm predict` through the helper and return its exit status; None means: run it cold."""
+    if os.environ.get("FLM_DASK") or any(arg == "--dask" or arg.startswith("--dask=") for arg in argv):
+        return None  # a cluster run pays seconds to start its cluster anyway: run it as it always runs
     for fd in (0, 1, 2):
         try:
             os.fstat(fd)

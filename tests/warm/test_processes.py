@@ -188,6 +188,10 @@ def test_flm_warm_0_never_uses_the_helper(helper: Helper) -> None:
     assert helper.status()["requests"] == before
     served = run(["predict", "--help"], helper.env)
     assert served.stdout == result.stdout and helper.status()["requests"] == before + 1
+    for dask in (["--dask", "127.0.0.1:1"], ["--dask=127.0.0.1:1"]):  # cluster runs stay cold
+        assert run(["predict", *dask, "--help"], helper.env).stdout == result.stdout
+    assert run(["predict", "--help"], {**helper.env, "FLM_DASK": "127.0.0.1:1"}).stdout == result.stdout
+    assert helper.status()["requests"] == before + 1
 
 
 def test_the_client_imports_nothing_heavy(helper: Helper, inputs: Path) -> None:
