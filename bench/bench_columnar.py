@@ -11,6 +11,7 @@ same run, never asserted.
              `flm predict` end to end vs `estimator.predict` on the same frame in memory (batched like flm), net of
              flm's start-up (one row through `flm predict`, same rounds)
     rss      peak RSS of NDJSON and CSV runs, 100k rows vs --big-rows rows
+    latency  one row through a live pipe (default --max-delay) until its answer, Arrow reader vs flm before
     threads  in one process, reader + model over the NDJSON rows: Arrow's own threads on/off x the read-ahead thread
              on/off, and the parse alone
 
@@ -80,7 +81,7 @@ def run(cmd: list[str], *, stdin: str | bytes | None = None, stdout: str | None 
         print(f"    ! exit {proc.returncode}: {' '.join(map(str, cmd))}\n      {proc.stderr.decode()[-400:]}")
     return CpuRun(wall, rss, proc.returncode, cpu)
 
-SECTIONS = ("ndjson", "json", "csv", "parquet", "rss", "threads")
+SECTIONS = ("ndjson", "json", "csv", "parquet", "rss", "threads", "latency")
 
 # flm as it was before the Arrow paths: the row-by-row NDJSON reader, rows given to the model as Python objects,
 # NDJSON lines encoded value by value. Same flm, same model, the three switched back.
@@ -334,12 +335,54 @@ def bench_threads(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
     print(f"  $ {PY} <script> {source} THREADS AHEAD PARSE_ONLY {MODEL}   (script in this file: THREADS)")
 
 
+def bench_latency(inputs: Inputs, tmp: Path, rounds: int, pause: float = 0.3) -> None:
+    """One row written to a live `flm predict` pipe until its answer is read: the Arrow reader and flm before,
+    both processes open at once and written to in turn, so the machine's load falls on both alike."""
+    import statistics
+
+    print(f"\n== live pipe: one row, {rounds} rows {pause} s apart, Arrow reader vs flm before ({load()}) ==")
+    (tmp / "before.py").write_text(BEFORE)
+    commands = {"flm (Arrow)": [FLM, "predict", str(MODEL)],
+                "flm before": [PY, str(tmp / "before.py"), "predict", str(MODEL)]}
+    row = inputs.one_row()
+    procs = {name: subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+             for name, cmd in commands.items()}
+    waits: dict[str, list[float]] = {name: [] for name in commands}
+    try:
+        for proc in procs.values():  # the first row pays for loading the model: not counted
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(row)
+            proc.stdout.readline()
+        for _ in range(rounds):
+            for name, proc in procs.items():
+                assert proc.stdin is not None and proc.stdout is not None
+                time.sleep(pause)
+                start = time.perf_counter()
+                proc.stdin.write(row)
+                proc.stdout.readline()
+                waits[name].append((time.perf_counter() - start) * 1e3)
+    finally:
+        for proc in procs.values():
+            if proc.stdin is not None:
+                proc.stdin.close()
+            proc.wait(timeout=60)
+            if proc.stdout is not None:
+                proc.stdout.close()
+    for name, cmd in commands.items():
+        values = sorted(waits[name])
+        print(f"  {name:12} row written -> answer read: median {statistics.median(values):.1f} ms, "
+              f"p90 {values[int(0.9 * (len(values) - 1))]:.1f} ms, min {values[0]:.1f}, max {values[-1]:.1f} "
+              f"(n={len(values)})   $ {' '.join(cmd)}")
+    print(f"  ({load()} at the end)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=500_000)
     parser.add_argument("--small-rows", type=int, default=100_000)
     parser.add_argument("--big-rows", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--latency-rounds", type=int, default=30)
     parser.add_argument("--only", default=",".join(SECTIONS))
     parser.add_argument("--tmp", default=None)
     args = parser.parse_args()
@@ -359,6 +402,8 @@ def main() -> None:
                 bench_columnar_file(inputs, tmp, fmt, args.rows, args.repeat)
         if "threads" in only:
             bench_threads(inputs, tmp, args.rows, args.repeat)
+        if "latency" in only:
+            bench_latency(inputs, tmp, args.latency_rounds)
         if "rss" in only:
             bench_rss(inputs, tmp, args.small_rows, args.big_rows)
     finally:

@@ -14,14 +14,13 @@ is handed on once the producer has been quiet for --max-delay.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from flmcli.batch import Batch
 from flmcli.errors import InputError
 from flmcli.formats import ndjson, nesting
-from flmcli.formats.chunks import ChunkSource
+from flmcli.formats.chunks import ChunkSource, Pause
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -36,13 +35,11 @@ _BOM = b"\xef\xbb\xbf"
 
 def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
     chunks = ChunkSource(fp)
-    live = max_delay is not None and chunks.live
-    delay = max_delay or 0.0
+    pause = Pause(chunks, max_delay)
     pending: list[tuple[bytes, int]] = []  # whole lines not yet in a batch, as read, with their count
     count = 0  # lines in `pending`
     tail = b""  # a line not yet ended
     lineno = 1  # line number of the first pending line
-    first_at = 0.0
     data = chunks.read().removeprefix(_BOM)
     while data:
         cut = data.rfind(b"\n")
@@ -51,8 +48,8 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
         else:
             piece = tail + data[: cut + 1]
             tail = data[cut + 1 :]
-            if live and not count:
-                first_at = time.monotonic()
+            if not count:
+                pause.restart()
             pending.append((piece, piece.count(b"\n")))
             count += pending[-1][1]
         while count >= batch_size:
@@ -65,9 +62,9 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
             yield batch
             lineno += batch_size
             pending, count = rest, count - batch_size
-            first_at = time.monotonic()
+            pause.restart()
         # Only with rows pending and the chunk used up is it worth asking whether the producer went quiet.
-        if live and count and not chunks.ready(max(0.0, first_at + delay - time.monotonic())):
+        if pause.due(count):
             text = b"".join(p for p, _ in pending)
             batch = _batch(text, count, lineno, source)
             if batch is None:
@@ -108,8 +105,7 @@ def _take(pending: list[tuple[bytes, int]], lines: int) -> tuple[bytes, list[tup
 
 def _batch(text: bytes, lines: int, first_line: int, source: str) -> Batch | None:
     """`lines` lines as one batch of typed columns, else of decoded rows; None when a line is blank."""
-    stripped = text.lstrip()
-    if stripped[:1] == b"{" and _within_nesting_limit(text, lines):
+    if _plain_object_lines(text, lines) and _within_nesting_limit(text, lines):
         table = _parse(text)
         if table is not None and table.num_rows == lines:
             fallback = functools.partial(_decoded, text, first_line, source)
@@ -120,15 +116,30 @@ def _batch(text: bytes, lines: int, first_line: int, source: str) -> Batch | Non
     return batch
 
 
+def _plain_object_lines(text: bytes, lines: int) -> bool:
+    """Whether Arrow may read these lines: each opens with `{` (so, with as many rows as lines, one object per
+    line: no blank line, no two objects on one), none holds NaN or Infinity, which Arrow's parser takes and
+    JSON (orjson) refuses, and the text is UTF-8. A false alarm (the words inside a string) only costs the row-by-row pass."""
+    if text.count(b"\n{") + (text[:1] == b"{") < lines or b"NaN" in text or b"Infinity" in text:
+        return False
+    if not text.isascii():
+        # Arrow does not check that strings are UTF-8 (orjson does, and says where): only valid text goes to it.
+        try:
+            text.decode()
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
 def _within_nesting_limit(text: bytes, lines: int) -> bool:
     """Whether no row nests deeper than the row nesting limit, which orjson enforces and Arrow does not.
 
-    Counting brackets is enough when every line opens with `{` (each holds one, so no row is deeper than the
-    brackets left over plus one); otherwise the linear scan that skips strings decides."""
+    Every line opens with `{`, so counting brackets is enough when few are left over (no row is deeper than
+    those plus one); otherwise the linear scan that skips strings decides."""
     opens = text.count(b"{") + text.count(b"[")
     if opens <= nesting.NESTING_LIMIT:
         return True
-    if text.count(b"\n{") + (text[:1] == b"{") >= lines and opens - lines < nesting.NESTING_LIMIT:
+    if opens - lines < nesting.NESTING_LIMIT:  # every line opens with `{` (checked first)
         return True
     try:
         nesting.check(text)
@@ -144,7 +155,7 @@ def _parse(text: bytes) -> pa.Table | None:
     options = pajson.ReadOptions(use_threads=USE_THREADS, block_size=BLOCK_SIZE)
     try:
         return pajson.read_json(pa.BufferReader(text), read_options=options)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+    except (pa.ArrowException, UnicodeDecodeError):  # invalid UTF-8 comes out as a UnicodeDecodeError
         return None
 
 

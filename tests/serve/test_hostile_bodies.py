@@ -243,3 +243,18 @@ def test_keep_alive_connection_serves_then_times_out_a_stalled_next_request(dead
         assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b'{"output":[0]}')
         sock.sendall(b"POST /iris/predict/ HTTP/1.1\r\n")
         assert _closed_by_server(sock, 20)
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/iris/predict/", b"[" * 100_000),
+    ("/iris/predict/", b'{"input": [[1, 2, 3, ' + b"[" * 40_000 + b"]" * 40_000 + b"]]}"),
+    ("/v2/models/iris/infer", b'{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": '
+     + b"[" * 100_000 + b"]" * 100_000 + b"}]}"),
+], ids=["predict-open", "predict-in-row", "v2"])
+def test_deeply_nested_json_is_400(client: TestClient, path: str, body: bytes) -> None:
+    """The formats' row nesting limit (and orjson's own) holds in the server: 400, nothing built."""
+    for content_type in ("application/json", "application/x-ndjson"):
+        if path.startswith("/v2") and content_type != "application/json":
+            continue
+        response = client.post(path, content=body, headers={"Content-Type": content_type})
+        assert response.status_code == 400 and ("nested deeper" in response.text or "depth limit" in response.text)
