@@ -6,11 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import io
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 import warnings
 import zlib
@@ -18,9 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
+
+from tests.serve.servers import running_server
 
 with warnings.catch_warnings():
     # Starlette 1.x asks for httpx2 (not yet on PyPI for us); the TestClient itself works with httpx.
@@ -177,39 +174,11 @@ def test_large_bodies_are_parsed_off_the_event_loop(client: TestClient, loop_pro
     assert loop_probe == {"json": [True, False], "v2": [True, False]}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def deadline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    port = _free_port()
     log = tmp_path_factory.mktemp("deadline") / "server.log"
-    code = f"from flmcli.serve import run\nrun({ {'iris': str(IRIS)}!r}, port={port})\n"
-    env = dict(os.environ, FLM_SERVE_HEADER_TIMEOUT="1")
-    with open(log, "wb") as err:
-        process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err, env=env)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+    with running_server({"iris": IRIS}, log, env={"FLM_SERVE_HEADER_TIMEOUT": "1"}) as port:
         yield port
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _closed_by_server(sock: socket.socket, within: float) -> bool:

@@ -3,11 +3,6 @@ classification) and the generated open-inference client, against a real uvicorn 
 
 from __future__ import annotations
 
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,45 +11,19 @@ import httpx
 import numpy as np
 import pytest
 
+from tests.serve.servers import running_server
+
 ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "samples" / "churn.flm"  # fitted on a named frame: one input per feature, mixed types
 IRIS = ROOT / "tests" / "data" / "flm-corpus" / "flama-2.2.2_iris-logreg_zstd_p2.flm"  # a 4-feature matrix
 IRIS_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3], [5.0, 3.4, 1.5, 0.2]]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
     log = tmp_path_factory.mktemp("v2") / "server.log"
-    code = f"from flmcli.serve import run\nrun({ {'churn': str(CHURN), 'iris': str(IRIS)}!r}, port={port})\n"
-    with open(log, "wb") as err:
-        process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err)
-    url = f"127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"http://{url}/v2/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with running_server({"churn": CHURN, "iris": IRIS}, log) as port:
+        yield f"127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
