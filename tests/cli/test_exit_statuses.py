@@ -38,6 +38,17 @@ def test_a_reader_that_goes_away_gives_141(rows: Path, to: str) -> None:
     assert result.stderr == ""  # quietly, as a filter killed by SIGPIPE
 
 
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_a_reader_gone_during_one_large_write_gives_141(tmp_path: Path, unbuffered: str) -> None:
+    # 10,000 rows in one batch: one 170 kB write, of which the pipe takes 64 KiB before the reader leaves. Under
+    # PYTHONUNBUFFERED stdout is a raw file that reports such a short write only by its count (exit 0 before).
+    data = Path(__file__).resolve().parents[2] / "data" / "data.parquet"
+    result = shell(f"PYTHONUNBUFFERED={unbuffered} {FLM} predict {CHURN} {data} | (sleep 1; head -c 10 > /dev/null); "
+                   'echo "${PIPESTATUS[0]}"', tmp_path)
+    assert result.stdout.strip() == "141", result.stderr
+    assert result.stderr == ""
+
+
 def test_closed_stdin_is_one_line(tmp_path: Path) -> None:
     result = shell(f"{FLM} predict {CHURN} <&-", tmp_path)
     assert result.returncode == 1
