@@ -117,7 +117,7 @@ def stop() -> None:
         return
     pid = int(answer["stopping"])
     deadline = time.monotonic() + 30
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
     click.echo(f"flm warm: stopped (pid {pid})", err=True)
 
@@ -154,7 +154,8 @@ def _remove_stale_socket() -> bool:
         os.close(lock)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether the process runs (a zombie does not): also what the warm tests wait on."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"

@@ -8,25 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_imports import PROBE
+
 ROOT = Path(__file__).resolve().parents[2]
 
-PROBE = """
-import sys
-sys.argv = ["flm", *{args!r}]
-from flmcli.cli import cli
-try:
-    cli.main(prog_name="flm")
-except SystemExit:
-    pass
-print("LOADED:" + ",".join(sorted(m for m in ("dask", "distributed", "fsspec") if m in sys.modules)), file=sys.stderr)
-"""
+DASK = ("dask", "distributed", "fsspec")
 
 
 @pytest.mark.parametrize("args", [["predict", "--help"],
                                   ["predict", str(ROOT / "samples" / "churn.flm"), str(ROOT / "data" / "data.parquet"),
                                    "--to", "ndjson"]], ids=["help", "local run"])
 def test_no_dask_without_the_option(args: list[str]) -> None:
-    result = subprocess.run([sys.executable, "-c", PROBE.format(args=args)], check=False, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-c", PROBE.format(args=args, heavy=DASK)], check=False, capture_output=True, text=True,
                             timeout=120)
     assert "prediction" in result.stdout or "--dask" in result.stdout, result.stderr
     loaded = [line for line in result.stderr.splitlines() if line.startswith("LOADED:")]

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from flmcli.cli.warm import alive
+
 ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "samples" / "churn.flm"
 CORPUS = ROOT / "tests" / "data" / "flm-corpus"
@@ -74,19 +76,11 @@ def stop_helper(helper: Helper) -> None:
     subprocess.run(check=False, args=[*FLM, "warm", "stop"], env=helper.env, capture_output=True, timeout=60)
     if pid is not None:
         deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _alive(pid):
+        if alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 @contextlib.contextmanager

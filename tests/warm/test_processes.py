@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CHURN, FLM, Helper, Run, _alive, env_for, private_dir, run, start_helper, stop_helper
+from .conftest import CHURN, FLM, Helper, Run, alive, env_for, private_dir, run, start_helper, stop_helper
 
 ROW = {
     "RowNumber": 1,
@@ -72,7 +72,7 @@ def test_status_and_start_again(helper: Helper) -> None:
     status = run(["warm", "status"], helper.env)
     assert status.returncode == 0 and status.stdout.startswith(b"running  pid ")
     pid = helper.pid()
-    assert pid is not None and _alive(pid)
+    assert pid is not None and alive(pid)
     assert oct(os.stat(helper.directory).st_mode & 0o777) == "0o700"
     again = run(["warm", "start"], helper.env)
     assert again.returncode == 0 and f"already running (pid {pid})".encode() in again.stderr
@@ -89,13 +89,13 @@ def test_idle_helper_exits_by_itself() -> None:
         pid = int(started.stderr.split(b"(pid ", 1)[1].split(b",", 1)[0])
         try:
             deadline = time.monotonic() + 60
-            while _alive(pid) and time.monotonic() < deadline:
+            while alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
-            assert not _alive(pid), "the helper did not exit when idle"
+            assert not alive(pid), "the helper did not exit when idle"
             assert run(["warm", "status"], env).returncode == 1
             assert not os.path.exists(os.path.join(directory, "helper.sock"))
         finally:
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)
 
 
@@ -105,7 +105,7 @@ def test_stop_ends_the_helper() -> None:
         pid = helper.pid()
         stopped = run(["warm", "stop"], helper.env)
         assert stopped.returncode == 0 and f"stopped (pid {pid})".encode() in stopped.stderr
-        assert pid is not None and not _alive(pid)
+        assert pid is not None and not alive(pid)
         assert run(["warm", "status"], helper.env).returncode == 1
 
 
