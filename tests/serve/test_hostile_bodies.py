@@ -181,6 +181,22 @@ def deadline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         yield port
 
 
+def _one_response(sock: socket.socket) -> bytes:
+    """One whole HTTP response, however many segments it came in (a single recv may return only the headers)."""
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(4096) or _eof()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        body += sock.recv(4096) or _eof()
+    return head + b"\r\n\r\n" + body
+
+
+def _eof() -> bytes:
+    raise AssertionError("the server closed the connection before the whole response")
+
+
 def _closed_by_server(sock: socket.socket, within: float) -> bool:
     sock.settimeout(within)
     try:
@@ -208,7 +224,7 @@ def test_keep_alive_connection_serves_then_times_out_a_stalled_next_request(dead
         time.sleep(0.5)  # within the deadline: a slow but honest client is served
         sock.sendall(request)
         sock.settimeout(20)
-        answer = sock.recv(4096)
+        answer = _one_response(sock)
         assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b'{"output":[0]}')
         sock.sendall(b"POST /iris/predict/ HTTP/1.1\r\n")
         assert _closed_by_server(sock, 20)
