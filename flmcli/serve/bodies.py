@@ -14,6 +14,7 @@ from typing import Any
 from ..batch import Batch, Scored
 from ..errors import InputError
 from ..formats import envelope
+from ..formats.registry import FORMATS
 
 # The source name in error messages: `input:3: field 'Age': ...` is row 3 of the request's rows.
 SOURCE = "input"
@@ -44,9 +45,10 @@ def check_body(fmt: str, body: bytes) -> None:
     text = body[:64].removeprefix(b"\xef\xbb\xbf").lstrip()
     if not text:
         raise InputError("empty body; send rows (see /docs/)", source="body")
-    columnar = body.startswith((b"PAR1", b"ARROW1", b"\xff\xff\xff\xff"))
-    looks = "parquet" if body.startswith(b"PAR1") else "arrow" if columnar else "JSON" if text[:1] in b"[{" else None
-    if fmt in ("parquet", "arrow"):
+    # The binary formats' magic bytes, from their registry records (the same ones `flm predict` detects by).
+    columnar = next((f.name for f in FORMATS.values() if f.magic and body.startswith(f.magic)), None)
+    looks = columnar or ("JSON" if text[:1] in b"[{" else None)
+    if FORMATS[fmt].binary:
         if looks != fmt:
             raise InputError(f"the body is not {fmt} (Content-Type says it is)", source="body", field="Content-Type")
     elif columnar or (fmt in ("csv", "tsv") and looks == "JSON"):
