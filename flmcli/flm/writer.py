@@ -89,11 +89,6 @@ def _read_artifacts(artifacts: Mapping[str, str | os.PathLike[str] | bytes] | No
     return contents
 
 
-def _write_atomically(path: pathlib.Path, data: bytes) -> None:
-    with atomic_write(path) as out:
-        out.write(data)
-
-
 def dumps(model: Any, *, model_id: str | uuid.UUID | None = None, timestamp: datetime.datetime | str | None = None,
           params: Mapping[str, Any] | None = None, metrics: Mapping[str, Any] | None = None,
           extra: Mapping[str, Any] | None = None,
@@ -136,6 +131,7 @@ def dump(model: Any, path: str | os.PathLike[str] | IO[bytes], *, model_id: str 
                  artifacts=artifacts, compression=compression, protocol=protocol, meta_compression=meta_compression,
                  artifact_compression=artifact_compression, model_compression=model_compression)
     if isinstance(path, str | os.PathLike):
-        _write_atomically(pathlib.Path(path), data)
+        with atomic_write(path) as out:
+            out.write(data)
     else:
         path.write(data)

@@ -115,20 +115,16 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterat
     """One object per row: `{"prediction": 0}`."""
     dumps = orjson.dumps
     for batch in scored:
-        if (
+        # Outputs only, every row written as scored: --on-error null sets errors on every batch.
+        plain = (
             not keep_input
-            and (batch.errors is None or not any(batch.errors))  # --on-error null sets errors on every batch
+            and (batch.errors is None or not any(batch.errors))
             and (batch.keep is None or all(batch.keep))
-            and (whole := numeric_lines(batch.outputs)) is not None
-        ):
+        )
+        if plain and (whole := numeric_lines(batch.outputs)) is not None:
             yield whole
             continue
-        elif (
-            not keep_input
-            and batch.outputs.shape[1] == 1
-            and (batch.errors is None or not any(batch.errors))  # --on-error null sets errors on every batch
-            and (batch.keep is None or all(batch.keep))
-        ):
+        if plain and batch.outputs.shape[1] == 1:
             # The common case, built without a dict per row: same bytes as dumps({name: value}).
             name = str(batch.outputs.columns[0])
             opening = b"{" + dumps(name) + b":"
