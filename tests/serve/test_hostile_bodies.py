@@ -177,7 +177,7 @@ def test_large_bodies_are_parsed_off_the_event_loop(client: TestClient, loop_pro
 @pytest.fixture(scope="module")
 def deadline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     log = tmp_path_factory.mktemp("deadline") / "server.log"
-    with running_server({"iris": IRIS}, log, env={"FLM_SERVE_HEADER_TIMEOUT": "1"}) as port:
+    with running_server({"iris": IRIS}, log, header_timeout=1.0) as port:
         yield port
 
 
