@@ -75,6 +75,11 @@ class Job:
                 from .formats import ndjson_arrow
 
                 read = ndjson_arrow.read
+            elif opened.fmt == "json" and not self.options.keep_input:
+                # Plain array rows as typed columns parsed in C++ (kept input fields are written as they came).
+                from .formats import json_array
+
+                read = json_array.read_typed
             yield from read(opened.fp, source=opened.name, batch_size=size, max_delay=self.options.max_delay)
             self._done += formats.size(opened.fp) or 0
             self._current = None
