@@ -41,7 +41,19 @@ HEADER_LENGTH = "inference-header-content-length"
 _THREAD_ABOVE = 256 * 1024
 
 
+BASES = ("/v2/models/{model_name}", "/v2/models/{model_name}/versions/{model_version}")
+
+
+def infer_routes(guard: Guard) -> list[BaseRoute]:
+    """The infer routes, which the app lists first: Starlette tries routes in order, one regex each, and these
+    paths match no other route."""
+    from starlette.routing import Route
+
+    return [Route(f"{base}/infer", guard("v2", "infer", infer), methods=["POST"]) for base in BASES]
+
+
 def routes(guard: Guard) -> list[BaseRoute]:
+    """Every other v2 route."""
     from starlette.routing import Route
 
     routes: list[BaseRoute] = [
@@ -49,11 +61,10 @@ def routes(guard: Guard) -> list[BaseRoute]:
         Route("/v2/health/live", live, methods=["GET"]),
         Route("/v2/health/ready", ready, methods=["GET"]),
     ]
-    for base in ("/v2/models/{model_name}", "/v2/models/{model_name}/versions/{model_version}"):
+    for base in BASES:
         routes += [
             Route(base, guard("v2", "metadata", model_metadata), methods=["GET"]),
             Route(f"{base}/ready", guard("v2", "ready", model_ready), methods=["GET"]),
-            Route(f"{base}/infer", guard("v2", "infer", infer), methods=["POST"]),
         ]
     return routes
 
