@@ -205,7 +205,7 @@ def v2_body(rows: list[list[Any]]) -> bytes:
     return json.dumps({"inputs": inputs, "outputs": [{"name": "predict"}]}).encode()
 
 
-def load(url: str, bodies: list[bytes], concurrency: int) -> tuple[float, list[float], int]:
+def load(url: str, bodies: list[bytes], concurrency: int, path: str = "/predict/") -> tuple[float, list[float], int]:
     """Send every body once from `concurrency` threads, each on one keep-alive connection.
 
     http.client rather than an async client: on a small machine the load generator must cost far less than
@@ -227,7 +227,7 @@ def load(url: str, bodies: list[bytes], concurrency: int) -> tuple[float, list[f
                         return
                     body = queue.pop()
                 started = time.perf_counter()
-                connection.request("POST", "/predict/", body=body, headers=headers)
+                connection.request("POST", path, body=body, headers=headers)
                 response = connection.getresponse()
                 response.read()
                 elapsed = time.perf_counter() - started

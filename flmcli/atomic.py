@@ -17,8 +17,12 @@ def atomic_write(target: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     The data and then the directory entry are fsynced, so a crash leaves the old file or the new one.
     """
     path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as error:
+        # Like open(target, "wb"): a missing folder is the caller's error, named by the file asked for, not by
+        # our temporary name.
+        raise type(error)(error.errno, error.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as out:
             yield out

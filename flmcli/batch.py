@@ -45,6 +45,8 @@ class Batch:
     # Typed columns parsed from text (NDJSON through Arrow): the same rows decoded row by row, for the
     # predictor to fall back on whenever the columns are not plainly the model's features.
     fallback: Callable[[], Batch] | None = None
+    # The table's columns are the values of array rows by position ("0", "1", ...), not named fields.
+    positional: bool = False
 
     def __len__(self) -> int:
         if self.records is not None:
@@ -62,6 +64,7 @@ class Batch:
             lines=self.lines[start:end] if self.lines is not None else None,
             first_row=self.first_row + start,
             bad={i - start: reason for i, reason in self.bad.items() if start <= i < end} if self.bad else None,
+            positional=self.positional,
         )
 
     def line_of(self, index: int) -> int:

@@ -19,6 +19,7 @@ from .errors import InputError
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     from .batch import Batch
 
@@ -166,14 +167,17 @@ def from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
 
 def table_fits(batch: Batch, spec: FeatureSpec) -> bool:
     """Whether a table parsed from text rows holds the model's features as plain columns: every named field
-    present in every row (Arrow cannot tell a missing field from a null, so no nulls), each of one scalar type.
-    Anything else is for `row_values` to judge, row by row."""
+    present in every row (Arrow cannot tell a missing field from a null, so no nulls), each of one scalar type;
+    array rows (`Batch.positional`) as many values as the model takes. Anything else is for `row_values` to
+    judge, row by row."""
     import pyarrow as pa
 
-    table = batch.table
-    if table is None or spec.names is None or len(set(table.column_names)) != table.num_columns:
+    table = _by_feature(batch, spec)
+    if table is None or (not batch.positional and spec.names is None):
         return False
-    for name in spec.names:
+    if len(set(table.column_names)) != table.num_columns:
+        return False
+    for name in spec.names if spec.names is not None else table.column_names:
         if name not in table.column_names:
             return False
         column = table.column(name)
@@ -185,15 +189,26 @@ def table_fits(batch: Batch, spec: FeatureSpec) -> bool:
     return True
 
 
+def _by_feature(batch: Batch, spec: FeatureSpec) -> pa.Table | None:
+    """The batch's table; array rows' columns named as the model's features (None if their count is not its)."""
+    table = batch.table
+    if table is None or not batch.positional:
+        return table
+    if spec.expected is not None and table.num_columns != spec.expected:
+        return None
+    return table.rename_columns(list(spec.names)) if spec.names is not None else table
+
+
 def text_table_input(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
     """The model input for a table that `table_fits`: numbers as numpy columns, strings as the Python objects
     the row-by-row path gives the model (pandas' Arrow-backed strings would be converted again, per call)."""
     import pandas as pd
 
-    table = batch.table
-    assert table is not None and spec.names is not None
-    if not spec.by_name:
-        return from_table(batch, spec)
+    table = _by_feature(batch, spec)
+    assert table is not None
+    if not spec.by_name or spec.names is None:
+        frame = table.to_pandas() if spec.names is None else table.select(list(spec.names)).to_pandas()
+        return frame.to_numpy(dtype=object)
     columns: dict[str, Any] = {}
     for name in spec.names:
         array = table.column(name).to_numpy()

@@ -55,6 +55,7 @@ class ServeConfig:
     max_batch_delay_ms: float = 0.0  # how long to wait for more requests to join a batch
     max_body_size: int = 64 * 1024 * 1024  # bytes; 413 beyond
     timeout: float | None = 30.0  # seconds a request may take; 504 beyond
+    header_timeout: float = 10.0  # seconds a connection may take to send a request's headers (0: no limit)
     log_level: str = "info"
     trust: tuple[str, ...] = ()
     trust_all: bool = False

@@ -164,6 +164,70 @@ class Predictor:
             return self._with_failures(batch, ok, y, bad, method)
         return self._assemble(batch, ok, y, bad, method)
 
+    def score_all(
+        self, batch: Batch, methods: Sequence[str], *, segments: Sequence[int] | None = None
+    ) -> list[Scored]:
+        """`score` for each of `methods`, the features extracted once, and a pipeline's transformers run once,
+        for all of them: what `score` gives method by method, for about the cost of one method.
+
+        Only when every row scores: a batch with a bad row (or nothing to share) is scored method by method,
+        so errors are found and named exactly as `score` finds them.
+        """
+        methods = [self.check_method(m) for m in methods]
+        shared = self._shared_input(batch) if len(methods) > 1 else None
+        if shared is not None:
+            try:
+                outputs = self._call_all(shared, methods)
+            except _ROW_FAILURES:
+                pass
+            else:
+                n = len(batch)
+                if all(len(y) == n for y in outputs):
+                    if self._reference is None:
+                        self._reference = shared.iloc[0].tolist() if hasattr(shared, "iloc") else list(shared[0])
+                    scored = []
+                    for method, y in zip(methods, outputs):
+                        self._shapes[method] = (y.shape[1:], y.dtype)
+                        if segments is not None:
+                            scored.append(self._with_failures(batch, list(range(n)), y, {}, method))
+                        else:
+                            scored.append(self._assemble(batch, list(range(n)), y, {}, method))
+                    return scored
+        return [self.score(batch, method=method, segments=segments) for method in methods]
+
+    def _shared_input(self, batch: Batch) -> Any:
+        """The model input for every row of `batch`, or None when a row is bad or the batch is empty."""
+        if not len(batch) or batch.bad:
+            return None
+        if batch.fallback is not None:
+            return feat.text_table_input(batch, self.spec) if feat.table_fits(batch, self.spec) else None
+        if batch.records is None:
+            return feat.from_table(batch, self.spec)
+        rows, errors = feat.from_records(batch.records, self.spec)
+        if errors:
+            return None
+        try:
+            return feat.matrix(rows, self.spec)
+        except feat.RowError:
+            return None
+
+    def _call_all(self, X: Any, methods: list[str]) -> list[Any]:
+        """Each method on X; a pipeline transforms X once and its final step runs each method on the result,
+        as `Pipeline.predict` and the others do without metadata routing."""
+        import numpy as np
+
+        estimator = self.estimator
+        if not _plain_pipeline(estimator):
+            return [self.call(X, method) for method in methods]
+        final = estimator.steps[-1][1]
+        if not all(callable(getattr(final, method, None)) for method in methods):
+            return [self.call(X, method) for method in methods]
+        Xt = X
+        for _, step in estimator.steps[:-1]:
+            if step is not None and not (isinstance(step, str) and step == "passthrough"):
+                Xt = self._guard_call(step.transform, Xt)
+        return [np.asarray(self._guard_call(getattr(final, method), Xt)) for method in methods]
+
     def _stopper(
         self, n: int, segments: Sequence[int] | None
     ) -> Callable[[list[int], list[int]], list[int]] | None:
@@ -225,8 +289,12 @@ class Predictor:
         """Run the estimator: the only call into the model in flm."""
         import numpy as np
 
+        return np.asarray(self._guard_call(getattr(self.estimator, method or self.method), X))
+
+    def _guard_call(self, function: Callable[[Any], Any], X: Any) -> Any:
+        """A call into the model, its failures worded as `call` words them."""
         try:
-            return np.asarray(getattr(self.estimator, method or self.method)(X))
+            return function(X)
         except AttributeError as error:
             # An estimator missing its own attributes was pickled by another scikit-learn: say so, not a traceback.
             skew: tuple[str, str] | None = getattr(self.model, "version_skew", None)
@@ -419,6 +487,18 @@ class Predictor:
                 return None
             return feat.column_name(self.spec, column), values[column]
         return None
+
+
+def _plain_pipeline(estimator: Any) -> bool:
+    """A scikit-learn Pipeline itself (a subclass may score its own way), metadata routing off: its methods are
+    its steps' transform in turn, then the final step's method, so the transforms can be shared."""
+    kind = type(estimator)
+    if kind.__name__ != "Pipeline" or kind.__module__ != "sklearn.pipeline" or not getattr(estimator, "steps", None):
+        return False
+    import sys
+
+    get_config = getattr(sys.modules.get("sklearn"), "get_config", None)
+    return callable(get_config) and not get_config().get("enable_metadata_routing", False)
 
 
 def _first_line(error: BaseException) -> str:

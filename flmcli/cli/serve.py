@@ -50,6 +50,8 @@ _DEFAULTS = ServeConfig()
               help="Largest request body in bytes (413 beyond).")
 @click.option("--timeout", default=_DEFAULTS.timeout, show_default=True, type=click.FloatRange(0, min_open=True),
               help="Seconds a request may take (504 beyond).")
+@click.option("--header-timeout", default=_DEFAULTS.header_timeout, show_default=True, type=click.FloatRange(0),
+              help="Seconds a connection may take to send a request's headers (0: no limit).")
 @click.option("--log-level", default=_DEFAULTS.log_level, show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 @trust_options

@@ -16,8 +16,15 @@ _CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #(\d+): )?CSV conversion
 
 
 def read_error(
-    exc: Exception, source: str, rows_read: int, schema: pa.Schema | None, block_size: int | None = None
+    exc: Exception,
+    source: str,
+    rows_read: int,
+    schema: pa.Schema | None,
+    block_size: int | None = None,
+    *,
+    line_offset: int = 0,
 ) -> InputError:
+    """`line_offset`: what to add to pyarrow's row number to make it the line (text parsed in pieces)."""
     text = str(exc)
     where = f"after line {rows_read + 1}"
     match = _CONVERSION.search(text)
@@ -27,7 +34,7 @@ def read_error(
             f"value {clip(repr(value))} is not {kind}, the type inferred from the first rows" if row else
             f"{where}: value {clip(repr(value))} is not {kind}, the type inferred from the first rows",
             source=source,
-            line=int(row) if row else None,
+            line=int(row) + line_offset if row else None,
             field=schema.names[index],
             hint="make the first rows representative (e.g. 1.0 rather than 1 in a float column), or use ndjson",
         )

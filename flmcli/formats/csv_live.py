@@ -2,14 +2,14 @@
 
 pyarrow's streaming reader waits for a whole block, so live input is cut at line ends here and each run of
 complete lines is parsed with the column types of the first one. A quoted field spanning lines is not
-supported on this path.
+supported on this path. Short and long rows are bad rows in place, as on the bulk path: --on-error decides.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flmcli.batch import Batch
 from flmcli.formats.chunks import ChunkSource, Pause
@@ -21,16 +21,38 @@ if TYPE_CHECKING:
 
 def read(chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float, delimiter: str) -> Iterator[Batch]:
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
-    parse = pacsv.ParseOptions(delimiter=delimiter)
     header = b""
     schema: pa.Schema | None = None
     pending: list[pa.Table] = []
     count = 0
     row = 1  # 1-based data row of the first pending row
+    bad: dict[int, str] = {}  # data row number -> reason, for the stand-in rows not yet handed on
     tail = b""
     pause = Pause(chunks, max_delay)
+
+    def parse(text: bytes) -> None:
+        nonlocal schema, count
+        first = row + count  # the data row number of the text's first row
+        table, invalid = _parse(header + text, source, delimiter, schema, first)
+        if schema is None and table.num_rows > len(invalid):
+            schema = table.schema  # from the first good rows: a run of short rows alone would type every column null
+        for index, reason in invalid:
+            bad[first + index] = reason
+        if not pending:
+            pause.restart()
+        pending.append(table)
+        count += table.num_rows
+
+    def take(size: int) -> Batch:
+        nonlocal pending, count, row
+        whole = pa.concat_tables(pending, promote_options="default")
+        batch = _batch(whole.slice(0, size), source, row, {r - row: bad.pop(r) for r in sorted(bad) if r < row + size})
+        row += size
+        count -= size
+        pending = [whole.slice(size)] if count else []
+        return batch
+
     while data := chunks.read():
         text = tail + data
         end = text.rfind(b"\n") + 1
@@ -39,36 +61,59 @@ def read(chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float,
             header, _, complete = complete.partition(b"\n")
             header += b"\n"
         if complete.strip():
-            convert = pacsv.ConvertOptions(column_types=schema) if schema is not None else None
-            try:
-                table = pacsv.read_csv(io.BytesIO(header + complete), parse_options=parse, convert_options=convert)
-            except pa.ArrowInvalid as exc:
-                raise read_error(exc, source, row + count - 1, schema) from None
-            schema = schema or table.schema
-            if not pending:
-                pause.restart()
-            pending.append(table)
-            count += table.num_rows
+            parse(complete)
         while count >= batch_size or pause.due(count):
-            whole = pa.concat_tables(pending)
-            size = min(count, batch_size)
-            yield _batch(whole.slice(0, size), source, row)
-            row += size
-            count -= size
-            pending = [whole.slice(size)] if count else []
+            yield take(min(count, batch_size))
             pause.restart()
     if tail.strip():
-        convert = pacsv.ConvertOptions(column_types=schema) if schema is not None else None
-        try:
-            pending.append(pacsv.read_csv(io.BytesIO(header + tail), parse_options=parse, convert_options=convert))
-        except pa.ArrowInvalid as exc:
-            raise read_error(exc, source, row + count - 1, schema) from None
-    if pending:
-        whole = pa.concat_tables(pending)
-        if whole.num_rows:
-            yield _batch(whole, source, row)
+        parse(tail)
+    if count:
+        yield take(count)
 
 
-def _batch(table: pa.Table, source: str, first_row: int) -> Batch:
+def _parse(
+    text: bytes, source: str, delimiter: str, schema: pa.Schema | None, first: int
+) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """The rows of `text` (a header line, then complete lines) in `schema`'s types, with a stand-in row wherever a
+    row had too few or too many fields, and those rows' (index, reason): bad rows as on the bulk CSV path."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    invalid: list[tuple[int, str]] = []
+
+    def on_invalid(bad: Any) -> str:
+        # One thread (below), so pyarrow numbers the row: the header is row 1 of the text.
+        invalid.append((bad.number - 2, f"expected {bad.expected_columns} fields, got {bad.actual_columns}"))
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text),
+            read_options=pacsv.ReadOptions(use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types=schema) if schema is not None else None,
+        )
+    except pa.ArrowInvalid as exc:
+        # pyarrow's row numbers count from this text's header; the text's first data row is line first + 1.
+        raise read_error(exc, source, first - 1, schema, line_offset=first - 1) from None
+    if not invalid:
+        return table, invalid
+    if table.num_rows:
+        stand_in = table.slice(0, 1)  # a copy of a good row keeps every column's type; it is never scored
+    else:
+        stand_in = pa.table([pa.nulls(1, field.type) for field in table.schema], schema=table.schema)
+    pieces = []
+    done = taken = 0  # rows placed, good rows of `table` placed
+    for index, _ in invalid:
+        if index > done:
+            pieces.append(table.slice(taken, index - done))
+            taken += index - done
+        pieces.append(stand_in)
+        done = index + 1
+    pieces.append(table.slice(taken))
+    return pa.concat_tables(pieces), invalid
+
+
+def _batch(table: pa.Table, source: str, first_row: int, bad: dict[int, str]) -> Batch:
     lines = list(range(first_row + 1, first_row + 1 + table.num_rows))  # the header is line 1
-    return Batch(source=source, table=table, lines=lines, first_row=first_row)
+    return Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)

@@ -17,6 +17,8 @@ from flmcli.formats.records import bare_values, row_objects, write_chunks
 from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from flmcli.batch import Scored
 
 
@@ -49,6 +51,17 @@ _TRIES = 4
 
 
 def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
+    return _read(fp, source=source, batch_size=batch_size, max_delay=max_delay, typed=False)
+
+
+def read_typed(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
+    """`read`, with runs of plain array rows parsed into typed columns (`json_columns`) where the text allows:
+    such a batch holds a table whose columns are the rows' positions, and gives back the rows `read` would
+    have decoded (`Batch.fallback`), which the predictor falls back on as for NDJSON through Arrow."""
+    return _read(fp, source=source, batch_size=batch_size, max_delay=max_delay, typed=True)
+
+
+def _read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None, typed: bool) -> Iterator[Batch]:
     chunks = ChunkSource(fp, CHUNK_SIZE)
     pause = Pause(chunks, max_delay)
     head = b""
@@ -60,40 +73,110 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     opening = envelope.ROWS_OPENING.match(text)
     if opening is not None:
-        values: Iterator[list[Any]] = _split_rows(text[opening.end():], text[:1] == b"{", chunks, fp, source, pause.live)
+        values: Iterator[list[Any] | _Columns] = _split_rows(text[opening.end():], text[:1] == b"{", chunks, fp,
+                                                             source, pause.live, typed)
     elif text[:1] == b"{":
         values = _envelope(_Replay(text, fp, source), source)
     else:
         raise InputError(f"expected a JSON array of rows or {envelope.BODY}, got {_kind_of(text)}",
                          source=source)
-    pending: list[Any] = []
-    row = 0
+    pending = _Pending(source)
+    row = 0  # rows read so far
     try:
         for piece in values:
-            if piece:
-                for index, value in enumerate(piece):
-                    if value.__class__ is not list and value.__class__ is not dict:
-                        # Kept in place as a bad row, like a malformed NDJSON line: --on-error decides.
-                        kind = "null" if value is None else type(value).__name__
-                        piece[index] = BadRecord(f"expected an array or object row, got {kind}")
+            if isinstance(piece, _Columns) or piece:
+                if isinstance(piece, list):
+                    for index, value in enumerate(piece):
+                        if value.__class__ is not list and value.__class__ is not dict:
+                            # Kept in place as a bad row, like a malformed NDJSON line: --on-error decides.
+                            kind = "null" if value is None else type(value).__name__
+                            piece[index] = BadRecord(f"expected an array or object row, got {kind}")
+                if not pending.rows:
+                    pause.restart()
                 row += len(piece)
-                if not pending:
+                pending.add(piece)
+                while pending.rows >= batch_size:
+                    yield pending.take(batch_size, row - pending.rows + 1)
                     pause.restart()
-                pending.extend(piece)
-                while len(pending) >= batch_size:
-                    rows, pending = pending[:batch_size], pending[batch_size:]
-                    yield Batch(source=source, records=rows, first_row=row - len(pending) - len(rows) + 1)
-                    pause.restart()
-            if pause.due(len(pending)):
-                yield Batch(source=source, records=pending, first_row=row - len(pending) + 1)
-                pending = []
+            if pause.due(pending.rows):
+                yield pending.take(pending.rows, row - pending.rows + 1)
     except InputError:
         # A syntax error ends the document, but the rows before it are scored and written first.
-        if pending:
-            yield Batch(source=source, records=pending, first_row=row - len(pending) + 1)
+        if pending.rows:
+            yield pending.take(pending.rows, row - pending.rows + 1)
         raise
-    if pending:
-        yield Batch(source=source, records=pending, first_row=row - len(pending) + 1)
+    if pending.rows:
+        yield pending.take(pending.rows, row - pending.rows + 1)
+
+
+class _Columns:
+    """Rows parsed into typed columns, and the text they came from (`[...],[...]`), decoded only if asked."""
+
+    def __init__(self, table: pa.Table, text: bytes) -> None:
+        self.table = table
+        self.text = text
+        self.start = 0  # rows of `text` already handed on
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def records(self, start: int, stop: int) -> list[Any]:
+        rows: list[Any] = orjson.loads(b"[" + self.text + b"]")  # valid JSON: json_columns checked every value
+        return rows[start:stop]
+
+
+class _Pending:
+    """Rows read and not yet in a batch: lists of decoded rows and runs of typed columns, in order."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.pieces: list[list[Any] | _Columns] = []
+        self.rows = 0
+
+    def add(self, piece: list[Any] | _Columns) -> None:
+        self.pieces.append(piece)
+        self.rows += len(piece)
+
+    def take(self, rows: int, first_row: int) -> Batch:
+        """The next `rows` rows as one batch: typed columns if they all are, else decoded rows."""
+        taken: list[tuple[list[Any] | _Columns, int, int]] = []  # piece, start, stop
+        left = rows
+        while left:
+            piece = self.pieces[0]
+            start = piece.start if isinstance(piece, _Columns) else 0
+            size = len(piece) - start if isinstance(piece, _Columns) else len(piece)
+            if size <= left:
+                taken.append((piece, start, start + size))
+                self.pieces.pop(0)
+                left -= size
+            else:
+                taken.append((piece, start, start + left))
+                if isinstance(piece, _Columns):
+                    piece.start += left
+                else:
+                    self.pieces[0] = piece[left:]
+                left = 0
+        self.rows -= rows
+
+        def decoded() -> Batch:
+            records: list[Any] = []
+            for piece, start, stop in taken:
+                records.extend(piece.records(start, stop) if isinstance(piece, _Columns) else piece[start:stop])
+            return Batch(source=self.source, records=records, first_row=first_row)
+
+        if not all(isinstance(piece, _Columns) for piece, _, _ in taken):
+            return decoded()
+        import pyarrow as pa
+
+        tables = [piece.table.slice(start, stop - start) for piece, start, stop in taken]  # type: ignore[union-attr]
+        names = tables[0].column_names
+        if any(table.column_names != names for table in tables):
+            return decoded()
+        try:
+            table = pa.concat_tables(tables, promote_options="none")
+        except pa.ArrowException:  # an int column in one piece that is float in the next: the rows decide
+            return decoded()
+        return Batch(source=self.source, table=table, first_row=first_row, fallback=decoded, positional=True)
 
 
 def _kind_of(text: bytes) -> str:
@@ -111,8 +194,8 @@ def _kind_of(text: bytes) -> str:
 
 
 def _split_rows(
-    buffer: bytes, wrapped: bool, chunks: ChunkSource, fp: BinaryIO, source: str, live: bool
-) -> Iterator[list[Any]]:
+    buffer: bytes, wrapped: bool, chunks: ChunkSource, fp: BinaryIO, source: str, live: bool, typed: bool = False
+) -> Iterator[list[Any] | _Columns]:
     """Rows of an array, parsed by orjson a chunk at a time: cut after the last complete row of each chunk.
 
     Anything this cannot cut (rows bigger than a chunk, a syntax error) is handed to ijson from the same
@@ -120,7 +203,7 @@ def _split_rows(
     buffer, so that the last row a paused producer sent is not held back waiting for the next comma.
     Yields after every chunk, possibly nothing, so the caller can flush on a pause.
     """
-    loads = orjson.loads
+    loads = _typed_loads if typed else orjson.loads
     rows = 0
     separator_due = False  # the whole buffer was taken: the next bytes open with "," (or the closing "]")
     data = buffer or chunks.read()  # what the caller read to find the opening is the first chunk
@@ -137,7 +220,7 @@ def _split_rows(
                 buffer = buffer[1:]
             separator_due = False
         cut = -1
-        values: list[Any] = []
+        values: list[Any] | _Columns = []
         if live and buffer.rstrip()[-1:] in (b"}", b"]"):
             try:
                 values = loads(b"[" + buffer + b"]")
@@ -166,7 +249,7 @@ def _split_rows(
     tail = buffer.rstrip()
     if wrapped and tail.endswith(b"}"):
         tail = tail[:-1].rstrip()
-    last: list[Any] | None
+    last: list[Any] | _Columns | None
     try:
         last = loads(b"[" + tail) if tail.endswith(b"]") else None
     except orjson.JSONDecodeError:
@@ -175,6 +258,18 @@ def _split_rows(
         yield from _fallback(buffer, wrapped, None, source, rows)
         return
     yield last
+
+
+def _typed_loads(text: bytes) -> list[Any] | _Columns:
+    """`orjson.loads(text)` for `[` + rows + `]`, or the rows as typed columns where `json_columns` takes them."""
+    from flmcli.formats import json_columns
+
+    if len(text) > 2:
+        rows = text[1:-1].strip(b" \t\n\r")  # JSON's whitespace only
+        table = json_columns.parse(rows)
+        if table is not None:
+            return _Columns(table, rows)
+    return orjson.loads(text)  # type: ignore[no-any-return]
 
 
 def _fallback(buffer: bytes, wrapped: bool, fp: BinaryIO | None, source: str, rows: int) -> Iterator[list[Any]]:

@@ -107,7 +107,7 @@ def _batch(text: bytes, lines: int, first_line: int, source: str) -> Batch | Non
     """`lines` lines as one batch of typed columns, else of decoded rows; None when a line is blank."""
     if _plain_object_lines(text, lines) and _within_nesting_limit(text, lines):
         table = _parse(text)
-        if table is not None and table.num_rows == lines:
+        if table is not None and table.num_rows == lines and _finite(table, text):
             fallback = functools.partial(_decoded, text, first_line, source)
             return Batch(source=source, table=table, first_row=first_line, fallback=fallback)
     batch = _decoded(text, first_line, source)
@@ -118,15 +118,32 @@ def _batch(text: bytes, lines: int, first_line: int, source: str) -> Batch | Non
 
 def _plain_object_lines(text: bytes, lines: int) -> bool:
     """Whether Arrow may read these lines: each opens with `{` (so, with as many rows as lines, one object per
-    line: no blank line, no two objects on one), none holds NaN or Infinity, which Arrow's parser takes and
-    JSON (orjson) refuses, and the text is UTF-8. A false alarm (the words inside a string) only costs the row-by-row pass."""
-    if text.count(b"\n{") + (text[:1] == b"{") < lines or b"NaN" in text or b"Infinity" in text:
+    line: no blank line, no two objects on one) and the text is UTF-8."""
+    if text.count(b"\n{") + (text[:1] == b"{") < lines:
         return False
     if not text.isascii():
         # Arrow does not check that strings are UTF-8 (orjson does, and says where): only valid text goes to it.
         try:
             text.decode()
         except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _finite(table: pa.Table, text: bytes) -> bool:
+    """Whether no row holds NaN or (-)Infinity, which Arrow's parser takes and JSON (orjson) refuses.
+
+    In a table of top-level scalars those can only be NaN or infinite values of a float column, which Arrow's
+    compute functions find without holding the GIL (scanning the text for the words holds it while the model
+    runs); nested columns are checked on the text, where a false alarm (the words inside a string) only costs
+    the row-by-row pass."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if any(pa.types.is_nested(field.type) for field in table.schema):
+        return b"NaN" not in text and b"Infinity" not in text
+    for column in table.columns:
+        if pa.types.is_floating(column.type) and pc.all(pc.is_finite(column)).as_py() is False:
             return False
     return True
 

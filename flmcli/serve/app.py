@@ -82,7 +82,7 @@ def create_app(
         for name, predictor in predictors.items()
     }
     guard = Guard(metrics, config.timeout)
-    all_routes: list[BaseRoute] = []
+    all_routes: list[BaseRoute] = v2.infer_routes(guard)
     single = len(models) == 1
     for served in models.values():
         prefixes = ["", f"/{served.name}"] if single else [f"/{served.name}"]

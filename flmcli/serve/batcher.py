@@ -27,8 +27,8 @@ BatchObserver = Callable[[int, int], None]
 @dataclass(slots=True)
 class _Job:
     batch: Batch
-    method: str
-    future: asyncio.Future[Scored]
+    methods: tuple[str, ...]
+    future: asyncio.Future[list[Scored]]
 
 
 class Batcher:
@@ -54,12 +54,16 @@ class Batcher:
 
     async def submit(self, batch: Batch, method: str) -> Scored:
         """Queue `batch` for the next model call; its own Scored rows come back, or its own error."""
+        return (await self.submit_all(batch, (method,)))[0]
+
+    async def submit_all(self, batch: Batch, methods: tuple[str, ...]) -> list[Scored]:
+        """`submit` for several methods at once: one Scored per method, the rows' features extracted once."""
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done():
             self._wakeup = asyncio.Event()
             self._task = loop.create_task(self._drain())
-        future: asyncio.Future[Scored] = loop.create_future()
-        self._queue.append(_Job(batch, method, future))
+        future: asyncio.Future[list[Scored]] = loop.create_future()
+        self._queue.append(_Job(batch, methods, future))
         assert self._wakeup is not None
         self._wakeup.set()
         return await future
@@ -131,14 +135,14 @@ class Batcher:
 
     # --- on the model thread -------------------------------------------------------------------------
 
-    def _score_jobs(self, jobs: list[_Job]) -> list[Scored | BaseException]:
+    def _score_jobs(self, jobs: list[_Job]) -> list[list[Scored] | BaseException]:
         """Requests that can be concatenated are scored in one call and sliced back; each gets its own rows,
         or its own first bad row's error (the predictor's bisection finds them all in that one call)."""
-        results: list[Scored | BaseException | None] = [None] * len(jobs)
-        groups: dict[tuple[str, Any], list[int]] = {}
+        results: list[list[Scored] | BaseException | None] = [None] * len(jobs)
+        groups: dict[tuple[tuple[str, ...], Any], list[int]] = {}
         for index, job in enumerate(jobs):
-            groups.setdefault((job.method, _shape_key(job.batch)), []).append(index)
-        for (method, _), members in groups.items():
+            groups.setdefault((job.methods, _shape_key(job.batch)), []).append(index)
+        for (methods, _), members in groups.items():
             batches = [jobs[i].batch for i in members]
             starts = []
             at = 0
@@ -146,19 +150,25 @@ class Batcher:
                 starts.append(at)
                 at += len(batch)
             try:
-                scored = self.predictor.score(_merge(batches), method=method, segments=starts)
+                merged = _merge(batches)
+                if len(methods) == 1:
+                    outputs = [self.predictor.score(merged, method=methods[0], segments=starts)]
+                else:
+                    outputs = self.predictor.score_all(merged, methods, segments=starts)
             except Exception as error:  # noqa: BLE001 - not a row's fault: every request of the call gets it
                 for i in members:
                     results[i] = error
                 continue
             self._note(at, len(members))
             for i, start, batch in zip(members, starts, batches):
-                part = scored.slice(start, len(batch))
-                if part.failures:
-                    results[i] = part.failures[min(part.failures)]
+                parts = [scored.slice(start, len(batch)) if len(members) > 1 else scored for scored in outputs]
+                failed = next((part.failures for part in parts if part.failures), None)
+                if failed:
+                    results[i] = failed[min(failed)]
                 else:
-                    part.failures = None
-                    results[i] = part
+                    for part in parts:
+                        part.failures = None
+                    results[i] = parts
         return [r if r is not None else RuntimeError("request was not scored") for r in results]
 
     def _note(self, rows: int, requests: int) -> None:

@@ -77,6 +77,12 @@ def read_batches(fmt: str, body: bytes, batch_size: int, limit: int = 0) -> list
 
     if limit > 0 and fmt == "parquet":
         _check_parquet(body, limit)
+    if limit > 0 and fmt == "arrow":
+        from ..formats.arrow_limits import declared
+
+        # from the metadata, before pyarrow allocates what a compressed buffer says it inflates to
+        found = declared(body, source=SOURCE)
+        _check_decoded("Arrow", found.size, found.values, limit)
     read = formats.reader(fmt)
     batches = read(io.BytesIO(body), source=SOURCE, batch_size=max(1, batch_size), max_delay=None)
     if limit <= 0 or fmt not in ("parquet", "arrow"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..batch import Batch, Scored
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from ..predictor import Predictor
+    from .signature import Signature
 
 
 @dataclass
@@ -22,6 +24,13 @@ class ServedModel:
     name: str
     predictor: Predictor
     batcher: Batcher
+
+    @cached_property
+    def signature(self) -> Signature:
+        """What v2 metadata advertises and infer returns: read from the estimator once, on first use."""
+        from .signature import signature
+
+        return signature(self.predictor)
 
     @property
     def model(self) -> Any:

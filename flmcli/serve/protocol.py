@@ -9,27 +9,25 @@ arrive, is closed when they are not complete within `header_timeout` seconds.
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-HEADER_TIMEOUT_ENV = "FLM_SERVE_HEADER_TIMEOUT"
-DEFAULT_HEADER_TIMEOUT = 10.0
 
+def configure(header_timeout: float) -> None:
+    """Set the deadline for every connection this process accepts from now on (ServeConfig.header_timeout).
 
-def _configured() -> float:
-    # An environment variable, not a constructor argument: uvicorn builds the protocol itself, in every worker.
-    try:
-        return float(os.environ.get(HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT))
-    except ValueError:
-        return DEFAULT_HEADER_TIMEOUT
+    A class setting, not a constructor argument: uvicorn builds the protocol itself, and with several workers
+    each worker process sets it from the ServeConfig it was handed, before it accepts a connection.
+    """
+    HeaderDeadlineProtocol.header_timeout = max(0.0, float(header_timeout))
 
 
 class HeaderDeadlineProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
+    header_timeout: float = 10.0
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._header_timeout = _configured()
         self._header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -55,8 +53,8 @@ class HeaderDeadlineProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
         return cycle is None or bool(cycle.response_complete)
 
     def _arm(self) -> None:
-        if self._header_timeout > 0:
-            self._header_timer = self.loop.call_later(self._header_timeout, self._expire)
+        if self.header_timeout > 0:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._expire)
 
     def _expire(self) -> None:
         self._header_timer = None

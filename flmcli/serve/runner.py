@@ -50,6 +50,9 @@ def app_from_env() -> Starlette:
 
     document = json.loads(os.environ[CONFIG_ENV])
     config = ServeConfig.from_json(document["config"])
+    from .protocol import configure
+
+    configure(config.header_timeout)
     predictors = load_predictors(document["models"], trust=config.trust, trust_all=config.trust_all,
                                  method=config.method)
     return create_app(predictors, config)
@@ -80,13 +83,14 @@ def run(models: Mapping[str, str], config: ServeConfig | None = None, **settings
 
     # Load here even with workers: a bad model fails the command (exit 3) before uvicorn starts.
     predictors = load_predictors(models, trust=config.trust, trust_all=config.trust_all, method=config.method)
-    from .protocol import HeaderDeadlineProtocol
+    from .protocol import HeaderDeadlineProtocol, configure
 
+    configure(config.header_timeout)
     common: dict[str, Any] = {
         "host": config.host, "port": config.port, "log_level": config.log_level,
         "log_config": log_config(config.log_level),
         "timeout_graceful_shutdown": config.timeout if config.timeout else None,
-        # Request headers must arrive within FLM_SERVE_HEADER_TIMEOUT seconds (10 by default), and stay
+        # Request headers must arrive within config.header_timeout seconds (10 by default), and stay
         # under h11's 64 KiB; a body is bounded by --max-body-size and --timeout.
         "http": HeaderDeadlineProtocol,
     }

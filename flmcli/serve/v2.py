@@ -4,8 +4,9 @@ Tensors may come as JSON `data` or as binary data after the JSON header (the bin
 see tensors.py). A tensor input of shape [n, k] is n positional rows. Several inputs are one column each
 (shape [n] or [n, 1]), as MLServer's pandas content type and the model metadata's per-feature inputs send a
 mixed-type table: named by the model's feature names when it has them, otherwise taken in the order sent.
-The columns become one Arrow table and go through the predictor like a Parquet body, so the answers are the
-ones `/predict/` gives, with no per-value Python work on the way in.
+The columns become the positional rows a `/predict/` body of the same rows decodes to (filled column by column
+in numpy, no per-value Python work), so the answers are the ones `/predict/` gives, for the same model time.
+All the outputs a request asks for come from one model call per batch: features extracted once.
 
 Each model has one version, "1": `/v2/models/{name}/versions/1/...` is the same model.
 With `outputs` omitted the answer holds every output the metadata lists, as the protocol says.
@@ -18,13 +19,11 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..batch import Batch
 from ..errors import InputError
 from . import tensors
-from .bodies import SOURCE
+from .bodies import records_batches
 from .errors import NotFound
 from .models import ServedModel, concat, served_model
-from .signature import Signature, signature
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -42,7 +41,19 @@ HEADER_LENGTH = "inference-header-content-length"
 _THREAD_ABOVE = 256 * 1024
 
 
+BASES = ("/v2/models/{model_name}", "/v2/models/{model_name}/versions/{model_version}")
+
+
+def infer_routes(guard: Guard) -> list[BaseRoute]:
+    """The infer routes, which the app lists first: Starlette tries routes in order, one regex each, and these
+    paths match no other route."""
+    from starlette.routing import Route
+
+    return [Route(f"{base}/infer", guard("v2", "infer", infer), methods=["POST"]) for base in BASES]
+
+
 def routes(guard: Guard) -> list[BaseRoute]:
+    """Every other v2 route."""
     from starlette.routing import Route
 
     routes: list[BaseRoute] = [
@@ -50,11 +61,10 @@ def routes(guard: Guard) -> list[BaseRoute]:
         Route("/v2/health/live", live, methods=["GET"]),
         Route("/v2/health/ready", ready, methods=["GET"]),
     ]
-    for base in ("/v2/models/{model_name}", "/v2/models/{model_name}/versions/{model_version}"):
+    for base in BASES:
         routes += [
             Route(base, guard("v2", "metadata", model_metadata), methods=["GET"]),
             Route(f"{base}/ready", guard("v2", "ready", model_ready), methods=["GET"]),
-            Route(f"{base}/infer", guard("v2", "infer", infer), methods=["POST"]),
         ]
     return routes
 
@@ -73,14 +83,6 @@ def _model(request: Request) -> ServedModel:
     if version is not None and version != VERSION:
         raise NotFound(f"model {served.name!r} has one version, {VERSION!r}; no version {version[:40]!r}")
     return served
-
-
-def _signature(served: ServedModel) -> Signature:
-    cached: Signature | None = getattr(served, "_v2_signature", None)
-    if cached is None:
-        cached = signature(served.predictor)
-        served._v2_signature = cached  # type: ignore[attr-defined]
-    return cached
 
 
 async def server_metadata(request: Request) -> Response:
@@ -103,7 +105,7 @@ async def model_ready(request: Request) -> Response:
 
 async def model_metadata(request: Request) -> Response:
     served = _model(request)
-    sig = _signature(served)
+    sig = served.signature
     meta = getattr(served.model, "meta", None) or {}
     framework = meta.get("framework") if isinstance(meta, dict) else None
     platform = (framework or {}).get("lib", "") if isinstance(framework, dict) else ""
@@ -140,13 +142,16 @@ async def infer(request: Request) -> Response:
     else:
         document, columns, n = _read(header, binary, served)
     wanted = _requested(document, served)
-    batches = _batches(columns, n, served.batcher.max_batch_size)
-    sig = _signature(served)
+    batches = records_batches(_rows(columns, n), served.batcher.max_batch_size)
+    # Every output asked for in one model call per batch: the rows' features are extracted once for all.
+    methods = tuple(dict.fromkeys(method for method, _, _ in wanted))
+    per_batch = await asyncio.gather(*(served.batcher.submit_all(batch, methods) for batch in batches))
+    results = {method: concat([scored[i] for scored in per_batch]) for i, method in enumerate(methods)}
+    sig = served.signature
     outputs: list[dict[str, Any]] = []
     blobs: list[bytes] = []
     for method, binary_out, class_count in wanted:
-        parts = await asyncio.gather(*(served.batcher.submit(batch, method) for batch in batches))
-        values = concat(list(parts)).outputs.to_numpy()
+        values = results[method].outputs.to_numpy()
         spec = sig.output(method)
         assert spec is not None
         n = len(values)
@@ -239,7 +244,7 @@ def _scores_classes(served: ServedModel, method: str) -> bool:
     classes = getattr(served.predictor.estimator, "classes_", None)
     if classes is None or method not in ("predict_proba", "decision_function"):
         return False
-    spec = _signature(served).output(method)
+    spec = served.signature.output(method)
     return spec is not None and len(spec.shape) == 2
 
 
@@ -283,7 +288,7 @@ def _columns(inputs: list[tensors.Tensor], served: ServedModel) -> tuple[dict[st
         given = {tensor.name: tensor.values for tensor in inputs}
         if len(given) != len(inputs):
             raise InputError("input names repeat", source="body", field="inputs")
-        unused = _signature(served).unused
+        unused = served.signature.unused
         used = [name for name in spec.names if name not in unused]
         missing = [name for name in used if name not in given]
         if missing:
@@ -302,11 +307,16 @@ def _columns(inputs: list[tensors.Tensor], served: ServedModel) -> tuple[dict[st
     return {str(i): tensor.values for i, tensor in enumerate(inputs)}, n
 
 
-def _batches(columns: dict[str, Any], n: int, size: int) -> list[Batch]:
-    import pyarrow as pa
+def _rows(columns: dict[str, Any], n: int) -> list[list[Any]]:
+    """The columns as positional rows in model order: what a `/predict/` body of the same rows decodes to, so
+    both routes give the model the same input and share the predictor's fast path (and its batches).
 
-    table = pa.table({name: pa.array(values) for name, values in columns.items()})
-    size = max(1, size)
-    if n <= size:
-        return [Batch(source=SOURCE, table=table)]
-    return [Batch(source=SOURCE, table=table.slice(start, size), first_row=start + 1) for start in range(0, n, size)]
+    One numpy object matrix filled a column at a time and split into rows in C: no per-value Python work.
+    """
+    import numpy as np
+
+    matrix = np.empty((n, len(columns)), dtype=object)
+    for j, values in enumerate(columns.values()):
+        matrix[:, j] = values
+    rows: list[list[Any]] = matrix.tolist()
+    return rows

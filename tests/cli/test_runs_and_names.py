@@ -47,6 +47,15 @@ def test_the_same_input_twice_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "would both be scored into" in result.stderr
 
 
+def test_an_output_file_in_a_missing_folder_is_an_error_naming_it(tmp_path: Path) -> None:
+    # Like `sort -o`: a file name is not a request to create folders (`-o dir/` is, and is tested above).
+    target = tmp_path / "missing" / "out.ndjson"
+    result = predict(write(tmp_path / "x.ndjson"), "-o", target)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [f"Error: {target}: cannot read or write: no such file or directory"]
+    assert not (tmp_path / "missing").exists()
+
+
 def test_names_that_meet_only_through_to_are_refused(tmp_path: Path) -> None:
     a = write(tmp_path / "a" / "x.ndjson")
     b = tmp_path / "b" / "x.json"

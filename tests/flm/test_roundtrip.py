@@ -155,3 +155,13 @@ def test_default_id_and_timestamp(tmp_path: Path, fitted: tuple[Pipeline, np.nda
     loaded = flm.load(tmp_path / "m.flm")
     assert str(uuid.UUID(loaded.id)) == loaded.id
     assert datetime.datetime.fromisoformat(loaded.timestamp).tzinfo is None
+
+
+def test_dump_into_a_missing_folder_fails_like_open_and_creates_nothing(
+        tmp_path: Path, fitted: tuple[Pipeline, np.ndarray]) -> None:
+    model, _ = fitted
+    target = tmp_path / "missing" / "m.flm"
+    with pytest.raises(FileNotFoundError) as raised:
+        flm.dump(model, target)
+    assert raised.value.filename == str(target)
+    assert list(tmp_path.iterdir()) == []

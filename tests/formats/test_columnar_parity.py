@@ -21,7 +21,7 @@ from click.testing import CliRunner
 import flmcli.features
 import flmcli.flm
 from flmcli.cli import cli
-from flmcli.formats import ndjson, ndjson_arrow
+from flmcli.formats import json_array, ndjson, ndjson_arrow
 
 ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "samples" / "churn.flm"
@@ -169,6 +169,7 @@ def run(args: list[str], row_by_row: bool, monkeypatch: pytest.MonkeyPatch) -> t
     with monkeypatch.context() as patch:
         if row_by_row:
             patch.setattr(ndjson_arrow, "read", ndjson.read)
+            patch.setattr(json_array, "read_typed", json_array.read)
             patch.setattr(flmcli.features, "NUMERIC_COLUMNS", False)
         result = CliRunner().invoke(cli, ["predict", *args], catch_exceptions=False)
     return result.exit_code, result.stdout_bytes, result.stderr

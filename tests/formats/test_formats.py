@@ -335,7 +335,7 @@ def test_live_csv_keeps_the_first_rows_types_and_line_numbers() -> None:
         assert next(batches_iter).table.to_pylist() == [{"id": 1, "x": 2}]  # x is now int64
         os.write(write_fd, b"2,oops\n")
         os.close(write_fd)
-        with pytest.raises(InputError, match=r"^<pipe>: field 'x': after line 2: value 'oops' is not int64"):
+        with pytest.raises(InputError, match=r"^<pipe>:3: field 'x': value 'oops' is not int64"):
             next(batches_iter)
 
 

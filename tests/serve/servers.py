@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,10 +23,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(models: dict[str, Path], log: Path, env: dict[str, str] | None = None) -> Iterator[int]:
-    """Start `flmcli.serve.run` on a free port, wait until v2 says ready, yield the port, stop it with Ctrl-C."""
+def running_server(
+    models: dict[str, Path], log: Path, env: dict[str, str] | None = None, **settings: Any
+) -> Iterator[int]:
+    """Start `flmcli.serve.run` on a free port (with ServeConfig `settings`), wait until v2 says ready, yield the
+    port, stop it with Ctrl-C."""
     port = free_port()
-    code = f"from flmcli.serve import run\nrun({ {name: str(path) for name, path in models.items()}!r}, port={port})\n"
+    models_repr = repr({name: str(path) for name, path in models.items()})
+    code = f"from flmcli.serve import run\nrun({models_repr}, port={port}, **{settings!r})\n"
     with open(log, "wb") as err:
         process = subprocess.Popen(
             [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})}

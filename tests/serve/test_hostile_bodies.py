@@ -4,6 +4,7 @@ bad values, large bodies that must not stall the event loop, headers that never 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import io
 import socket
@@ -128,6 +129,88 @@ def test_parquet_with_more_values_than_the_limit_is_413_from_its_footer(client: 
     assert "values" in _error(response, 413)
 
 
+def _arrow(table: Any, kind: str, compression: str | None) -> bytes:
+    import pyarrow as pa
+
+    sink = io.BytesIO()
+    options = pa.ipc.IpcWriteOptions(compression=compression)
+    writer = (pa.ipc.new_file if kind == "file" else pa.ipc.new_stream)(sink, table.schema, options=options)
+    writer.write_table(table)
+    writer.close()
+    return sink.getvalue()
+
+
+@contextlib.contextmanager
+def fresh_arrow_pool() -> Iterator[Any]:
+    """A fresh memory pool as pyarrow's default, so its peak shows what one request made pyarrow allocate."""
+    import pyarrow as pa
+
+    before = pa.default_memory_pool()
+    pool = pa.proxy_memory_pool(pa.system_memory_pool())
+    pa.set_memory_pool(pool)
+    try:
+        yield pool
+    finally:
+        pa.set_memory_pool(before)
+
+
+@pytest.mark.parametrize("kind", ["stream", "file"])
+@pytest.mark.parametrize("compression", ["zstd", "lz4"])
+def test_compressed_arrow_that_inflates_past_the_limit_is_413_before_allocating(
+        client: TestClient, kind: str, compression: str) -> None:
+    """Each compressed IPC buffer declares its inflated length, and pyarrow allocates it before inflating:
+    a few kB on the wire stood for 32 MB per column here."""
+    import numpy as np
+    import pyarrow as pa
+
+    column = pa.array(np.zeros(4_000_000, dtype=np.int64))
+    body = _arrow(pa.table({name: column for name in CHURN_NAMES}), kind, compression)
+    assert len(body) < LIMIT
+    with fresh_arrow_pool() as pool:
+        response = client.post("/churn/predict/", content=body,
+                               headers={"Content-Type": f"application/vnd.apache.arrow.{kind}"})
+    assert "the Arrow body decodes to more than the limit" in _error(response, 413)
+    assert pool.max_memory() < LIMIT
+
+
+def test_arrow_with_more_rows_than_the_limit_is_413_from_its_metadata(client: TestClient) -> None:
+    import pyarrow as pa
+
+    body = _arrow(pa.table({name: pa.nulls(10**9) for name in CHURN_NAMES}), "stream", None)
+    assert len(body) < 4096  # the null type has no buffers: a billion rows in a few bytes
+    with fresh_arrow_pool() as pool:
+        response = client.post("/churn/predict/", content=body,
+                               headers={"Content-Type": "application/vnd.apache.arrow.stream"})
+    assert "values" in _error(response, 413)
+    assert pool.max_memory() < LIMIT
+
+
+@pytest.mark.parametrize("kind", ["stream", "file"])
+def test_compressed_arrow_within_the_limit_answers_as_uncompressed(client: TestClient, kind: str) -> None:
+    import pyarrow as pa
+
+    rows = [[10000 + i, 15628319, "Walker", 792, "France", "Female", 28 + i % 40, 4, 130142.79, 1, 1, i % 2,
+             38190.78] for i in range(500)]
+    table = pa.table({name: [row[i] for row in rows] for i, name in enumerate(CHURN_NAMES)})
+    answers = [
+        client.post("/churn/predict/", content=_arrow(table, kind, compression),
+                    headers={"Content-Type": f"application/vnd.apache.arrow.{kind}", "Accept": "application/json"})
+        for compression in (None, "zstd", "lz4")
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert answers[0].json()["output"] and answers[1].content == answers[0].content == answers[2].content
+
+
+def test_arrow_with_hostile_metadata_is_400(client: TestClient) -> None:
+    import pyarrow as pa
+
+    body = bytearray(_arrow(pa.table({"CreditScore": [1, 2, 3]}), "stream", "zstd"))
+    body[-40:-8] = b"\xff" * 32  # the record batch's buffers now point outside its body
+    response = client.post("/churn/predict/", content=bytes(body),
+                           headers={"Content-Type": "application/vnd.apache.arrow.stream"})
+    assert "cannot read Arrow IPC" in _error(response, 400)
+
+
 def test_huge_bad_value_is_cut_in_the_400(client: TestClient) -> None:
     response = client.post("/iris/predict/", json={"input": [[5.1, 3.5, 1.4, 0.2], [5.1, 3.5, "9" * 500_000 + "x", 0.2]]})
     assert response.status_code == 400 and len(response.content) < 2000, response.content[:300]
@@ -180,7 +263,7 @@ def test_large_bodies_are_parsed_off_the_event_loop(client: TestClient, loop_pro
 @pytest.fixture(scope="module")
 def deadline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     log = tmp_path_factory.mktemp("deadline") / "server.log"
-    with running_server({"iris": IRIS}, log, env={"FLM_SERVE_HEADER_TIMEOUT": "1"}) as port:
+    with running_server({"iris": IRIS}, log, header_timeout=1.0) as port:
         yield port
 
 

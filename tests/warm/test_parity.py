@@ -49,6 +49,7 @@ def _case_dir(base: Path, inputs: Path) -> Path:
         shutil.copy(item, base / item.name)
     shutil.copy(CHURN, base / "churn.flm")
     (base / "spool").mkdir()
+    (base / "sub").mkdir()  # `-o sub/out.parquet` writes into a folder; like open(), flm does not create it
     return base
 
 
