@@ -18,7 +18,9 @@ demo: $(BIN)/flm
 test: $(BIN)/flm
 	$(BIN)/ruff check flmcli tests bench compat man
 	$(BIN)/mypy --strict flmcli
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	# Bytecode caches on even where PYTHONDONTWRITEBYTECODE is set: without them every xdist worker and every
+	# `flm` the tests start compiles flmcli, the tests and the assert-rewritten pytest plugins again (~4 s each).
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -p no:cacheprovider
 
 man: $(BIN)/flm
 	$(BIN)/python man/build.py

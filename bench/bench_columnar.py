@@ -83,12 +83,15 @@ def run(cmd: list[str], *, stdin: str | bytes | None = None, stdout: str | None 
 
 SECTIONS = ("ndjson", "json", "csv", "parquet", "rss", "threads", "latency")
 
-# flm as it was before the Arrow paths: the row-by-row NDJSON reader, rows given to the model as Python objects,
-# NDJSON lines encoded value by value. Same flm, same model, the three switched back.
+# flm as it was before the Arrow paths: the row-by-row NDJSON and JSON readers, rows given to the model as Python
+# objects, NDJSON lines encoded value by value, 16k-row batches. Same flm, same model, all switched back.
 BEFORE = """
 import sys
-import flmcli.features, flmcli.formats.ndjson as ndjson, flmcli.formats.ndjson_arrow as ndjson_arrow
+import flmcli.features, flmcli.job, flmcli.formats.ndjson as ndjson, flmcli.formats.ndjson_arrow as ndjson_arrow
+import flmcli.formats.json_array as json_array
 ndjson_arrow.read = ndjson.read
+json_array.read_typed = json_array.read
+flmcli.job.TYPED_BATCH_SIZE = 16384
 flmcli.features.NUMERIC_COLUMNS = False
 ndjson.numeric_lines = lambda outputs: None
 from flmcli.cli import main
@@ -162,7 +165,7 @@ def bench_ndjson(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
     (tmp / "before.py").write_text(BEFORE)
     commands = {
         "flm (Arrow)": ([FLM, "predict", str(MODEL), str(source)], tmp / "arrow.ndjson"),
-        "flm (Arrow) 64k": ([FLM, "predict", str(MODEL), str(source), "--batch-size", "65536"], tmp / "arrow64.ndjson"),
+        "flm (Arrow) 16k": ([FLM, "predict", str(MODEL), str(source), "--batch-size", "16384"], tmp / "arrow16.ndjson"),
         "flm before": ([PY, str(tmp / "before.py"), "predict", str(MODEL), str(source)], tmp / "rows.ndjson"),
         "hand-written 16k": ([PY, str(tmp / "hand.py"), str(source), str(tmp / "hand.ndjson"), "16384", str(MODEL)], None),
         "hand-written 64k": ([PY, str(tmp / "hand.py"), str(source), str(tmp / "hand64.ndjson"), "65536", str(MODEL)],
@@ -174,11 +177,11 @@ def bench_ndjson(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
     for name, (cmd, out) in commands.items():
         print(timed(name, results, loads, rows))
         print(f"        $ {show(cmd, stdout=str(out) if out else None)}")
-    outputs = [tmp / n for n in ("arrow.ndjson", "arrow64.ndjson", "rows.ndjson", "hand.ndjson", "hand64.ndjson")]
+    outputs = [tmp / n for n in ("arrow.ndjson", "arrow16.ndjson", "rows.ndjson", "hand.ndjson", "hand64.ndjson")]
     same = len({p.read_bytes() for p in outputs}) == 1
     walls = {name: med([r.wall for r in runs]) for name, runs in results.items()}
     hand = "hand-written 16k" if walls["hand-written 16k"] <= walls["hand-written 64k"] else "hand-written 64k"
-    ratios(f"the faster hand-written ({hand})", results, hand, ["flm (Arrow)", "flm (Arrow) 64k", "flm before"],
+    ratios(f"the faster hand-written ({hand})", results, hand, ["flm (Arrow)", "flm (Arrow) 16k", "flm before"],
            ">= 2x")
     print(f"  all five outputs byte-identical: {same}")
 
@@ -190,7 +193,7 @@ def bench_json(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
     (tmp / "before.py").write_text(BEFORE)
     commands = {
         "flm": ([FLM, "predict", str(MODEL), str(source)], tmp / "flm.json"),
-        "flm 64k": ([FLM, "predict", str(MODEL), str(source), "--batch-size", "65536"], tmp / "flm64.json"),
+        "flm 16k": ([FLM, "predict", str(MODEL), str(source), "--batch-size", "16384"], tmp / "flm16.json"),
         "flm before": ([PY, str(tmp / "before.py"), "predict", str(MODEL), str(source)], tmp / "before.json"),
         "hand-written": ([PY, str(tmp / "hand_json.py"), str(source), str(tmp / "hand.json"), "16384", str(MODEL)],
                          None),
@@ -201,8 +204,8 @@ def bench_json(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
     for name, (cmd, out) in commands.items():
         print(timed(name, results, loads, rows))
         print(f"        $ {show(cmd, stdout=str(out) if out else None)}")
-    same = len({(tmp / n).read_bytes() for n in ("flm.json", "flm64.json", "before.json", "hand.json")}) == 1
-    ratios("hand-written", results, "hand-written", ["flm", "flm 64k", "flm before"], ">= 2x")
+    same = len({(tmp / n).read_bytes() for n in ("flm.json", "flm16.json", "before.json", "hand.json")}) == 1
+    ratios("hand-written", results, "hand-written", ["flm", "flm 16k", "flm before"], ">= 2x")
     print(f"  same bytes: {same}")
 
 
@@ -283,56 +286,69 @@ def bench_rss(inputs: Inputs, tmp: Path, small: int, big: int) -> None:
 THREADS = """
 import sys, time
 import flmcli
-from flmcli.formats import ndjson_arrow
+from flmcli.formats import json_array, json_columns, ndjson_arrow
+from flmcli.job import TYPED_BATCH_SIZE
 from flmcli.predictor import Predictor
 from flmcli.prefetch import prefetch
-import pyarrow as pa
 
 source, threads, ahead, parse_only = sys.argv[1], sys.argv[2] == "1", sys.argv[3] == "1", sys.argv[4] == "1"
-ndjson_arrow.USE_THREADS = threads
+ndjson_arrow.USE_THREADS = json_columns.USE_THREADS = threads
 predictor = Predictor(flmcli.load(sys.argv[5]))
-start = time.perf_counter()
+read = ndjson_arrow.read if source.endswith(".ndjson") else json_array.read_typed
+start, cpu = time.perf_counter(), time.process_time()
+waited = 0.0  # the main thread waiting for the reader's next batch: the part of parsing the model did not hide
 with open(source, "rb") as fp:
-    batches = ndjson_arrow.read(fp, source=source, batch_size=16384)
-    if parse_only:
-        rows = sum(len(b) for b in batches)
-    else:
-        rows = sum(len(s.batch) for s in predictor.predict(prefetch(batches) if ahead else batches))
-print(rows, time.perf_counter() - start)
+    batches = iter(read(fp, source=source, batch_size=TYPED_BATCH_SIZE))
+    if ahead:
+        batches = prefetch(batches)
+    rows = 0
+    while True:
+        asked = time.perf_counter()
+        batch = next(batches, None)
+        waited += time.perf_counter() - asked
+        if batch is None:
+            break
+        rows += len(batch) if parse_only else len(predictor.score(batch).batch)
+print(rows, time.perf_counter() - start, time.process_time() - cpu, waited)
 """
 
 
 def bench_threads(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
-    print(f"\n== threads: NDJSON reader + model in one process, {rows:,} rows, {repeat} interleaved rounds "
-          f"({load()}) ==")
-    source = inputs.ndjson(rows)
     script = tmp / "threads.py"
     script.write_text(THREADS)
+    for kind, source in (("NDJSON objects", inputs.ndjson(rows)), ("JSON arrays", inputs.json_array(rows))):
+        print(f"\n== threads: {kind} reader + model in one process, {rows:,} rows, {repeat} interleaved rounds "
+              f"({load()}) ==")
 
-    def case(threads: int, ahead: int, parse_only: int) -> Callable[[], Run]:
-        def measured() -> Run:
-            proc = subprocess.run([PY, str(script), str(source), str(threads), str(ahead), str(parse_only), str(MODEL)],
-                                  check=False, capture_output=True, text=True)
-            if proc.returncode:
-                print(proc.stderr[-400:])
-                return Run(float("nan"), None, proc.returncode)
-            return Run(float(proc.stdout.split()[1]), None, 0)
-        return measured
+        def case(threads: int, ahead: int, parse_only: int, source: Path = source) -> Callable[[], Run]:
+            def measured() -> Run:
+                proc = subprocess.run([PY, str(script), str(source), str(threads), str(ahead), str(parse_only),
+                                       str(MODEL)], check=False, capture_output=True, text=True)
+                if proc.returncode:
+                    print(proc.stderr[-400:])
+                    return CpuRun(float("nan"), None, proc.returncode, None)
+                _, wall, cpu, waited = proc.stdout.split()
+                run = CpuRun(float(wall), None, 0, float(cpu))
+                run.waited = float(waited)  # type: ignore[attr-defined]
+                return run
+            return measured
 
-    cases = {
-        "parse only, arrow threads on": case(1, 0, 1),
-        "parse only, arrow threads off": case(0, 0, 1),
-        "arrow threads on,  read-ahead on": case(1, 1, 0),
-        "arrow threads off, read-ahead on": case(0, 1, 0),
-        "arrow threads on,  read-ahead off": case(1, 0, 0),
-        "arrow threads off, read-ahead off": case(0, 0, 0),
-    }
-    results, loads = interleave_loaded(cases, repeat)
-    for name in cases:
-        walls = [r.wall for r in results[name]]
-        print(f"  {name:36} {rows / med(walls):>9,.0f} rows/s  {spread(walls)}  "
-              f"(load: {', '.join(f'{x:.1f}' for x in loads[name])})")
-    print(f"  $ {PY} <script> {source} THREADS AHEAD PARSE_ONLY {MODEL}   (script in this file: THREADS)")
+        cases = {
+            "parse only, arrow threads on": case(1, 0, 1),
+            "parse only, arrow threads off": case(0, 0, 1),
+            "arrow threads on,  read-ahead on": case(1, 1, 0),
+            "arrow threads off, read-ahead on": case(0, 1, 0),
+            "arrow threads on,  read-ahead off": case(1, 0, 0),
+            "arrow threads off, read-ahead off": case(0, 0, 0),
+        }
+        results, loads = interleave_loaded(cases, repeat)
+        for name in cases:
+            walls = [r.wall for r in results[name]]
+            cpu = cpu_of(results[name])
+            waits = [getattr(r, "waited", float("nan")) for r in results[name]]
+            print(f"  {name:36} {rows / med(walls):>9,.0f} rows/s  {spread(walls)}  cpu {cpu or float('nan'):.2f} s  "
+                  f"main thread waiting for a batch {med(waits):.2f} s  (load: {', '.join(f'{x:.1f}' for x in loads[name])})")
+        print(f"  $ {PY} <script> {source} THREADS AHEAD PARSE_ONLY {MODEL}   (script in this file: THREADS)")
 
 
 def bench_latency(inputs: Inputs, tmp: Path, rounds: int, pause: float = 0.3) -> None:

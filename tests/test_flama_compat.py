@@ -26,6 +26,9 @@ sys.path.insert(0, str(ROOT / "compat"))
 
 import flama_env  # noqa: E402  (compat/ is a script folder, not a package)
 
+# the Flama venv runs (module fixtures) happen once, on one xdist worker
+pytestmark = pytest.mark.xdist_group("flama-compat")
+
 CHURN_DATA = Path(__file__).resolve().parents[1] / "data"
 LOADER = ROOT / "compat" / "flama_load.py"
 

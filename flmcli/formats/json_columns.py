@@ -20,18 +20,21 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pyarrow as pa
 
-# JSON's number grammar (RFC 8259), whole field.
+# JSON's number grammar (RFC 8259), whole field; and its integers.
 _NUMBER = r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$"
+_INTEGER = r"^-?(?:0|[1-9][0-9]*)$"
 # An integer token a float column cannot hold exactly (2**53 has 16 digits): orjson keeps it an int, and the
 # row-by-row path would not make one float column of it.
 _LONG_INTEGER = r"^-?[0-9]{16,}$"
 # With no backslash in the text, a JSON string is `"`, anything but `"` and control characters, `"`.
 _STRING = r'^"[^"\x00-\x1f]*"$'
+# Whether Arrow may split the CSV parse over its own threads (bench/bench_columnar.py --only threads measures both).
+USE_THREADS = True
 # Row boundaries this reader cuts at: compact (orjson, JSON.stringify) and Python's json.dumps separators.
 _BOUNDARIES = (b"],[", b"], [")
 
 
-def parse(text: bytes, use_threads: bool = True) -> pa.Table | None:
+def parse(text: bytes) -> pa.Table | None:
     """The rows of `text`, which is `[...]` or `[...],[...],...` (rows of an array, without its brackets), as
     columns named "0", "1", ...; None unless every row is an array of plain numbers and strings, all alike."""
     import pyarrow as pa
@@ -50,7 +53,7 @@ def parse(text: bytes, use_threads: bool = True) -> pa.Table | None:
     try:
         table = pacsv.read_csv(
             pa.BufferReader(body),
-            read_options=pacsv.ReadOptions(column_names=names, use_threads=use_threads, block_size=1 << 22),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=USE_THREADS, block_size=1 << 22),
             parse_options=pacsv.ParseOptions(quote_char=False, double_quote=False, escape_char=False,
                                              newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in names},
@@ -88,16 +91,11 @@ def _typed(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
         if not _all(pc.match_substring_regex(column, _STRING)):
             return None
         return pc.utf8_slice_codeunits(column, 1, -1)
-    try:
-        integers = pc.cast(column, pa.int64())  # digits, with `-`; beyond 64 bits raises, as orjson makes no int64
-    except pa.ArrowException:
-        integers = None
-    if integers is not None:
-        # The cast also takes leading zeros (`01`, `-00`) and hexadecimal (`0x1F`), which JSON does not.
-        if _any(pc.and_(pc.starts_with(column, "0"), pc.greater(pc.binary_length(column), 1))) or _any(
-                pc.and_(pc.starts_with(column, "-0"), pc.greater(pc.binary_length(column), 2))):
+    if _all(pc.match_substring_regex(column, _INTEGER)):
+        try:
+            return pc.cast(column, pa.int64())
+        except pa.ArrowException:  # beyond 64 bits: orjson makes no int64 of it (a failed cast costs ms: rare)
             return None
-        return integers
     if not _all(pc.match_substring_regex(column, _NUMBER)):
         return None
     long = pc.greater_equal(pc.binary_length(column), 16)

@@ -22,6 +22,9 @@ from distributed import LocalCluster
 
 from tests.dask.dask_support import CHURN, churn, invoke, local_frame, read_parts, write
 
+# one LocalCluster for the module, on one xdist worker, in this order
+pytestmark = pytest.mark.xdist_group("dask-cluster")
+
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:

@@ -226,3 +226,37 @@ def test_batches_hold_the_rows_the_row_by_row_reader_would(monkeypatch: pytest.M
         assert [len(b) for b in fast] == [len(b) for b in slow], case
         assert [(b.fallback() if b.fallback else b).records for b in fast] == [b.records for b in slow], case
         assert [b.first_row for b in fast] == [b.first_row for b in slow], case
+
+
+def test_live_pipe_answers_each_row_before_the_next_is_written() -> None:
+    """Rows of a JSON array arriving one at a time on a pipe are handed on after --max-delay, each as it came."""
+    import os
+    import threading
+
+    read_fd, write_fd = os.pipe()
+    got: list[Any] = []
+    answered = threading.Event()
+    failures: list[str] = []
+    rows = churn_arrays()[:3]
+
+    def produce() -> None:
+        with os.fdopen(write_fd, "wb", buffering=0) as out:
+            for i, row in enumerate(rows):
+                answered.clear()
+                out.write((b"[" if i == 0 else b",") + orjson.dumps(row))
+                if not answered.wait(20):
+                    failures.append(f"row {i} not answered while the pipe stayed open")
+                    return
+            out.write(b"]")
+
+    writer = threading.Thread(target=produce)
+    writer.start()
+    with os.fdopen(read_fd, "rb") as fp:
+        for batch in json_array.read_typed(fp, source="<pipe>", batch_size=1000, max_delay=0.01):
+            got.append(batch)
+            answered.set()
+    writer.join()
+    assert not failures
+    assert [len(b) for b in got] == [1, 1, 1]
+    assert [(b.fallback() if b.fallback else b).records for b in got] == [[row] for row in rows]
+    assert all(b.table is not None for b in got)

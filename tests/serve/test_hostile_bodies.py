@@ -20,6 +20,9 @@ import pytest
 
 from tests.serve.servers import running_server
 
+# the module's real server starts once, on one xdist worker
+pytestmark = pytest.mark.xdist_group("serve-hostile")
+
 with warnings.catch_warnings():
     # Starlette 1.x asks for httpx2 (not yet on PyPI for us); the TestClient itself works with httpx.
     warnings.simplefilter("ignore")

@@ -22,6 +22,9 @@ from starlette.testclient import TestClient
 from tests.helpers import DATA, ROOT
 from tests.serve.test_app import CHURN, CHURN_ROWS, IRIS, Server, app_client, spawn, stop, wait_ready
 
+# the module's real servers start once, on one xdist worker
+pytestmark = pytest.mark.xdist_group("serve-load")
+
 SAMPLE = ROOT / "samples" / "churn_loss.py"
 
 

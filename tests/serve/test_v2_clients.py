@@ -13,6 +13,9 @@ import pytest
 
 from tests.serve.servers import running_server
 
+# the module's real server starts once, on one xdist worker
+pytestmark = pytest.mark.xdist_group("serve-v2")
+
 ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "samples" / "churn.flm"  # fitted on a named frame: one input per feature, mixed types
 IRIS = ROOT / "tests" / "data" / "flm-corpus" / "flama-2.2.2_iris-logreg_zstd_p2.flm"  # a 4-feature matrix

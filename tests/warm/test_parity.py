@@ -13,6 +13,9 @@ import pytest
 
 from .conftest import CHURN, Helper, Run, env_for, run, shell
 
+# one warm helper (a session fixture) per run, not one per worker
+pytestmark = pytest.mark.xdist_group("warm-helper")
+
 FORMATS = ("json", "ndjson", "csv", "tsv", "parquet", "arrow")
 INPUTS = [f"{fmt}-rows.{fmt}" for fmt in FORMATS]
 

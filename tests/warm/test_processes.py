@@ -16,6 +16,9 @@ import pytest
 
 from .conftest import CHURN, FLM, Helper, Run, alive, env_for, private_dir, run, start_helper, stop_helper
 
+# one warm helper (a session fixture) per run, not one per worker
+pytestmark = pytest.mark.xdist_group("warm-helper")
+
 ROW = {
     "RowNumber": 1,
     "CustomerId": 15634602,
