@@ -76,7 +76,7 @@ def model_folder(folder: Path, http_port: int, max_batch_size: int, max_batch_ti
     joblib.dump(flmcli.load(MODEL).estimator, folder / "model.joblib")
     (folder / "settings.json").write_text(json.dumps({
         "host": "127.0.0.1", "http_port": http_port, "grpc_port": free_port(), "metrics_port": free_port(),
-        "debug": False,
+        "debug": False, "metrics_dir": str(folder / "metrics"),
     }))
     (folder / "model-settings.json").write_text(json.dumps({
         "name": "churn", "implementation": "mlserver_sklearn.SKLearnModel",
@@ -129,7 +129,9 @@ def main() -> None:
     code = f"from flmcli.serve import run\nrun({{'churn': {str(MODEL)!r}}}, port={flm_port}, log_level='warning')"
     processes = {
         "flm": start([sys.executable, "-c", code], flm_url, "/v2/health/ready", work / "flm.log"),
-        "mlserver": start([str(binary), "start", str(folder)], ml_url, "/v2/models/churn/ready", work / "mlserver.log"),
+        # Started from its own folder: MLServer writes files (metrics) under its working directory.
+        "mlserver": start([str(binary), "start", str(folder)], ml_url, "/v2/models/churn/ready", work / "mlserver.log",
+                          cwd=folder),
     }
     # (label, url, path, bodies): MLServer and flm's v2 route get the same bytes.
     targets = [

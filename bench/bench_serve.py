@@ -63,9 +63,9 @@ def rss_kib(pid: int) -> int:
     return total
 
 
-def start(cmd: list[str], url: str, ready_path: str, log: Path) -> subprocess.Popen[bytes]:
+def start(cmd: list[str], url: str, ready_path: str, log: Path, cwd: Path | None = None) -> subprocess.Popen[bytes]:
     with open(log, "wb") as err:
-        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, cwd=cwd)
     stop_at = time.monotonic() + 120
     while time.monotonic() < stop_at:
         if process.poll() is not None:
