@@ -103,7 +103,7 @@ def overhead(client: object, address: str, work: Path, empty: int) -> float:
     import pyarrow.parquet as pq
     from dask.delayed import delayed
 
-    from flmcli.dask import Options, read_model, ship
+    from flmcli.dask import PredictOptions, read_model, ship
     from flmcli.dask.job import Output, write_part
 
     print(f"\n== per-task overhead ({load()})")
@@ -114,7 +114,7 @@ def overhead(client: object, address: str, work: Path, empty: int) -> float:
     frame = pd.DataFrame({"x": pd.Series([], dtype="int64")})
     per_task = 0.0
     for n in (1, empty):
-        tasks = [delayed(write_part, pure=False)(frame, ref, Options(), False, "parquet", target.fs, target.temporary,
+        tasks = [delayed(write_part, pure=False)(frame, ref, PredictOptions(), "parquet", target.fs, target.temporary,
                                                   f"part-{i:06d}.parquet", "empty", "parquet", 0, None)
                  for i in range(n)]
         start = time.perf_counter()

@@ -69,6 +69,10 @@ class ServeConfig:
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def predict_options(self) -> PredictOptions:
+        """What each served model's Predictor is built from (requests bring their own rows and error policy)."""
+        return PredictOptions(method=self.method, trust=self.trust, trust_all=self.trust_all)
+
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> ServeConfig:
         return cls().replace(**document)

@@ -104,10 +104,8 @@ def predict(
     if dask_address:
         from .dask import run_on_dask
 
-        run_on_dask(model, sources, dask_address, output=output, from_=from_, to=to, method=method,
-                    features=list(options.features) if options.features else None, output_name=output_name,
-                    keep_input=options.keep_input, on_error=on_error, progress=progress, trust=trust,
-                    trust_all=trust_all, partition_size=partition_size)
+        run_on_dask(model, sources, dask_address, options, output=output, progress=progress,
+                    partition_size=partition_size)
         return
     run(model, sources, options, output=output, progress=progress, env=Environment.from_sys())
 

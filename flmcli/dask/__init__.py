@@ -10,16 +10,15 @@ Imported only for `flm predict --dask` or by a user: nothing else in flm imports
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from .worker import ModelPlugin, ModelRef, Options, frame_batches, offer, predictor_for, read_model, score
+from ..options import PredictOptions
+from .worker import ModelPlugin, ModelRef, frame_batches, offer, predictor_for, read_model, score
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
     import pandas as pd
-
-    from ..options import OnError
 
 __all__ = ["predict"]
 
@@ -30,16 +29,11 @@ META_ROWS = 64
 def predict(
     frame: dd.DataFrame,
     model: str | os.PathLike[str],
+    options: PredictOptions | None = None,
     *,
-    method: str = "predict",
-    features: Sequence[str] | None = None,
-    output_name: str | None = None,
     keep: Sequence[str] | None = None,
-    keep_input: bool = False,
-    on_error: OnError = "fail",
-    trust: Iterable[str] = (),
-    trust_all: bool = False,
     client: Any = None,
+    **settings: Any,
 ) -> dd.DataFrame:
     """A lazy Dask DataFrame of the model's outputs for `frame`, partition by partition.
 
@@ -48,18 +42,30 @@ def predict(
     `keep_input`), and an `error` column with on_error="null". Rows keep the input's index; on_error="skip"
     drops bad rows (use "null" to see why they failed). The model file is read here, sent to each worker once
     (a worker plugin, keyed by its sha256), and audited there with `trust`/`trust_all`.
+    `options` (or single `settings` over it: method=, features=, output_name=, keep_input=, on_error=, trust=,
+    trust_all=) are `flm predict`'s, with its defaults; `keep=[...]` is short for keep_input=[...].
     `client`: the distributed Client to use (default: the current one, if any; else Dask's local scheduler).
     """
-    ref, data = read_model(model, tuple(trust), trust_all)
+    options = _options(options, keep, settings)
+    ref, data = read_model(model, options.trust, options.trust_all)
     ship(ref, data, client)
-    options = Options(method=method, features=tuple(features) if features else None, output_name=output_name,
-                      on_error=on_error)
-    kept: bool | list[str] = list(keep) if keep else keep_input
-    meta = _meta(frame, ref, options, kept)
+    meta = _meta(frame, ref, options)
     collection: Any = frame
-    scored: dd.DataFrame = collection.map_partitions(score_frame, ref, options, kept, meta=meta,
+    scored: dd.DataFrame = collection.map_partitions(score_frame, ref, options, meta=meta,
                                                      enforce_metadata=False, align_dataframes=False)
     return scored
+
+
+def _options(options: PredictOptions | None, keep: Sequence[str] | None, settings: dict[str, Any]) -> PredictOptions:
+    if settings.get("features") is not None:
+        settings["features"] = tuple(settings["features"]) or None
+    if "trust" in settings:
+        settings["trust"] = tuple(settings["trust"])
+    if keep:
+        settings["keep_input"] = list(keep)
+    elif isinstance(settings.get("keep_input"), (list, tuple)):
+        settings["keep_input"] = list(settings["keep_input"])
+    return (options or PredictOptions()).replace(**settings)
 
 
 def ship(ref: ModelRef, data: bytes, client: Any = None) -> None:
@@ -77,7 +83,7 @@ def ship(ref: ModelRef, data: bytes, client: Any = None) -> None:
         client.register_plugin(ModelPlugin(ref, data))
 
 
-def score_frame(frame: pd.DataFrame, ref: ModelRef, options: Options, keep: bool | list[str],
+def score_frame(frame: pd.DataFrame, ref: ModelRef, options: PredictOptions,
                 partition_info: dict[str, Any] | None = None) -> pd.DataFrame:
     """One partition through the core Predictor, as the table `flm predict` would write for it."""
     import numpy as np
@@ -90,7 +96,7 @@ def score_frame(frame: pd.DataFrame, ref: ModelRef, options: Options, keep: bool
     tables: list[pa.Table] = []
     kept: list[np.ndarray] = []
     for scored in score(predictor_for(ref, options), frame_batches(frame, source, 1)):
-        table = scored_table(scored, keep)
+        table = scored_table(scored, options.keep_input)
         tables.append(conform(table, schema_of(tables[0]), scored.batch) if tables else table)
         n = len(scored.batch)
         kept.append(np.asarray(scored.keep, dtype=bool) if scored.keep is not None else np.ones(n, dtype=bool))
@@ -101,17 +107,16 @@ def score_frame(frame: pd.DataFrame, ref: ModelRef, options: Options, keep: bool
     return result
 
 
-def _meta(frame: dd.DataFrame, ref: ModelRef, options: Options, keep: bool | list[str]) -> pd.DataFrame:
+def _meta(frame: dd.DataFrame, ref: ModelRef, options: PredictOptions) -> pd.DataFrame:
     """The output's empty frame, from scoring the first rows where the partitions will be scored."""
     from dask.delayed import delayed
 
     head = frame.partitions[0].head(META_ROWS, compute=False).to_delayed()[0]
     # "skip" for the sample: a bad row in it is for the job to report, with its true position.
-    sample = Options(options.method, options.features, options.output_name,
-                     "null" if options.on_error == "null" else "skip")
-    scored: pd.DataFrame = delayed(score_frame)(head, ref, sample, keep).compute()
+    sample = options.replace(on_error="null" if options.on_error == "null" else "skip")
+    scored: pd.DataFrame = delayed(score_frame)(head, ref, sample).compute()
     return scored.iloc[:0]
 
 
 # For callers that need the pieces (the CLI's job).
-__all__ += ["ModelRef", "Options", "predictor_for", "read_model", "score"]
+__all__ += ["ModelRef", "PredictOptions", "predictor_for", "read_model", "score"]

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ExitStatus, FlmError, InputError, ModelFileError, PartialFailure
+from ..options import PredictOptions
 from .worker import (
     ModelRef,
-    Options,
     RemoteError,
     RowFailure,
     frame_batches,
@@ -61,32 +61,23 @@ class Part:
 def run(
     model: str,
     sources: Sequence[str],
+    options: PredictOptions,
     *,
     address: str,
     output: str | None,
-    from_: str | None,
-    to: str | None,
-    method: str,
-    features: list[str] | None,
-    output_name: str | None,
-    keep_input: bool | list[str],
-    on_error: Any,
     progress: bool | None,
-    trust: Sequence[str],
-    trust_all: bool,
     partition_size: str | None = None,
 ) -> None:
+    """`options` as for a local run; partitions are read whole, so batch_size and max_delay do not apply."""
     if output is None:
         raise InputError("--dask writes a directory of part files: give it with -o DIR")
-    out_fmt = to or "parquet"
+    out_fmt = options.to or "parquet"
     if out_fmt not in DASK_OUTPUTS:
         raise InputError(f"--dask writes {', '.join(DASK_OUTPUTS)} part files, not {out_fmt}")
     if "-" in sources:
         raise InputError("--dask reads files, not stdin", source="<stdin>")
-    inputs = expand(sources, from_)
-    ref, data = read_model(model, tuple(trust), trust_all)
-    options = Options(method=method, features=tuple(features) if features else None, output_name=output_name,
-                      on_error=on_error)
+    inputs = expand(sources, options.from_)
+    ref, data = read_model(model, options.trust, options.trust_all)
     with _connect(address) as client:
         from . import ship
 
@@ -96,7 +87,7 @@ def run(
         target.check()
         show = progress if progress is not None else sys.stderr.isatty()
         try:
-            results = _score_parts(client, parts, pieces, ref, options, keep_input, out_fmt, target, show)
+            results = _score_parts(client, parts, pieces, ref, options, out_fmt, target, show)
         except BaseException:
             target.discard()
             raise
@@ -221,8 +212,8 @@ def span(piece: Any) -> int:
     return len(piece)
 
 
-def write_part(piece: Any, ref: ModelRef, options: Options, keep: bool | list[str], out_fmt: str, fs: Any,
-               directory: str, name: str, source: str, fmt: str, shift: int, header: bytes | None) -> dict[str, Any]:
+def write_part(piece: Any, ref: ModelRef, options: PredictOptions, out_fmt: str, fs: Any, directory: str, name: str,
+               source: str, fmt: str, shift: int, header: bytes | None) -> dict[str, Any]:
     """On a worker: score one partition and write it as one part file. Returns its span and skipped rows."""
     from .. import formats
 
@@ -256,7 +247,7 @@ def write_part(piece: Any, ref: ModelRef, options: Options, keep: bool | list[st
     temporary = f"{directory}/.{name}.{uuid.uuid4().hex[:8]}.tmp" if local else target
     try:
         with fs.open(temporary, "wb") as out:
-            formats.writer(out_fmt)(counted(), out, keep_input=keep)
+            formats.writer(out_fmt)(counted(), out, keep_input=options.keep_input)
         if local:
             os.replace(temporary, target)
     except BaseException:
@@ -383,8 +374,8 @@ def _dashboard(client: Any) -> str | None:
         return None
 
 
-def _score_parts(client: Any, parts: list[Part], pieces: list[Any], ref: ModelRef, options: Options,
-                 keep: bool | list[str], out_fmt: str, target: Output, show: bool) -> list[dict[str, Any]]:
+def _score_parts(client: Any, parts: list[Part], pieces: list[Any], ref: ModelRef, options: PredictOptions,
+                 out_fmt: str, target: Output, show: bool) -> list[dict[str, Any]]:
     import distributed
     from dask.delayed import delayed
 
@@ -399,7 +390,7 @@ def _score_parts(client: Any, parts: list[Part], pieces: list[Any], ref: ModelRe
     for part, piece in zip(parts, pieces):
         header = headers[part.source] if part.index > 0 else None
         tasks.append(delayed(write_part, pure=False)(
-            piece, ref, options, keep, out_fmt, target.fs, target.temporary, f"part-{part.number:06d}{extension}",
+            piece, ref, options, out_fmt, target.fs, target.temporary, f"part-{part.number:06d}{extension}",
             part.source.name, part.source.fmt, shifts[part.number], header))
     futures = client.compute(tasks)
     index = {future.key: number for number, future in enumerate(futures)}

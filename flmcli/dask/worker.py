@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from ..batch import Batch, Scored
     from ..flm.model import ModelFile
-    from ..options import OnError
+    from ..options import PredictOptions
     from ..predictor import Predictor
 
 # Rows per model call inside a partition of rows already in memory: the local default for columnar inputs.
@@ -43,14 +43,6 @@ class ModelRef:
     size: int
     trust: tuple[str, ...] = ()
     trust_all: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    method: str = "predict"
-    features: tuple[str, ...] | None = None
-    output_name: str | None = None
-    on_error: OnError = "fail"
 
 
 class ModelPlugin(WorkerPlugin):
@@ -149,7 +141,9 @@ def model_for(ref: ModelRef) -> ModelFile:
     return loaded
 
 
-def predictor_for(ref: ModelRef, options: Options) -> Predictor:
+def predictor_for(ref: ModelRef, options: PredictOptions) -> Predictor:
+    """The core Predictor for a task, as `flm predict` builds it from the same options (the model's trust
+    options travel in `ref`: the model was audited with them on this worker)."""
     from ..predictor import Predictor
 
     try:

@@ -85,7 +85,7 @@ def read_batches(fmt: str, body: bytes, batch_size: int, limit: int = 0) -> list
         _check_decoded("Arrow", found.size, found.values, limit)
     read = formats.reader(fmt)
     batches = read(io.BytesIO(body), source=SOURCE, batch_size=max(1, batch_size), max_delay=None)
-    if limit <= 0 or fmt not in ("parquet", "arrow"):
+    if limit <= 0 or not formats.get(fmt).binary:  # text cannot decode to more than its size
         return list(batches)
     out: list[Batch] = []
     size = values = 0
@@ -93,7 +93,7 @@ def read_batches(fmt: str, body: bytes, batch_size: int, limit: int = 0) -> list
         assert batch.table is not None
         size += batch.table.nbytes
         values += batch.table.num_rows * max(1, batch.table.num_columns)
-        _check_decoded("Parquet" if fmt == "parquet" else "Arrow", size, values, limit)
+        _check_decoded(fmt.capitalize(), size, values, limit)
         out.append(batch)
     return out
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import FlmError, ModelFileError
-from ..options import ServeConfig
+from ..options import PredictOptions, ServeConfig
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -23,17 +23,19 @@ CONFIG_ENV = "FLM_SERVE_CONFIG"
 FACTORY = "flmcli.serve.runner:app_from_env"
 
 
-def load_predictors(
-    models: Mapping[str, str], *, trust: Iterable[str] = (), trust_all: bool = False, method: str = "predict"
-) -> dict[str, Predictor]:
+def load_predictors(models: Mapping[str, str], options: PredictOptions | None = None) -> dict[str, Predictor]:
+    """{name: path} as predictors built from `options` (default: `flm predict`'s; a server passes
+    `ServeConfig.predict_options()`)."""
     from ..predictor import Predictor
+
+    options = options or PredictOptions()
 
     predictors: dict[str, Predictor] = {}
     for name, path in models.items():
         if not name or "/" in name:
             raise FlmError(f"model name {name!r} cannot be part of a URL path")
         try:
-            predictors[name] = Predictor.from_path(path, trust=tuple(trust), trust_all=trust_all, method=method)
+            predictors[name] = Predictor.from_options(path, options)
         except ModelFileError:
             raise
         except OSError as error:
@@ -53,8 +55,7 @@ def app_from_env() -> Starlette:
     from .protocol import configure
 
     configure(config.header_timeout)
-    predictors = load_predictors(document["models"], trust=config.trust, trust_all=config.trust_all,
-                                 method=config.method)
+    predictors = load_predictors(document["models"], config.predict_options())
     app = create_app(predictors, config)
     freeze_heap()
     return app
@@ -97,7 +98,7 @@ def run(models: Mapping[str, str], config: ServeConfig | None = None, **settings
     from .app import create_app
 
     # Load here even with workers: a bad model fails the command (exit 3) before uvicorn starts.
-    predictors = load_predictors(models, trust=config.trust, trust_all=config.trust_all, method=config.method)
+    predictors = load_predictors(models, config.predict_options())
     from .protocol import HeaderDeadlineProtocol, configure
 
     configure(config.header_timeout)
