@@ -408,11 +408,11 @@ else:  # the hand-written scripts' steps (bench_predict.HAND_WRITTEN, HAND_WRITT
             decoded = [orjson.loads(line) for line in fp]
             t = add("parse", t)
             values = [[row[n] for n in names] for row in decoded]
+            t = add("features", t)
         else:
             values = orjson.loads(fp.read())
             t = add("parse", t)
         for i in range(0, len(values), size):
-            t = clock()
             X = pd.DataFrame(np.array(values[i : i + size], dtype=object), columns=names)
             t = add("features", t)
             y = estimator.predict(X)
