@@ -1,7 +1,7 @@
 """`flm predict` through Arrow's JSON reader (issue 11 §1): figures and ratios against baselines measured in the
 same run, never asserted.
 
-    .venv/bin/python bench/bench_columnar.py [--rows N] [--repeat K] [--only ndjson,json,csv,parquet,rss,threads]
+    .venv/bin/python bench/bench_columnar.py [--rows N] [--repeat K] [--only ndjson,json,csv,parquet,rss,threads,stages,latency]
 
     ndjson   NDJSON object rows: `flm predict` (Arrow columns) and flm as it was before (same flm with the Arrow
              reader, typed columns and column-wise NDJSON lines switched back: BEFORE) vs the hand-written orjson -> object array -> predict -> orjson script of
@@ -12,8 +12,11 @@ same run, never asserted.
              flm's start-up (one row through `flm predict`, same rounds)
     rss      peak RSS of NDJSON and CSV runs, 100k rows vs --big-rows rows
     latency  one row through a live pipe (default --max-delay) until its answer, Arrow reader vs flm before
-    threads  in one process, reader + model over the NDJSON rows: Arrow's own threads on/off x the read-ahead thread
-             on/off, and the parse alone
+    threads  in one process, reader + model over the NDJSON rows and over the JSON arrays: Arrow's own threads
+             on/off x the read-ahead thread on/off, and the parse alone; CPU, and how long the main thread waited
+             for the reader (the parsing the model did not hide)
+    stages   CPU seconds of each stage (start-up, parse, features, model, encode) run one at a time on one thread,
+             flm and the hand-written scripts' steps side by side: where the time goes
 
 Every figure is printed with the 1-minute load average (`uptime`) when it was taken: the machine is shared.
 """
@@ -81,7 +84,7 @@ def run(cmd: list[str], *, stdin: str | bytes | None = None, stdout: str | None 
         print(f"    ! exit {proc.returncode}: {' '.join(map(str, cmd))}\n      {proc.stderr.decode()[-400:]}")
     return CpuRun(wall, rss, proc.returncode, cpu)
 
-SECTIONS = ("ndjson", "json", "csv", "parquet", "rss", "threads", "latency")
+SECTIONS = ("ndjson", "json", "csv", "parquet", "rss", "threads", "stages", "latency")
 
 # flm as it was before the Arrow paths: the row-by-row NDJSON and JSON readers, rows given to the model as Python
 # objects, NDJSON lines encoded value by value, 16k-row batches. Same flm, same model, all switched back.
@@ -351,6 +354,110 @@ def bench_threads(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
         print(f"  $ {PY} <script> {source} THREADS AHEAD PARSE_ONLY {MODEL}   (script in this file: THREADS)")
 
 
+STAGES = """
+import sys, time
+start = time.process_time()
+import numpy as np, orjson, pandas as pd
+import flmcli
+from flmcli import features as feat
+from flmcli.formats import json_array, json_columns, ndjson, ndjson_arrow
+from flmcli.job import TYPED_BATCH_SIZE
+from flmcli.predictor import Predictor
+
+source, model, who = sys.argv[1], sys.argv[2], sys.argv[3]
+ndjson_arrow.USE_THREADS = json_columns.USE_THREADS = False  # every stage's CPU on this thread, one at a time
+predictor = Predictor(flmcli.load(model))
+cost = {"start-up": time.process_time() - start}
+clock = time.process_time
+
+
+def add(stage, since):
+    now = clock()
+    cost[stage] = cost.get(stage, 0.0) + now - since
+    return now
+
+
+rows = 0
+is_ndjson = source.endswith(".ndjson")
+if who == "flm":
+    read = ndjson_arrow.read if is_ndjson else json_array.read_typed
+    encode = ndjson.encode if is_ndjson else json_array.encode
+    with open(source, "rb") as fp:
+        batches = iter(read(fp, source=source, batch_size=TYPED_BATCH_SIZE))
+        t = clock()
+        for batch in batches:
+            t = add("parse", t)
+            assert batch.table is not None and feat.table_fits(batch, predictor.spec)
+            X = feat.text_table_input(batch, predictor.spec)
+            t = add("features", t)
+            y = predictor.call(X)
+            t = add("model", t)
+            scored = predictor._assemble(batch, list(range(len(batch))), y, {}, "predict")
+            t = add("outputs", t)
+            for _ in encode([scored]):
+                pass
+            t = add("encode", t)
+            rows += len(batch)
+else:  # the hand-written scripts' steps (bench_predict.HAND_WRITTEN, HAND_WRITTEN_JSON), 16k rows a call
+    estimator = predictor.estimator
+    names = [str(n) for n in estimator.feature_names_in_]
+    size = 16384
+    with open(source, "rb") as fp:
+        t = clock()
+        if is_ndjson:
+            decoded = [orjson.loads(line) for line in fp]
+            t = add("parse", t)
+            values = [[row[n] for n in names] for row in decoded]
+        else:
+            values = orjson.loads(fp.read())
+            t = add("parse", t)
+        for i in range(0, len(values), size):
+            t = clock()
+            X = pd.DataFrame(np.array(values[i : i + size], dtype=object), columns=names)
+            t = add("features", t)
+            y = estimator.predict(X)
+            t = add("model", t)
+            if is_ndjson:
+                b"".join(orjson.dumps({"prediction": v}) + b"\\n" for v in y.tolist())
+            else:
+                orjson.dumps(y.tolist())
+            t = add("encode", t)
+            rows += len(y)
+print(orjson.dumps({"rows": rows, **cost}).decode())
+"""
+
+
+def bench_stages(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
+    """CPU seconds of each stage, one at a time on one thread (Arrow's threads off): where the time goes."""
+    import json
+
+    script = tmp / "stages.py"
+    script.write_text(STAGES)
+    for kind, source in (("NDJSON objects", inputs.ndjson(rows)), ("JSON arrays", inputs.json_array(rows))):
+        print(f"\n== stages: {kind}, {rows:,} rows, CPU seconds one stage at a time, median of {repeat} ({load()}) ==")
+        figures: dict[str, list[dict[str, float]]] = {"flm": [], "hand-written": []}
+        loads: list[float] = []
+        for _ in range(repeat):
+            for who in figures:
+                loads.append(os.getloadavg()[0])
+                proc = subprocess.run([PY, str(script), str(source), str(MODEL), "flm" if who == "flm" else "hand"],
+                                      check=False, capture_output=True, text=True)
+                if proc.returncode:
+                    print(proc.stderr[-400:])
+                    continue
+                figures[who].append(json.loads(proc.stdout))
+        for who, runs in figures.items():
+            if not runs:
+                continue
+            stages = [k for k in runs[0] if k != "rows"]
+            medians = {k: med([r[k] for r in runs]) for k in stages}
+            total = sum(medians.values())
+            print(f"  {who:13} " + ", ".join(f"{k} {v:.2f}" for k, v in medians.items()) +
+                  f"; total {total:.2f} s, {total - medians['start-up']:.2f} s net of start-up")
+        print(f"  (1-min load at each run: {', '.join(f'{x:.1f}' for x in loads)})")
+        print(f"  $ {PY} <script> {source} {MODEL} flm|hand   (script in this file: STAGES)")
+
+
 def bench_latency(inputs: Inputs, tmp: Path, rounds: int, pause: float = 0.3) -> None:
     """One row written to a live `flm predict` pipe until its answer is read: the Arrow reader and flm before,
     both processes open at once and written to in turn, so the machine's load falls on both alike."""
@@ -418,6 +525,8 @@ def main() -> None:
                 bench_columnar_file(inputs, tmp, fmt, args.rows, args.repeat)
         if "threads" in only:
             bench_threads(inputs, tmp, args.rows, args.repeat)
+        if "stages" in only:
+            bench_stages(inputs, tmp, args.rows, args.repeat)
         if "latency" in only:
             bench_latency(inputs, tmp, args.latency_rounds)
         if "rss" in only:

@@ -40,7 +40,7 @@ _DEFAULTS = PredictOptions()
 @click.option("--keep-input", is_flag=True, help="Write each input record with the outputs added (to chain models).")
 @click.option("--keep", metavar="A,B", help="Write only these input fields next to the outputs (an id column, say).")
 @click.option("--batch-size", type=click.IntRange(1),
-              help="Rows per model call (default: 16384 for JSON/NDJSON, 65536 for CSV, TSV, Parquet, Arrow).")
+              help="Rows per model call (default: 65536; 16384 for JSON/NDJSON kept as they came, --keep-input).")
 @click.option("--max-delay", default=_DEFAULTS.max_delay, show_default=True, type=click.FloatRange(0),
               help="Seconds to wait for more rows before scoring a partial batch (live pipes).")
 @click.option("--on-error", default=_DEFAULTS.on_error, show_default=True, type=click.Choice(ON_ERROR),
