@@ -1,6 +1,7 @@
 """Peak RSS of `flm predict` on CSV input as the input grows (issue 11 §1: "peak RSS still flat from 100k to 10M
 rows"), beside flm before the reader's short reads (same flm, `csv_format.READ_SIZE` set back to the block
-size: pyarrow's reader thread then queued up to 32 reads of 4 MiB ahead of the parser). Figures and ratios are
+size: pyarrow's reader thread then queued up to 32 reads of 4 MiB ahead of the parser), and beside flm with
+16k-row batches (its pipeline of batches in flight is full from the smallest size on). Figures and ratios are
 printed, never asserted.
 
     .venv/bin/python bench/bench_csv_rss.py [--rows 100000,1000000,10000000] [--repeat K] [--tmp DIR]
@@ -69,17 +70,22 @@ def main() -> None:
         for rows in sizes:
             sources[rows] = tmp / f"rows-{rows}.csv"
             make_csv(sources[rows], rows)
-        variants = {"flm": [FLM], "flm before": [PY, str(tmp / "before.py")]}
+        # The third: flm with 16k-row batches, whose read-ahead pipeline (2 batches queued by the reader thread, one
+        # being parsed, one in the model) is already full at the smallest size, as NDJSON's default batches are.
+        variants = {"flm": [FLM], "flm before": [PY, str(tmp / "before.py")], "flm 16k": [FLM]}
+        extra = {"flm 16k": ["--batch-size", "16384"]}
         results: dict[tuple[str, int], list[tuple[CpuRun, float]]] = {}
         for _ in range(args.repeat):
             for rows in sizes:
                 for name, prefix in variants.items():
                     before = load()
-                    result = run([*prefix, "predict", str(MODEL), str(sources[rows])], stdout=str(tmp / "out.csv"))
+                    cmd = [*prefix, "predict", str(MODEL), str(sources[rows]), *extra.get(name, [])]
+                    result = run(cmd, stdout=str(tmp / "out.csv"))
                     results.setdefault((name, rows), []).append((result, before))
         print()
         for name, prefix in variants.items():
-            print(f"  $ /usr/bin/time -f %M {show([*prefix, 'predict', str(MODEL), 'rows-N.csv'])} > out.csv")
+            print(f"  $ /usr/bin/time -f %M {show([*prefix, 'predict', str(MODEL), 'rows-N.csv', *extra.get(name, [])])}"
+                  " > out.csv")
             for rows in sizes:
                 runs = results[(name, rows)]
                 peaks = [r.rss_kib or 0 for r, _ in runs]

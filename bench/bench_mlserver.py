@@ -107,6 +107,15 @@ def check_same_answers(flm_url: str, ml_url: str, bodies: list[bytes], flama: li
         assert a["outputs"][0]["data"] == b["outputs"][0]["data"] == c["output"], (a, b, c)
 
 
+def stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    for process in processes.values():
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="flm serve vs MLServer 1.7.1 (adaptive batching), on 127.0.0.1")
     parser.add_argument("--requests", type=int, default=2000, help="single-row requests per run at c=16 and 64 "
@@ -127,12 +136,14 @@ def main() -> None:
     model_folder(folder, ml_port, args.max_batch_size, args.max_batch_time)
     ml_url, flm_url = f"http://127.0.0.1:{ml_port}", f"http://127.0.0.1:{flm_port}"
     code = f"from flmcli.serve import run\nrun({{'churn': {str(MODEL)!r}}}, port={flm_port}, log_level='warning')"
-    processes = {
-        "flm": start([sys.executable, "-c", code], flm_url, "/v2/health/ready", work / "flm.log"),
+    processes = {"flm": start([sys.executable, "-c", code], flm_url, "/v2/health/ready", work / "flm.log")}
+    try:
         # Started from its own folder: MLServer writes files (metrics) under its working directory.
-        "mlserver": start([str(binary), "start", str(folder)], ml_url, "/v2/models/churn/ready", work / "mlserver.log",
-                          cwd=folder),
-    }
+        processes["mlserver"] = start([str(binary), "start", str(folder)], ml_url, "/v2/models/churn/ready",
+                                      work / "mlserver.log", cwd=folder)
+    except BaseException:
+        stop(processes)
+        raise
     # (label, url, path, bodies): MLServer and flm's v2 route get the same bytes.
     targets = [
         ("flm v2", flm_url, "/v2/models/churn/infer", v2_bodies),
@@ -161,12 +172,7 @@ def main() -> None:
             loads.append(load_avg())
             print(f"round {round_ + 1} load average: {loads[-1]}", flush=True)
     finally:
-        for process in processes.values():
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(processes)
     print(f"\nmedians of {args.rounds} interleaved rounds (range in brackets); load averages after each round: "
           f"{', '.join(loads)}")
     for level in LEVELS:

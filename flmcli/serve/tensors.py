@@ -74,6 +74,9 @@ def decode_inputs(inputs: Any, binary: memoryview | None) -> list[Tensor]:
 
 
 def _decode(spec: Any, index: int, binary: memoryview | None, offset: int) -> tuple[Tensor, int]:
+    plain = _plain_json(spec, index)
+    if plain is not None:
+        return plain, 0
     where = f"inputs[{index}]"
     if not isinstance(spec, dict):
         raise InputError("expected a tensor object", source="body", field=where)
@@ -119,6 +122,51 @@ def _decode(spec: Any, index: int, binary: memoryview | None, offset: int) -> tu
         raise InputError(f"shape {shape} holds {count} values but data has {len(flat)}", source="body",
                          field=where)
     return Tensor(name, shape, datatype, _from_json(flat, datatype, where), where), 0
+
+
+_NUMBERS = frozenset({int, float})
+_TEXT = frozenset({str})
+
+
+def _plain_json(spec: Any, index: int) -> Tensor | None:
+    """What most tensors are (a row's column each, in a single-row request), checked in one pass: name, shape,
+    datatype FP64, INT64 or BYTES and flat `data` of values of that type, nothing else. None for anything
+    else, which `_decode` checks step by step and names. Accepts exactly what `_decode` accepts for it."""
+    if type(spec) is not dict or len(spec) != 4:
+        return None
+    name, shape, datatype, data = spec.get("name"), spec.get("shape"), spec.get("datatype"), spec.get("data")
+    if type(name) is not str or type(shape) is not list or type(data) is not list:
+        return None
+    if len(shape) == 1:
+        count = shape[0]
+        if type(count) is not int or count < 0:
+            return None
+    elif len(shape) == 2:
+        rows, width = shape
+        if type(rows) is not int or type(width) is not int or rows < 0 or width < 0:
+            return None
+        count = rows * width
+    else:
+        return None
+    if len(data) != count:
+        return None
+    kinds = set(map(type, data))
+    if datatype == "BYTES" and kinds <= _TEXT:
+        values: Any = data
+    elif datatype == "FP64" and kinds <= _NUMBERS:
+        import numpy as np
+
+        values = np.array(data, dtype=np.float64)
+    elif datatype == "INT64" and len(kinds) == 1 and int in kinds:
+        import numpy as np
+
+        try:
+            values = np.array(data, dtype=np.int64)
+        except OverflowError:
+            return None
+    else:
+        return None
+    return Tensor(name, shape, datatype, values, f"inputs[{index}] ({_short(name)})")
 
 
 def _short(name: str) -> str:
