@@ -23,6 +23,7 @@ from flmcli import formats
 from flmcli.cli import cli
 from flmcli.errors import InputError
 from flmcli.formats import csv_live
+from tests.formats.test_csv_rows import broken
 from tests.helpers import CHURN, DATA
 
 
@@ -30,14 +31,6 @@ from tests.helpers import CHURN, DATA
 def lines() -> list[str]:
     frame = pd.read_parquet(DATA).drop(columns=["Exited"]).head(20)
     return frame.to_csv(index=False).splitlines()  # the header, then data rows on lines 2..21
-
-
-def broken(lines: list[str], at: list[int], how: str = "short") -> str:
-    out = list(lines)
-    for line in at:  # 1-based line numbers, the header being line 1
-        fields = out[line - 1].split(",")
-        out[line - 1] = ",".join(fields[:-1] if how == "short" else [*fields, "9"])
-    return "\n".join(out) + "\n"
 
 
 @pytest.fixture

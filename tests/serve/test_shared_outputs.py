@@ -19,6 +19,7 @@ from flmcli.options import ServeConfig
 from flmcli.predictor import Predictor
 from flmcli.serve import create_app
 from flmcli.serve.protocol import HeaderDeadlineProtocol, configure
+from tests.serve.test_config import post
 
 ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "samples" / "churn.flm"
@@ -44,15 +45,6 @@ class Counter:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1
         return self.function(*args, **kwargs)
-
-
-def post(app: Any, path: str, **kwargs: Any) -> httpx.Response:
-    async def send() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://flm.test") as client:
-            return await client.post(path, **kwargs)
-
-    return asyncio.run(send())
 
 
 def v2_columns(rows: list[list[Any]]) -> dict[str, Any]:
