@@ -46,6 +46,7 @@ from bench_predict import (
     interleave,
     med,
     mib,
+    model_alone,
     show,
     spread,
 )
@@ -161,6 +162,17 @@ def interleave_loaded(cases: dict[str, Callable[[], Run]], repeat: int) -> tuple
     return results, loads
 
 
+def run_commands(commands: dict[str, tuple[list[str], Path | None]], rows: int, repeat: int) -> dict[str, list[Run]]:
+    """Each command (stdout to its file, or discarded) in interleaved rounds; its figures and command line."""
+    results, loads = interleave_loaded(
+        {name: (lambda cmd=cmd, out=out: run(cmd, stdout=str(out) if out else None)) for name, (cmd, out) in
+         commands.items()}, repeat)
+    for name, (cmd, out) in commands.items():
+        print(timed(name, results, loads, rows))
+        print(f"        $ {show(cmd, stdout=str(out) if out else None)}")
+    return results
+
+
 def bench_ndjson(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
     print(f"\n== NDJSON object rows, {rows:,} churn rows, {repeat} interleaved rounds ({load()}) ==")
     source = inputs.ndjson(rows)
@@ -174,12 +186,7 @@ def bench_ndjson(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
         "hand-written 64k": ([PY, str(tmp / "hand.py"), str(source), str(tmp / "hand64.ndjson"), "65536", str(MODEL)],
                              None),
     }
-    results, loads = interleave_loaded(
-        {name: (lambda cmd=cmd, out=out: run(cmd, stdout=str(out) if out else None)) for name, (cmd, out) in
-         commands.items()}, repeat)
-    for name, (cmd, out) in commands.items():
-        print(timed(name, results, loads, rows))
-        print(f"        $ {show(cmd, stdout=str(out) if out else None)}")
+    results = run_commands(commands, rows, repeat)
     outputs = [tmp / n for n in ("arrow.ndjson", "arrow16.ndjson", "rows.ndjson", "hand.ndjson", "hand64.ndjson")]
     same = len({p.read_bytes() for p in outputs}) == 1
     walls = {name: med([r.wall for r in runs]) for name, runs in results.items()}
@@ -201,12 +208,7 @@ def bench_json(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
         "hand-written": ([PY, str(tmp / "hand_json.py"), str(source), str(tmp / "hand.json"), "16384", str(MODEL)],
                          None),
     }
-    results, loads = interleave_loaded(
-        {name: (lambda cmd=cmd, out=out: run(cmd, stdout=str(out) if out else None)) for name, (cmd, out) in
-         commands.items()}, repeat)
-    for name, (cmd, out) in commands.items():
-        print(timed(name, results, loads, rows))
-        print(f"        $ {show(cmd, stdout=str(out) if out else None)}")
+    results = run_commands(commands, rows, repeat)
     same = len({(tmp / n).read_bytes() for n in ("flm.json", "flm16.json", "before.json", "hand.json")}) == 1
     ratios("hand-written", results, "hand-written", ["flm", "flm 16k", "flm before"], ">= 2x")
     print(f"  same bytes: {same}")
@@ -234,14 +236,8 @@ def bench_columnar_file(inputs: Inputs, tmp: Path, fmt: str, rows: int, repeat: 
     frame = (pd.read_parquet(source) if fmt == "parquet" else pd.read_csv(source))[names]
     batch = 65536
 
-    def batched() -> Run:
-        start = time.perf_counter()
-        for i in range(0, len(frame), batch):
-            estimator.predict(frame.iloc[i : i + batch])
-        return Run(time.perf_counter() - start, None, 0)
-
     row = inputs.one_row()
-    results, loads = interleave_loaded({"flm": lambda: run(cmd), "model alone": batched,
+    results, loads = interleave_loaded({"flm": lambda: run(cmd), "model alone": model_alone(estimator, frame, batch),
                                         "start-up": lambda: run([FLM, "predict", str(MODEL)], stdin=row)}, repeat)
     print(timed("flm", results, loads, rows))
     print(f"        $ {show(cmd)}")

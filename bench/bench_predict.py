@@ -35,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "samples" / "churn.flm"
@@ -148,6 +149,16 @@ def run(cmd: Sequence[str], *, stdin: str | bytes | None = None, stdout: str | N
     if proc.returncode != 0:
         print(f"    ! exit {proc.returncode}: {' '.join(map(str, cmd))}\n      {proc.stderr.decode()[-400:]}")
     return Run(wall, rss, proc.returncode)
+
+
+def model_alone(estimator: Any, frame: Any, batch: int) -> Callable[[], Run]:
+    """The estimator on an in-memory frame, `batch` rows a call as flm batches: the baseline with no I/O."""
+    def batched() -> Run:
+        start = time.perf_counter()
+        for i in range(0, len(frame), batch):
+            estimator.predict(frame.iloc[i : i + batch])
+        return Run(time.perf_counter() - start, None, 0)
+    return batched
 
 
 def interleave(cases: dict[str, Callable[[], Run]], repeat: int) -> dict[str, list[Run]]:
@@ -280,14 +291,8 @@ def bench_parquet(inputs: Inputs, tmp: Path, rows: int, repeat: int, batch: int)
         estimator.predict(frame)
         return Run(time.perf_counter() - start, None, 0)
 
-    def batched() -> Run:
-        start = time.perf_counter()
-        for i in range(0, len(frame), batch):
-            estimator.predict(frame.iloc[i : i + batch])
-        return Run(time.perf_counter() - start, None, 0)
-
     row = inputs.one_row()
-    results = interleave({"flm": lambda: run(cmd), "whole": whole, "batched": batched,
+    results = interleave({"flm": lambda: run(cmd), "whole": whole, "batched": model_alone(estimator, frame, batch),
                           "start-up": lambda: run([FLM, "predict", str(MODEL)], stdin=row)}, repeat)
     walls = {name: [r.wall for r in runs] for name, runs in results.items()}
     startup = med(walls["start-up"])
