@@ -116,13 +116,16 @@ class _Columns:
         self.table = table
         self.text = text
         self.start = 0  # rows of `text` already handed on
+        self._rows: list[Any] | None = None
 
     def __len__(self) -> int:
         return int(self.table.num_rows)
 
     def records(self, start: int, stop: int) -> list[Any]:
-        rows: list[Any] = orjson.loads(b"[" + self.text + b"]")  # valid JSON: json_columns checked every value
-        return rows[start:stop]
+        # Decoded once: a chunk's rows can span several batches, each of which may fall back.
+        if self._rows is None:
+            self._rows = orjson.loads(b"[" + self.text + b"]")  # valid JSON: json_columns checked every value
+        return self._rows[start:stop]
 
 
 class _Pending:
