@@ -77,19 +77,14 @@ class Job:
             self._current = opened.fp
             size = self.options.batch_size_for(opened.fmt)
             read = formats.reader(opened.fmt)
-            typed = opened.fmt in ("ndjson", "json") and not self.options.keep_input
-            if opened.fmt == "ndjson" and not self.options.keep_input:
-                # Typed columns through Arrow; kept input fields are written as they came, so row by row.
-                from .formats import ndjson_arrow
+            if opened.fmt in ("ndjson", "json") and not self.options.keep_input:
+                # Typed columns parsed in C++: NDJSON objects through Arrow's JSON reader, plain array rows
+                # through json_columns. Kept input fields are written as they came, so those go row by row.
+                from .formats import json_array, ndjson_arrow
 
-                read = ndjson_arrow.read
-            elif opened.fmt == "json" and not self.options.keep_input:
-                # Plain array rows as typed columns parsed in C++ (kept input fields are written as they came).
-                from .formats import json_array
-
-                read = json_array.read_typed
-            if typed and self.options.batch_size is None:
-                size = TYPED_BATCH_SIZE
+                read = ndjson_arrow.read if opened.fmt == "ndjson" else json_array.read_typed
+                if self.options.batch_size is None:
+                    size = TYPED_BATCH_SIZE
             yield from read(opened.fp, source=opened.name, batch_size=size, max_delay=self.options.max_delay)
             self._done += formats.size(opened.fp) or 0
             self._current = None
