@@ -38,6 +38,11 @@ class BatchFailed(Exception):
         self.error = error
 
 
+class Unbisected(Exception):
+    """A model call failed under `score(..., bisect=False)`: nothing was searched. Score the batch again with
+    bisect=True (where a search taking many model calls is affordable) to find the rows at fault."""
+
+
 class Predictor:
     def __init__(
         self,
@@ -108,13 +113,17 @@ class Predictor:
                     yield failed.scored
                 raise failed.error from None
 
-    def score(self, batch: Batch, *, method: str | None = None, segments: Sequence[int] | None = None) -> Scored:
+    def score(
+        self, batch: Batch, *, method: str | None = None, segments: Sequence[int] | None = None, bisect: bool = True
+    ) -> Scored:
         """Outputs for the rows of `batch`, each bad row found and named.
 
         With `segments` (the start of each of several requests merged into the batch, the first 0), a bad row
         fails its own segment only, as on_error="fail" fails a batch: the rows after it in that segment are
         not scored, the other segments are. Nothing is raised for bad rows: `Scored.failures` holds each
         one's error, for the caller to hand to its request (`Scored.slice`).
+
+        `bisect=False` makes at most one model call: if it fails, Unbisected is raised.
         """
         method = self.check_method(method) if method and method != self.method else self.method
         if batch.fallback is not None:
@@ -154,7 +163,7 @@ class Predictor:
         stop = self._stopper(n, segments)
         if bad and stop is not None:
             good = stop(good, list(bad))
-        ok, y, failures = self._guarded(make, good, method, stop)
+        ok, y, failures = self._guarded(make, good, method, stop, bisect=bisect)
         for index, failure in failures:
             if isinstance(failure, feat.RowError):
                 bad[index] = self._row_error(batch, index, failure.reason, failure.field, failure.hint)
@@ -165,7 +174,7 @@ class Predictor:
         return self._assemble(batch, ok, y, bad, method)
 
     def score_all(
-        self, batch: Batch, methods: Sequence[str], *, segments: Sequence[int] | None = None
+        self, batch: Batch, methods: Sequence[str], *, segments: Sequence[int] | None = None, bisect: bool = True
     ) -> list[Scored]:
         """`score` for each of `methods`, the features extracted once, and a pipeline's transformers run once,
         for all of them: what `score` gives method by method, for about the cost of one method.
@@ -178,8 +187,9 @@ class Predictor:
         if shared is not None:
             try:
                 outputs = self._call_all(shared, methods)
-            except _ROW_FAILURES:
-                pass
+            except _ROW_FAILURES as error:
+                if not bisect:
+                    raise Unbisected(str(error)) from error
             else:
                 n = len(batch)
                 if all(len(y) == n for y in outputs):
@@ -193,7 +203,7 @@ class Predictor:
                         else:
                             scored.append(self._assemble(batch, list(range(n)), y, {}, method))
                     return scored
-        return [self.score(batch, method=method, segments=segments) for method in methods]
+        return [self.score(batch, method=method, segments=segments, bisect=bisect) for method in methods]
 
     def _shared_input(self, batch: Batch) -> Any:
         """The model input for every row of `batch`, or None when a row is bad or the batch is empty."""
@@ -327,6 +337,8 @@ class Predictor:
         indices: list[int],
         method: str,
         stop: Callable[[list[int], list[int]], list[int]] | None = None,
+        *,
+        bisect: bool = True,
     ) -> tuple[list[int], Any, list[tuple[int, Exception]]]:
         """Score `indices`; on a value error, bisect to find the rows at fault and score the rest (what `stop`
         leaves of it, when the left half had a bad row)."""
@@ -341,6 +353,8 @@ class Predictor:
                 self._remember(make, indices[0])
             return indices, y, []
         except _ROW_FAILURES as error:
+            if not bisect:
+                raise Unbisected(str(error)) from error
             if len(indices) == 1:
                 if isinstance(error, TypeError) and self._reference is not None and self._fails(self._reference, method):
                     raise self._cannot_run(error) from None  # a row that scored before fails too: not this row
