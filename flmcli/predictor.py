@@ -62,6 +62,7 @@ class Predictor:
         # A row that scored well: swapping its values into a failing row one field at a time names the culprit.
         self._reference: list[Any] | None = None
         self._shapes: dict[str, tuple[tuple[int, ...], Any]] = {}
+        self._output_indexes: dict[tuple[str | None, int], pd.Index] = {}
 
     @classmethod
     def from_path(
@@ -437,11 +438,22 @@ class Predictor:
     def _frame(self, y: np.ndarray, method: str) -> tuple[pd.DataFrame, bool]:
         import pandas as pd
 
-        if y.ndim == 1:
-            return pd.DataFrame({self.output_name or "prediction": y}, copy=False), True
+        flat = y.ndim == 1
         # Explicit width: reshape(0, -1) is ambiguous and numpy refuses it for zero rows.
-        y2 = y.reshape(len(y), math.prod(y.shape[1:]))
-        return pd.DataFrame(y2, columns=self.output_columns(y2.shape[1], method), copy=False), False
+        y2 = y.reshape(len(y), 1 if flat else math.prod(y.shape[1:]))
+        return pd.DataFrame(y2, columns=self._output_index(method, y2.shape[1], flat), copy=False), flat
+
+    def _output_index(self, method: str, width: int, flat: bool) -> pd.Index:
+        """The outputs' column index, built once per shape: given a list of names, pandas infers the index's
+        dtype from them every time, which costs more than the rest of a one-row frame (a server's request)."""
+        key = (None if flat else method, width)
+        index = self._output_indexes.get(key)
+        if index is None:
+            import pandas as pd
+
+            names = [self.output_name or "prediction"] if flat else self.output_columns(width, method)
+            index = self._output_indexes[key] = pd.Index(names)
+        return index
 
     def _row_error(
         self, batch: Batch, index: int, reason: str, field: str | None, hint: str | None = None
