@@ -1,0 +1,89 @@
+"""Parquet text columns: a dictionary page cannot make one batch decode to more than the budget."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from flmcli.formats import parquet_format, parquet_strings
+from tests.helpers import CHURN, DATA, invoke
+
+MIB = 1 << 20
+
+
+def _bomb(path: Path, rows: int, column: str = "Geography", value_size: int = MIB) -> pa.Table:
+    """Churn rows whose `column` is one long value repeated by tiny indices, without the Arrow schema that would
+    make pyarrow read it back as a dictionary anyway: a few kB on disk."""
+    table = pq.read_table(DATA).slice(0, 1).take(np.zeros(rows, dtype=np.int64)).replace_schema_metadata(None)
+    long = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array(["x" * value_size]))
+    table = table.set_column(table.column_names.index(column), column, long)
+    pq.write_table(table, path, compression="zstd", store_schema=False)
+    return table
+
+
+def _read(path: Path, batch_size: int) -> list[tuple[pa.Table, int]]:
+    with open(path, "rb") as fp:
+        return [
+            (b.table, b.first_row)
+            for b in parquet_format.read(fp, source=str(path), batch_size=batch_size)
+            if b.table is not None
+        ]
+
+
+def test_a_dictionary_bomb_is_decoded_in_slices_within_the_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parquet_strings, "BUDGET", 4 * MIB)
+    path = tmp_path / "bomb.parquet"
+    _bomb(path, rows=40)
+    assert path.stat().st_size < 20_000  # 40 MiB of text once decoded
+    read = _read(path, batch_size=1000)
+    assert all(table.nbytes <= 5 * MIB for table, _ in read), [table.nbytes for table, _ in read]
+    assert [first for _, first in read] == [1 + sum(t.num_rows for t, _ in read[:i]) for i in range(len(read))]
+    whole = pa.concat_tables(table for table, _ in read)
+    assert whole.equals(pq.read_table(path))  # the same rows, types and values as a plain read
+
+
+def test_a_row_larger_than_the_budget_is_a_slice_alone() -> None:
+    sizes = np.array([1, 10, 1, 1, 3, 0, 0], dtype=np.int64)
+    slices = list(parquet_strings._slices(sizes, budget=4))
+    assert slices == [(0, 1), (1, 2), (2, 4), (4, 7)]
+
+
+@pytest.mark.parametrize("options", [{}, {"use_dictionary": False}, {"store_schema": False}, {"row_group_size": 3000}])
+def test_ordinary_files_read_as_before(tmp_path: Path, options: dict[str, object]) -> None:
+    """Dictionary and plain pages, with and without the stored Arrow schema, several row groups; nulls too."""
+    table = pq.read_table(DATA).replace_schema_metadata(None)
+    surname = table.column("Surname").to_pylist()
+    surname[::7] = [None] * len(surname[::7])
+    table = table.set_column(table.column_names.index("Surname"), "Surname", pa.array(surname))
+    path = tmp_path / "churn.parquet"
+    pq.write_table(table, path, **options)  # type: ignore[arg-type]
+    read = _read(path, batch_size=4096)
+    assert [t.num_rows for t, _ in read] == [4096, 4096, 1808]
+    assert pa.concat_tables(t for t, _ in read).equals(pq.read_table(path))
+
+
+def test_a_column_stored_as_a_dictionary_stays_one(tmp_path: Path) -> None:
+    """pyarrow writes the Arrow schema into the file; a dictionary column it names is read back as such, as before."""
+    table = pq.read_table(DATA).slice(0, 100)
+    table = table.set_column(table.column_names.index("Gender"), "Gender", table.column("Gender").dictionary_encode())
+    path = tmp_path / "dict.parquet"
+    pq.write_table(table, path)
+    ((read, _),) = _read(path, batch_size=1000)
+    assert pa.types.is_dictionary(read.schema.field("Gender").type)
+    assert read.column("Gender").to_pylist() == table.column("Gender").to_pylist()
+
+
+def test_flm_predict_scores_every_row_of_a_bomb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parquet_strings, "BUDGET", 4 * MIB)
+    path = tmp_path / "bomb.parquet"
+    _bomb(path, rows=24)
+    ran = invoke("predict", CHURN, path, "--to", "ndjson")
+    assert ran.returncode == 0, ran.stderr
+    assert len(io.BytesIO(ran.stdout).readlines()) == 24
