@@ -15,6 +15,8 @@ same run, never asserted.
     threads  in one process, reader + model over the NDJSON rows and over the JSON arrays: Arrow's own threads
              on/off x the read-ahead thread on/off, and the parse alone; CPU, and how long the main thread waited
              for the reader (the parsing the model did not hide)
+    blas     the model alone on the NDJSON rows' typed columns, 64k rows a call, BLAS threads as loaded vs one
+             less than the cores (what `flm predict` sets): wall and CPU
     stages   CPU seconds of each stage (start-up, parse, features, model, encode) run one at a time on one thread,
              flm and the hand-written scripts' steps side by side: where the time goes
 
@@ -30,8 +32,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -46,7 +49,6 @@ from bench_predict import (
     interleave,
     med,
     mib,
-    model_alone,
     show,
     spread,
 )
@@ -85,7 +87,7 @@ def run(cmd: list[str], *, stdin: str | bytes | None = None, stdout: str | None 
         print(f"    ! exit {proc.returncode}: {' '.join(map(str, cmd))}\n      {proc.stderr.decode()[-400:]}")
     return CpuRun(wall, rss, proc.returncode, cpu)
 
-SECTIONS = ("ndjson", "json", "csv", "parquet", "rss", "threads", "stages", "latency")
+SECTIONS = ("ndjson", "json", "csv", "parquet", "rss", "threads", "stages", "latency", "blas")
 
 # flm as it was before the Arrow paths: the row-by-row NDJSON and JSON readers, rows given to the model as Python
 # objects, NDJSON lines encoded value by value, 16k-row batches. Same flm, same model, all switched back.
@@ -121,6 +123,10 @@ for i in range(0, len(rows), batch_size):
 with open(target, "wb") as fp:
     fp.write(orjson.dumps(out) + b"\\n")
 """
+
+
+# A command prefix: the script's BLAS on one thread, as flm's is on 2 cores.
+ONE_BLAS_THREAD = ["env", "OPENBLAS_NUM_THREADS=1"]
 
 
 def load() -> str:
@@ -185,15 +191,21 @@ def bench_ndjson(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
         "hand-written 16k": ([PY, str(tmp / "hand.py"), str(source), str(tmp / "hand.ndjson"), "16384", str(MODEL)], None),
         "hand-written 64k": ([PY, str(tmp / "hand.py"), str(source), str(tmp / "hand64.ndjson"), "65536", str(MODEL)],
                              None),
+        # flm gives BLAS one thread on 2 cores (job._model_threads): the script with the same setting, for scale.
+        "hand-written 64k 1BLAS": ([*ONE_BLAS_THREAD, PY, str(tmp / "hand.py"), str(source),
+                                    str(tmp / "hand64b.ndjson"), "65536", str(MODEL)], None),
     }
     results = run_commands(commands, rows, repeat)
-    outputs = [tmp / n for n in ("arrow.ndjson", "arrow16.ndjson", "rows.ndjson", "hand.ndjson", "hand64.ndjson")]
+    outputs = [tmp / n for n in ("arrow.ndjson", "arrow16.ndjson", "rows.ndjson", "hand.ndjson", "hand64.ndjson",
+                                 "hand64b.ndjson")]
     same = len({p.read_bytes() for p in outputs}) == 1
     walls = {name: med([r.wall for r in runs]) for name, runs in results.items()}
     hand = "hand-written 16k" if walls["hand-written 16k"] <= walls["hand-written 64k"] else "hand-written 64k"
     ratios(f"the faster hand-written ({hand})", results, hand, ["flm (Arrow)", "flm (Arrow) 16k", "flm before"],
            ">= 2x")
-    print(f"  all five outputs byte-identical: {same}")
+    ratios("hand-written 64k with one BLAS thread", results, "hand-written 64k 1BLAS", ["flm (Arrow)"],
+           "not the target: for scale")
+    print(f"  all six outputs byte-identical: {same}")
 
 
 def bench_json(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
@@ -207,24 +219,35 @@ def bench_json(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
         "flm before": ([PY, str(tmp / "before.py"), "predict", str(MODEL), str(source)], tmp / "before.json"),
         "hand-written": ([PY, str(tmp / "hand_json.py"), str(source), str(tmp / "hand.json"), "16384", str(MODEL)],
                          None),
+        "hand-written 1BLAS": ([*ONE_BLAS_THREAD, PY, str(tmp / "hand_json.py"), str(source), str(tmp / "handb.json"),
+                                "16384", str(MODEL)], None),
     }
     results = run_commands(commands, rows, repeat)
-    same = len({(tmp / n).read_bytes() for n in ("flm.json", "flm16.json", "before.json", "hand.json")}) == 1
+    same = len({(tmp / n).read_bytes() for n in ("flm.json", "flm16.json", "before.json", "hand.json",
+                                                 "handb.json")}) == 1
     ratios("hand-written", results, "hand-written", ["flm", "flm 16k", "flm before"], ">= 2x")
+    ratios("hand-written with one BLAS thread", results, "hand-written 1BLAS", ["flm"], "not the target: for scale")
     print(f"  same bytes: {same}")
 
 
 def bench_columnar_file(inputs: Inputs, tmp: Path, fmt: str, rows: int, repeat: int) -> None:
+    """`flm predict` end to end vs the model alone, net of flm's start-up. The model alone is timed on two frames
+    held in memory, 64k rows a call as flm calls it: the frame pandas reads (`pd.read_csv`/`pd.read_parquet`:
+    pandas' Arrow-backed strings) and the frame flm builds for the model (`flmcli.features.from_table` on the
+    same rows: strings as Python objects); the ratio is taken against the faster, so a frame flm builds is never
+    compared with a slower one it does not use."""
     import pandas as pd
     import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
 
     import flmcli
+    from flmcli import features
+    from flmcli.batch import Batch
+    from flmcli.job import TYPED_BATCH_SIZE
 
     print(f"\n== {fmt} in/out, {rows:,} churn rows, {repeat} interleaved rounds ({load()}) ==")
     source = inputs.parquet(rows)
     if fmt == "csv":
-        import pyarrow.parquet as pq
-
         csv_source = tmp / f"rows-{rows}.csv"
         if not csv_source.exists():
             pacsv.write_csv(pq.read_table(source), csv_source)
@@ -232,21 +255,48 @@ def bench_columnar_file(inputs: Inputs, tmp: Path, fmt: str, rows: int, repeat: 
     out = tmp / f"out.{fmt}"
     cmd = [FLM, "predict", str(MODEL), str(source), "-o", str(out)]
     estimator = flmcli.load(MODEL).estimator
+    spec = features.spec_for(estimator)
     names = [str(n) for n in estimator.feature_names_in_]
     frame = (pd.read_parquet(source) if fmt == "parquet" else pd.read_csv(source))[names]
-    batch = 65536
+    batch = TYPED_BATCH_SIZE  # what flm uses for CSV and Parquet without --batch-size
+    table = pacsv.read_csv(source) if fmt == "csv" else pq.read_table(source)
+    flm_frames = [features.from_table(Batch(source=str(source), table=table.slice(i, batch)), spec)
+                  for i in range(0, table.num_rows, batch)]
+    del table
+
+    def alone(frames: Callable[[], Iterator[Any]]) -> Callable[[], Run]:
+        """The model on frames in memory; CPU seconds of this process (BLAS may use both cores), which does
+        nothing else meanwhile."""
+        def measured() -> Run:
+            start, cpu = time.perf_counter(), time.process_time()
+            for X in frames():
+                estimator.predict(X)
+            return CpuRun(time.perf_counter() - start, None, 0, time.process_time() - cpu)
+        return measured
 
     row = inputs.one_row()
-    results, loads = interleave_loaded({"flm": lambda: run(cmd), "model alone": model_alone(estimator, frame, batch),
-                                        "start-up": lambda: run([FLM, "predict", str(MODEL)], stdin=row)}, repeat)
+    cases = {"flm": lambda: run(cmd),
+             "model alone, pandas' frame": alone(lambda: (frame.iloc[i : i + batch] for i in range(0, len(frame), batch))),
+             "model alone, flm's frame": alone(lambda: iter(flm_frames)),
+             "start-up": lambda: run([FLM, "predict", str(MODEL)], stdin=row)}
+    results, loads = interleave_loaded(cases, repeat)
     print(timed("flm", results, loads, rows))
     print(f"        $ {show(cmd)}")
-    print(timed("model alone", results, loads, rows) + f"  (estimator.predict(df.iloc[i:i+{batch}]), frame in memory)")
+    print(timed("model alone, pandas' frame", results, loads, rows) +
+          f"  (estimator.predict(df.iloc[i:i+{batch}]), df = pd.read_{fmt}(...), in memory)")
+    print(timed("model alone, flm's frame", results, loads, rows) +
+          f"  (estimator.predict(X) for X = flmcli.features.from_table(...) of each {batch}-row slice, in memory)")
     walls = {name: med([r.wall for r in runs]) for name, runs in results.items()}
-    print(f"  start-up (echo ROW | flm predict churn.flm): {spread([r.wall for r in results['start-up']])}")
+    cpus = {name: cpu_of(runs) for name, runs in results.items()}
+    base = min(("model alone, pandas' frame", "model alone, flm's frame"), key=lambda name: walls[name])
+    print(f"  start-up (echo ROW | flm predict churn.flm): {spread([r.wall for r in results['start-up']])}"
+          + (f"  cpu {cpus['start-up']:.2f} s" if cpus["start-up"] else ""))
     net = walls["flm"] - walls["start-up"]
-    print(f"  model alone / flm: {walls['model alone'] / walls['flm']:.2f}x end to end; "
-          f"{walls['model alone'] / net:.2f}x net of start-up (target >= 0.7x)")
+    print(f"  {base} / flm: {walls[base] / walls['flm']:.2f}x end to end; "
+          f"{walls[base] / net:.2f}x net of start-up (target >= 0.7x)")
+    if cpus["flm"] and cpus["start-up"]:
+        print(f"  by CPU time: {cpus[base] / (cpus['flm'] - cpus['start-up']):.2f}x net of start-up "
+              f"(flm {cpus['flm'] - cpus['start-up']:.2f} CPU s net, all threads)")
 
 
 def bench_rss(inputs: Inputs, tmp: Path, small: int, big: int) -> None:
@@ -454,6 +504,53 @@ def bench_stages(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
         print(f"  $ {PY} <script> {source} {MODEL} flm|hand   (script in this file: STAGES)")
 
 
+BLAS = """
+import sys, time
+import flmcli
+from threadpoolctl import threadpool_limits
+from flmcli import features as feat
+from flmcli.formats import ndjson_arrow
+from flmcli.predictor import Predictor
+
+source, limit = sys.argv[1], int(sys.argv[3])
+predictor = Predictor(flmcli.load(sys.argv[2]))
+with open(source, "rb") as fp:
+    inputs = [feat.text_table_input(b, predictor.spec) for b in ndjson_arrow.read(fp, source=source, batch_size=65536)]
+with threadpool_limits(limits=limit or None, user_api="blas"):
+    start, cpu = time.perf_counter(), time.process_time()
+    for X in inputs:
+        predictor.call(X)
+    print(time.perf_counter() - start, time.process_time() - cpu)
+"""
+
+
+def bench_blas(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
+    script = tmp / "blas.py"
+    script.write_text(BLAS)
+    source = inputs.ndjson(rows)
+    cores = len(os.sched_getaffinity(0))
+    print(f"\n== BLAS threads: the model alone, {rows:,} rows in 64k calls, {repeat} interleaved rounds ({load()}) ==")
+
+    def case(limit: int) -> Callable[[], Run]:
+        def measured() -> Run:
+            proc = subprocess.run([PY, str(script), str(source), str(MODEL), str(limit)], check=False,
+                                  capture_output=True, text=True)
+            if proc.returncode:
+                print(proc.stderr[-400:])
+                return CpuRun(float("nan"), None, proc.returncode, None)
+            wall, cpu = proc.stdout.split()
+            return CpuRun(float(wall), None, 0, float(cpu))
+        return measured
+
+    cases = {"BLAS threads as loaded": case(0), f"BLAS threads {max(1, cores - 1)} (flm)": case(max(1, cores - 1))}
+    results, loads = interleave_loaded(cases, repeat)
+    for name in cases:
+        walls = [r.wall for r in results[name]]
+        print(f"  {name:28} {rows / med(walls):>9,.0f} rows/s  {spread(walls)}  cpu {cpu_of(results[name]) or 0:.2f} s"
+              f"  (load: {', '.join(f'{x:.1f}' for x in loads[name])})")
+    print(f"  $ {PY} <script> {source} {MODEL} LIMIT   (script in this file: BLAS)")
+
+
 def bench_latency(inputs: Inputs, tmp: Path, rounds: int, pause: float = 0.3) -> None:
     """One row written to a live `flm predict` pipe until its answer is read: the Arrow reader and flm before,
     both processes open at once and written to in turn, so the machine's load falls on both alike."""
@@ -523,6 +620,8 @@ def main() -> None:
             bench_threads(inputs, tmp, args.rows, args.repeat)
         if "stages" in only:
             bench_stages(inputs, tmp, args.rows, args.repeat)
+        if "blas" in only:
+            bench_blas(inputs, tmp, args.rows, args.repeat)
         if "latency" in only:
             bench_latency(inputs, tmp, args.latency_rounds)
         if "rss" in only:

@@ -7,6 +7,8 @@ what to do with rows dropped by `--on-error skip` and with the stream on its way
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -61,7 +63,8 @@ class Job:
             except FlmError as error:
                 failure.append(error)
 
-        formats.writer(out_fmt)(until_failure(), out, keep_input=self.options.keep_input)
+        with _model_threads():
+            formats.writer(out_fmt)(until_failure(), out, keep_input=self.options.keep_input)
         if failure:
             raise failure[0]
 
@@ -102,3 +105,29 @@ class Job:
                 if dropped and self.on_skip is not None:
                     self.on_skip(dropped)
             yield scored
+            del scored  # not held while the next batch is scored: one batch fewer in memory
+
+
+# Set by the user, these say how many threads BLAS may start: flm then leaves BLAS alone.
+_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _model_threads() -> Iterator[None]:
+    """BLAS gets one core less than the machine while a job runs: the reader thread parses on the other.
+
+    OpenBLAS starts a thread per core and its idle threads spin waiting for the next call, so with the reader
+    busy they take its core: on 2 cores the churn model's 64k-row calls cost ~2x the CPU they cost on one BLAS
+    thread (bench/bench_columnar.py --only blas). A variable the user set wins.
+    """
+    if any(os.environ.get(name) for name in _THREAD_VARIABLES):
+        yield
+        return
+    import importlib
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    limits = importlib.import_module("threadpoolctl").threadpool_limits(limits=max(1, cores - 1), user_api="blas")
+    try:
+        yield
+    finally:
+        limits.restore_original_limits()

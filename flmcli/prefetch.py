@@ -14,6 +14,10 @@ from typing import TypeVar
 T = TypeVar("T")
 
 _DONE = object()
+# How often the consumer wakes while it waits. The kernel may deliver Ctrl-C to any thread that does not block it
+# (the reader blocked in read(), a BLAS or Arrow worker); Python then only flags it, and a main thread asleep in a
+# lock without a timeout would never look: `flm predict` would ignore Ctrl-C until the next row came.
+_WAKE = 0.2
 # Producer threads still running: one blocked reading stdin makes a normal interpreter exit abort.
 RUNNING: set[threading.Thread] = set()
 
@@ -45,7 +49,10 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
     thread.start()
     try:
         while True:
-            item = slots.get()
+            try:
+                item = slots.get(timeout=_WAKE)
+            except queue.Empty:
+                continue
             if item is _DONE:
                 return
             if isinstance(item, _Failure):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
 from flmcli.errors import InputError
+from flmcli.formats import arrow_limits
 from flmcli.formats.columnar import encode_tables, native, rebatch
 from flmcli.formats.records import write_chunks
 from flmcli.formats.registry import KeepInput
@@ -35,11 +36,13 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
     from pyarrow import ipc
 
     try:
+        # every message's declared sizes are checked before pyarrow allocates them: see arrow_limits
         if _is_file_format(fp):
+            arrow_limits.check_file(fp, source=source)
             file = ipc.open_file(native(fp))
             batches: Iterable[pa.RecordBatch] = (file.get_batch(i) for i in range(file.num_record_batches))
         else:
-            batches = ipc.open_stream(fp)
+            batches = arrow_limits.stream_batches(fp, source=source)
         for table, first_row in rebatch(batches, batch_size):
             yield Batch(source=source, table=table, first_row=first_row)
     except (pa.ArrowInvalid, OSError) as exc:

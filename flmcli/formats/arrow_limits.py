@@ -9,8 +9,13 @@ sizes found are then held to a limit before `ipc.open_stream` / `open_file` run.
 
 from __future__ import annotations
 
+import io
 import struct
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
+from typing import Any, BinaryIO
 
 from flatbuffers import number_types as N  # type: ignore[import-untyped]
 from flatbuffers.table import Table  # type: ignore[import-untyped]
@@ -27,6 +32,12 @@ _DICTIONARY_DATA = 6
 _FOOTER_DICTIONARIES, _FOOTER_BATCHES = 8, 10
 _STRUCT_16, _BLOCK = 16, 24
 _FILE_MAGIC = b"ARROW1"
+_CONTINUATION = b"\xff\xff\xff\xff"
+# What a message may declare whatever its size, and beyond that at most RATIO times its body. zstd turns 4 GiB of
+# zeros into about 130 kB, and pyarrow allocates what a compressed buffer declares before it decompresses; a
+# legitimate batch rarely compresses 64-fold once it is this large.
+FLOOR = 256 << 20
+RATIO = 64
 
 
 @dataclass
@@ -43,18 +54,149 @@ def declared(body: bytes, *, source: str) -> Declared:
     from pyarrow import ipc
 
     total = Declared()
-    try:
+    with _malformed(source):
         if body[:6] == _FILE_MAGIC:
-            messages = [ipc.read_message(pa.py_buffer(body)[start:end]) for start, end in _file_blocks(body)]
+            blocks = _file_blocks(len(body), lambda at, n: bytes(body[at : at + n]))
+            messages = [
+                ipc.read_message(pa.py_buffer(body)[start : start + meta + size]) for start, meta, size in blocks
+            ]
         else:
             reader = ipc.MessageReader.open_stream(pa.BufferReader(body))
             messages = _stream(reader)
         for message in messages:
-            _add(total, message.metadata.to_pybytes(), message.body)
-    except (pa.ArrowInvalid, OSError, struct.error, TypeError, IndexError, ValueError) as error:
-        raise InputError(f"cannot read Arrow IPC: {str(error).splitlines()[0] or 'malformed metadata'}",
-                         source=source) from None
+            _add(total, message.metadata.to_pybytes(), _in(message.body))
     return total
+
+
+def check_message(message: Any, *, source: str, number: int) -> None:
+    """Refuse an IPC message whose buffers declare far more than its body could hold: see FLOOR."""
+    found = Declared()
+    with _malformed(source):
+        _add(found, message.metadata.to_pybytes(), _in(message.body))
+    _hold(found.size, message.body.size if message.body is not None else 0, source=source, number=number)
+
+
+def check_file(fp: BinaryIO, *, source: str) -> None:
+    """`check_message` for every message a seekable IPC file's footer points at, reading only their metadata and
+    the 8-byte length that opens each compressed buffer."""
+    import os
+
+    try:
+        fd = fp.fileno()
+        size = os.fstat(fd).st_size
+
+        def read(at: int, n: int) -> bytes:
+            return os.pread(fd, n, at)
+    except (OSError, AttributeError, io.UnsupportedOperation):  # in memory: a request body
+        start = fp.tell()
+        data = fp.read()
+        fp.seek(start)
+        size = len(data)
+
+        def read(at: int, n: int) -> bytes:
+            return data[at : at + n]
+
+    with _malformed(source):
+        blocks = _file_blocks(size, read)
+    for number, (start, meta, body) in enumerate(blocks, 1):
+        found = Declared()
+        with _malformed(source):
+            framed = read(start, meta)
+            skip = 8 if framed[:4] == _CONTINUATION else 4
+            _add(found, framed[skip:], partial(_at, read, start + meta))
+        _hold(found.size, body, source=source, number=number)
+
+
+def stream_batches(fp: BinaryIO, *, source: str) -> Iterator[Any]:
+    """The record batches of an IPC stream, each message checked (`check_message`) before it is decoded."""
+    from pyarrow import ipc
+
+    messages = ipc.MessageReader.open_stream(fp)
+    try:
+        first = messages.read_next_message()
+    except StopIteration:
+        yield from ipc.open_stream(fp)  # pyarrow's own words for an empty stream
+        return
+    schema = ipc.read_schema(first)
+    if any(_has_dictionary(field.type) for field in schema):
+        # dictionary batches fill a memo that only pyarrow's stream reader keeps: hand it the checked messages
+        yield from ipc.open_stream(_CheckedStream(messages, first, source=source))
+        return
+    number = 1
+    while True:
+        try:
+            message = messages.read_next_message()
+        except StopIteration:
+            return
+        number += 1
+        check_message(message, source=source, number=number)
+        yield ipc.read_record_batch(message, schema)
+
+
+class _CheckedStream(io.RawIOBase):
+    """An IPC stream handed to pyarrow's reader message by message, each one checked first."""
+
+    def __init__(self, messages: Any, first: Any, *, source: str) -> None:
+        self._messages = messages
+        self._source = source
+        self._pending = memoryview(first.serialize().to_pybytes())
+        self._number = 1
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending and not self._done:
+            try:
+                message = self._messages.read_next_message()
+            except StopIteration:
+                self._pending, self._done = memoryview(_CONTINUATION + bytes(4)), True
+                break
+            self._number += 1
+            check_message(message, source=self._source, number=self._number)
+            self._pending = memoryview(message.serialize().to_pybytes())
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+def _has_dictionary(kind: Any) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_dictionary(kind) or any(_has_dictionary(kind.field(i).type) for i in range(kind.num_fields))
+
+
+def _hold(declared_size: int, body: int, *, source: str, number: int) -> None:
+    if declared_size > max(FLOOR, RATIO * body):
+        raise InputError(
+            f"Arrow IPC message {number} declares {declared_size >> 20} MiB from a body of {body} bytes, more than "
+            f"{RATIO} times its size",
+            source=source,
+            hint="data this compressible can be written uncompressed, or in smaller record batches",
+        )
+
+
+@contextmanager
+def _malformed(source: str) -> Iterator[None]:
+    import pyarrow as pa
+
+    try:
+        yield
+    except (pa.ArrowInvalid, OSError, struct.error, TypeError, IndexError, ValueError) as error:
+        raise InputError(
+            f"cannot read Arrow IPC: {str(error).splitlines()[0] or 'malformed metadata'}", source=source
+        ) from None
+
+
+def _at(read: Callable[[int, int], bytes], first: int, at: int) -> bytes:
+    return read(first + at, 8)
+
+
+def _in(body: Any) -> Callable[[int], bytes]:
+    """The 8 bytes at an offset of an in-memory message body."""
+    return lambda at: b"" if body is None else body.slice(at, 8).to_pybytes()
 
 
 def _stream(reader: object) -> list[object]:
@@ -66,28 +208,29 @@ def _stream(reader: object) -> list[object]:
             return out
 
 
-def _file_blocks(body: bytes) -> list[tuple[int, int]]:
-    """The (start, end) of each message the file's footer points at, as `open_file` would read them."""
-    if len(body) < 16 or body[-6:] != _FILE_MAGIC:
+def _file_blocks(size: int, read: Callable[[int, int], bytes]) -> list[tuple[int, int, int]]:
+    """(start, metadata length, body length) of each message the file's footer points at, as `open_file` would
+    read them."""
+    if size < 16 or read(size - 6, 6) != _FILE_MAGIC:
         raise ValueError("not an Arrow IPC file: no trailing magic")
-    (length,) = struct.unpack_from("<i", body, len(body) - 10)
-    start = len(body) - 10 - length
+    (length,) = struct.unpack("<i", read(size - 10, 4))
+    start = size - 10 - length
     if length <= 0 or start < 8:
         raise ValueError("Arrow IPC file footer out of range")
-    footer = bytes(body[start : len(body) - 10])
+    footer = read(start, length)
     table = Table(footer, _root(footer))
     blocks = []
     for slot in (_FOOTER_DICTIONARIES, _FOOTER_BATCHES):
         for at in _vector(table, slot, _BLOCK):
             offset, meta_length, _, body_length = struct.unpack_from("<qiiq", footer, at)
-            end = offset + meta_length + body_length
-            if offset < 0 or meta_length < 0 or body_length < 0 or end > len(body):
+            if offset < 0 or meta_length < 8 or body_length < 0 or offset + meta_length + body_length > size:
                 raise ValueError("Arrow IPC file block out of range")
-            blocks.append((offset, end))
+            blocks.append((offset, meta_length, body_length))
     return blocks
 
 
-def _add(total: Declared, metadata: bytes, body: object) -> None:
+def _add(total: Declared, metadata: bytes, prefix: Callable[[int], bytes]) -> None:
+    """Add what one message declares; `prefix(offset)` gives the 8 bytes at an offset of its body."""
     message = Table(metadata, _root(metadata))
     kind = message.GetSlot(_MESSAGE_HEADER_TYPE, 0, N.Uint8Flags)
     if kind not in (_DICTIONARY_BATCH, _RECORD_BATCH):
@@ -100,14 +243,13 @@ def _add(total: Declared, metadata: bytes, body: object) -> None:
     fields = sum(1 for _ in _vector(batch, _BATCH_NODES, _STRUCT_16))
     total.values += max(0, rows) * max(1, fields)
     compressed = batch.Offset(_BATCH_COMPRESSION) != 0
-    data = memoryview(body.to_pybytes() if compressed else b"")  # type: ignore[attr-defined]
     for at in _vector(batch, _BATCH_BUFFERS, _STRUCT_16):
         offset, length = struct.unpack_from("<qq", metadata, at)
         if offset < 0 or length < 0:
             raise ValueError("negative Arrow IPC buffer")
         if compressed and length >= 8:
             # each compressed buffer opens with its uncompressed length; -1 means stored as is
-            (inflated,) = struct.unpack_from("<q", data, offset)
+            (inflated,) = struct.unpack("<q", prefix(offset))
             total.size += length - 8 if inflated == -1 else inflated
         else:
             total.size += length
