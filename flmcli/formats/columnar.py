@@ -257,6 +257,8 @@ def encode_tables(
                 batch_writer = open_writer(sink, table.schema)
                 write_table(batch_writer, table)
                 batch_writer.close()
+        # Written: neither is held while the next batch is read and scored (one batch fewer in memory).
+        del item, table
         chunk = take()
         if chunk:
             yield chunk
