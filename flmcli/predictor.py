@@ -38,6 +38,11 @@ class BatchFailed(Exception):
         self.error = error
 
 
+class Unbisected(Exception):
+    """A model call failed under `score(..., bisect=False)`: nothing was searched. Score the batch again with
+    bisect=True (where a search taking many model calls is affordable) to find the rows at fault."""
+
+
 class Predictor:
     def __init__(
         self,
@@ -57,6 +62,7 @@ class Predictor:
         # A row that scored well: swapping its values into a failing row one field at a time names the culprit.
         self._reference: list[Any] | None = None
         self._shapes: dict[str, tuple[tuple[int, ...], Any]] = {}
+        self._output_indexes: dict[tuple[str | None, int], pd.Index] = {}
 
     @classmethod
     def from_path(
@@ -108,13 +114,17 @@ class Predictor:
                     yield failed.scored
                 raise failed.error from None
 
-    def score(self, batch: Batch, *, method: str | None = None, segments: Sequence[int] | None = None) -> Scored:
+    def score(
+        self, batch: Batch, *, method: str | None = None, segments: Sequence[int] | None = None, bisect: bool = True
+    ) -> Scored:
         """Outputs for the rows of `batch`, each bad row found and named.
 
         With `segments` (the start of each of several requests merged into the batch, the first 0), a bad row
         fails its own segment only, as on_error="fail" fails a batch: the rows after it in that segment are
         not scored, the other segments are. Nothing is raised for bad rows: `Scored.failures` holds each
         one's error, for the caller to hand to its request (`Scored.slice`).
+
+        `bisect=False` makes at most one model call: if it fails, Unbisected is raised.
         """
         method = self.check_method(method) if method and method != self.method else self.method
         if batch.fallback is not None:
@@ -154,7 +164,7 @@ class Predictor:
         stop = self._stopper(n, segments)
         if bad and stop is not None:
             good = stop(good, list(bad))
-        ok, y, failures = self._guarded(make, good, method, stop)
+        ok, y, failures = self._guarded(make, good, method, stop, bisect=bisect)
         for index, failure in failures:
             if isinstance(failure, feat.RowError):
                 bad[index] = self._row_error(batch, index, failure.reason, failure.field, failure.hint)
@@ -165,7 +175,7 @@ class Predictor:
         return self._assemble(batch, ok, y, bad, method)
 
     def score_all(
-        self, batch: Batch, methods: Sequence[str], *, segments: Sequence[int] | None = None
+        self, batch: Batch, methods: Sequence[str], *, segments: Sequence[int] | None = None, bisect: bool = True
     ) -> list[Scored]:
         """`score` for each of `methods`, the features extracted once, and a pipeline's transformers run once,
         for all of them: what `score` gives method by method, for about the cost of one method.
@@ -178,8 +188,9 @@ class Predictor:
         if shared is not None:
             try:
                 outputs = self._call_all(shared, methods)
-            except _ROW_FAILURES:
-                pass
+            except _ROW_FAILURES as error:
+                if not bisect:
+                    raise Unbisected(str(error)) from error
             else:
                 n = len(batch)
                 if all(len(y) == n for y in outputs):
@@ -193,7 +204,7 @@ class Predictor:
                         else:
                             scored.append(self._assemble(batch, list(range(n)), y, {}, method))
                     return scored
-        return [self.score(batch, method=method, segments=segments) for method in methods]
+        return [self.score(batch, method=method, segments=segments, bisect=bisect) for method in methods]
 
     def _shared_input(self, batch: Batch) -> Any:
         """The model input for every row of `batch`, or None when a row is bad or the batch is empty."""
@@ -327,6 +338,8 @@ class Predictor:
         indices: list[int],
         method: str,
         stop: Callable[[list[int], list[int]], list[int]] | None = None,
+        *,
+        bisect: bool = True,
     ) -> tuple[list[int], Any, list[tuple[int, Exception]]]:
         """Score `indices`; on a value error, bisect to find the rows at fault and score the rest (what `stop`
         leaves of it, when the left half had a bad row)."""
@@ -341,6 +354,8 @@ class Predictor:
                 self._remember(make, indices[0])
             return indices, y, []
         except _ROW_FAILURES as error:
+            if not bisect:
+                raise Unbisected(str(error)) from error
             if len(indices) == 1:
                 if isinstance(error, TypeError) and self._reference is not None and self._fails(self._reference, method):
                     raise self._cannot_run(error) from None  # a row that scored before fails too: not this row
@@ -423,11 +438,22 @@ class Predictor:
     def _frame(self, y: np.ndarray, method: str) -> tuple[pd.DataFrame, bool]:
         import pandas as pd
 
-        if y.ndim == 1:
-            return pd.DataFrame({self.output_name or "prediction": y}, copy=False), True
+        flat = y.ndim == 1
         # Explicit width: reshape(0, -1) is ambiguous and numpy refuses it for zero rows.
-        y2 = y.reshape(len(y), math.prod(y.shape[1:]))
-        return pd.DataFrame(y2, columns=self.output_columns(y2.shape[1], method), copy=False), False
+        y2 = y.reshape(len(y), 1 if flat else math.prod(y.shape[1:]))
+        return pd.DataFrame(y2, columns=self._output_index(method, y2.shape[1], flat), copy=False), flat
+
+    def _output_index(self, method: str, width: int, flat: bool) -> pd.Index:
+        """The outputs' column index, built once per shape: given a list of names, pandas infers the index's
+        dtype from them every time, which costs more than the rest of a one-row frame (a server's request)."""
+        key = (None if flat else method, width)
+        index = self._output_indexes.get(key)
+        if index is None:
+            import pandas as pd
+
+            names = [self.output_name or "prediction"] if flat else self.output_columns(width, method)
+            index = self._output_indexes[key] = pd.Index(names)
+        return index
 
     def _row_error(
         self, batch: Batch, index: int, reason: str, field: str | None, hint: str | None = None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import FlmError
 from ..options import ServeConfig
 from . import bodies, media
-from .batcher import Batcher
+from .batcher import SMALL_BODY, Batcher
 from .errors import GatewayTimeout, error_body
 from .guard import Guard
 from .metrics import Metrics
@@ -181,7 +181,8 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
         batches = await run_in_threadpool(bodies.json_batches, body, size)
     else:
         batches = await run_in_threadpool(bodies.read_batches, fmt, body, size, request.app.state.max_body_size)
-    scored = await asyncio.gather(*(served.batcher.submit(batch, method) for batch in batches))
+    small = len(body) <= SMALL_BODY
+    scored = await asyncio.gather(*(served.batcher.submit(batch, method, small=small) for batch in batches))
     media_type = media.RESPONSE_TYPES[out]
     if out == "ndjson":
         return StreamingResponse(bodies.encode(out, scored, keep), media_type=media_type)

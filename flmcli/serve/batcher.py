@@ -2,6 +2,8 @@
 
 Requests queue up while the model is busy; when it is free, everything queued (up to `max_batch_size`
 rows) is scored at once on the model's own thread, and each caller gets exactly its own rows back.
+A call of a few rows from small bodies, on a model whose small calls are known to be fast, is made on the
+event loop instead: see `Batcher._inline`.
 A request with a bad row fails alone, with its own first bad row: the merged call finds every bad row (the
 predictor's one bad-row algorithm, by segments) and scores the rest.
 """
@@ -10,17 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import statistics
+import sys
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..batch import Batch, Scored
-from ..predictor import Predictor
+from ..predictor import Predictor, Unbisected
 
 # Event-loop iterations a request needs from its body being read to its batch being queued.
 _SETTLE_STEPS = 4
-# Called on the model thread after each model call: (rows in the call, requests merged into it).
+# A call of at most this many rows, each request's body small (`submit(small=True)`), may run on the event loop.
+INLINE_ROWS = 16
+# A body of up to this many bytes is small (what the routes pass as `submit(small=...)`).
+SMALL_BODY = 8 * 1024
+# Called after each model call (on the model thread, or the loop for an inline one): (rows, requests merged).
 BatchObserver = Callable[[int, int], None]
 
 
@@ -29,6 +38,7 @@ class _Job:
     batch: Batch
     methods: tuple[str, ...]
     future: asyncio.Future[list[Scored]]
+    small: bool
 
 
 class Batcher:
@@ -40,30 +50,38 @@ class Batcher:
         max_batch_size: int = 1024,
         max_batch_delay_ms: float = 0.0,
         observe: BatchObserver | None = None,
+        inline_below: float | None = None,
     ) -> None:
         self.predictor = predictor
         self.max_batch_size = max(1, max_batch_size)
         self.max_delay = max(0.0, max_batch_delay_ms) / 1000.0
         self._observe = observe
+        # Seconds a small call may take and still be made on the event loop (None: the GIL's switch interval).
+        self.inline_below = inline_below
+        # How long the last few small calls took: their median is the model's cost, a preempted call aside.
+        self._small_calls: deque[float] = deque(maxlen=5)
         self._queue: deque[_Job] = deque()
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
-        # One thread per model: scikit-learn calls are never made on the event loop, and never two at once
-        # for one model, which is what lets requests pile up and be merged.
+        # One thread per model: scikit-learn calls are made there (but for the short ones of `_inline`), never
+        # two at once for one model, which is what lets requests pile up and be merged.
         self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"flm-{name}")
 
-    async def submit(self, batch: Batch, method: str) -> Scored:
-        """Queue `batch` for the next model call; its own Scored rows come back, or its own error."""
-        return (await self.submit_all(batch, (method,)))[0]
+    async def submit(self, batch: Batch, method: str, *, small: bool = False) -> Scored:
+        """Queue `batch` for the next model call; its own Scored rows come back, or its own error.
 
-    async def submit_all(self, batch: Batch, methods: tuple[str, ...]) -> list[Scored]:
+        `small`: the rows came in a small body, so that the call cannot take long for what they hold (a huge
+        text field, say); only such rows may be scored on the event loop."""
+        return (await self.submit_all(batch, (method,), small=small))[0]
+
+    async def submit_all(self, batch: Batch, methods: tuple[str, ...], *, small: bool = False) -> list[Scored]:
         """`submit` for several methods at once: one Scored per method, the rows' features extracted once."""
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done():
             self._wakeup = asyncio.Event()
             self._task = loop.create_task(self._drain())
         future: asyncio.Future[list[Scored]] = loop.create_future()
-        self._queue.append(_Job(batch, methods, future))
+        self._queue.append(_Job(batch, methods, future, small))
         assert self._wakeup is not None
         self._wakeup.set()
         return await future
@@ -91,7 +109,14 @@ class Batcher:
                 if not jobs:
                     continue
                 try:
-                    results = await loop.run_in_executor(self._thread, self._score_jobs, jobs)
+                    results = None
+                    if self._inline(jobs):
+                        try:
+                            results = self._score_jobs(jobs, bisect=False)
+                        except Unbisected:
+                            pass  # a bad row: finding it takes many calls, made on the model's thread
+                    if results is None:
+                        results = await loop.run_in_executor(self._thread, self._score_jobs, jobs)
                 except Exception as error:  # noqa: BLE001 - never leave a caller waiting on a dead batch
                     results = [error] * len(jobs)
                 for job, result in zip(jobs, results):
@@ -116,6 +141,23 @@ class Batcher:
             if len(self._queue) == queued:
                 return
 
+    def _inline(self, jobs: list[_Job]) -> bool:
+        """Whether to make this call on the event loop rather than hand it to the model's thread.
+
+        The two thread hops cost more than the rest of a one-row request (each is a wake-up of a sleeping
+        thread: tens of microseconds on an idle machine, milliseconds on a busy one). They buy nothing for a
+        short call: the model holds the GIL, so the loop waits for the GIL up to the switch interval (5 ms)
+        while the model thread runs anyway. So a call of a few rows, each request's body small, is made here
+        when the last few small calls took less than the switch interval (their median: a call the OS preempted
+        says nothing of the model); the first one, and any while small calls are slow, goes to the thread (and
+        is timed there). Only one model call is made here: if it fails, the search for the bad rows (up to a
+        few dozen calls) is made on the thread. Calls stay one at a time: this task makes them all.
+        """
+        budget = self.inline_below if self.inline_below is not None else sys.getswitchinterval()
+        if not self._small_calls or statistics.median(self._small_calls) >= budget:
+            return False
+        return all(job.small for job in jobs) and sum(len(job.batch) for job in jobs) <= INLINE_ROWS
+
     def _queued_rows(self) -> int:
         return sum(len(job.batch) for job in self._queue)
 
@@ -135,9 +177,11 @@ class Batcher:
 
     # --- on the model thread -------------------------------------------------------------------------
 
-    def _score_jobs(self, jobs: list[_Job]) -> list[list[Scored] | BaseException]:
+    def _score_jobs(self, jobs: list[_Job], bisect: bool = True) -> list[list[Scored] | BaseException]:
         """Requests that can be concatenated are scored in one call and sliced back; each gets its own rows,
-        or its own first bad row's error (the predictor's bisection finds them all in that one call)."""
+        or its own first bad row's error (the predictor's bisection finds them all in that one call).
+        With bisect=False a failed model call raises Unbisected (Predictor.score)."""
+        started = time.perf_counter()
         results: list[list[Scored] | BaseException | None] = [None] * len(jobs)
         groups: dict[tuple[tuple[str, ...], Any], list[int]] = {}
         for index, job in enumerate(jobs):
@@ -152,9 +196,11 @@ class Batcher:
             try:
                 merged = _merge(batches)
                 if len(methods) == 1:
-                    outputs = [self.predictor.score(merged, method=methods[0], segments=starts)]
+                    outputs = [self.predictor.score(merged, method=methods[0], segments=starts, bisect=bisect)]
                 else:
-                    outputs = self.predictor.score_all(merged, methods, segments=starts)
+                    outputs = self.predictor.score_all(merged, methods, segments=starts, bisect=bisect)
+            except Unbisected:
+                raise
             except Exception as error:  # noqa: BLE001 - not a row's fault: every request of the call gets it
                 for i in members:
                     results[i] = error
@@ -169,6 +215,8 @@ class Batcher:
                     for part in parts:
                         part.failures = None
                     results[i] = parts
+        if sum(len(job.batch) for job in jobs) <= INLINE_ROWS:
+            self._small_calls.append(time.perf_counter() - started)
         return [r if r is not None else RuntimeError("request was not scored") for r in results]
 
     def _note(self, rows: int, requests: int) -> None:

@@ -27,6 +27,8 @@ class Guard:
         self.timeout = timeout
 
     def __call__(self, model: str, route: str, endpoint: Endpoint) -> Endpoint:
+        record = self.metrics.recorder(model, route)
+
         async def guarded(request: Request) -> Response:
             started = time.perf_counter()
             status = 500
@@ -42,7 +44,7 @@ class Guard:
                 status = error.http_status
                 raise
             finally:
-                self.metrics.record(model, route, status, time.perf_counter() - started)
+                record(status, time.perf_counter() - started)
 
         guarded.__name__ = getattr(endpoint, "__name__", route)
         guarded.__doc__ = endpoint.__doc__

@@ -7,7 +7,8 @@ prometheus-client aggregate them.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -47,10 +48,22 @@ class Metrics:
         return observe
 
     def record(self, model: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(model, route).inc()
-        self.latency.labels(model, route).observe(seconds)
-        if status >= 400:
-            self.errors.labels(model, route, str(status)).inc()
+        self.recorder(model, route)(status, seconds)
+
+    def recorder(self, model: str, route: str) -> Callable[[int, float], None]:
+        """`record` for one route, its counters looked up on its first request only (each lookup takes a lock;
+        before the first, /metrics shows no series for the route, as before)."""
+        bound: list[Any] = []
+
+        def record(status: int, seconds: float) -> None:
+            if not bound:
+                bound.extend((self.requests.labels(model, route), self.latency.labels(model, route)))
+            bound[0].inc()
+            bound[1].observe(seconds)
+            if status >= 400:
+                self.errors.labels(model, route, str(status)).inc()
+
+        return record
 
     async def endpoint(self, request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..errors import InputError
 from . import tensors
+from .batcher import SMALL_BODY
 from .bodies import records_batches
 from .errors import NotFound
 from .models import ServedModel, concat, served_model
@@ -145,7 +146,8 @@ async def infer(request: Request) -> Response:
     batches = records_batches(_rows(columns, n), served.batcher.max_batch_size)
     # Every output asked for in one model call per batch: the rows' features are extracted once for all.
     methods = tuple(dict.fromkeys(method for method, _, _ in wanted))
-    per_batch = await asyncio.gather(*(served.batcher.submit_all(batch, methods) for batch in batches))
+    small = len(body) <= SMALL_BODY
+    per_batch = await asyncio.gather(*(served.batcher.submit_all(batch, methods, small=small) for batch in batches))
     results = {method: concat([scored[i] for scored in per_batch]) for i, method in enumerate(methods)}
     sig = served.signature
     outputs: list[dict[str, Any]] = []
