@@ -36,14 +36,26 @@ TYPED_BATCH_SIZE = 65536
 
 
 class Job:
-    def __init__(self, predictor: Predictor, options: PredictOptions, *, on_skip: SkipReport | None = None) -> None:
-        self.predictor = predictor
+    def __init__(
+        self, predictor: Predictor | Callable[[], Predictor], options: PredictOptions, *,
+        on_skip: SkipReport | None = None,
+    ) -> None:
+        # A callable is called when the first write starts, after its reader: the first batches are parsed on
+        # the reader thread while the model loads (imports and unpickling, ~1 s of a churn run).
+        self._predictor = predictor
         self.options = options
         self.on_skip = on_skip
         self.rows = 0  # rows read, whatever became of them
         self.skipped = 0  # rows dropped under on_error="skip"
         self._current: BinaryIO | None = None
         self._done = 0
+
+    @property
+    def predictor(self) -> Predictor:
+        """The predictor, loaded now if it was given as a callable."""
+        if callable(self._predictor):
+            self._predictor = self._predictor()
+        return self._predictor
 
     def write(self, inputs: Iterable[Input], out: BinaryIO, out_fmt: str, *, observe: Observer | None = None) -> None:
         """Score every input, in order, into `out` in `out_fmt`.
@@ -52,19 +64,23 @@ class Job:
         closed properly first (a JSON array gets its `]`, a Parquet file its footer).
         """
         self._done = 0  # position() counts this write's inputs, as its observer's total does
-        stream = self.predictor.predict(prefetch(self._batches(inputs)))
-        if observe is not None:
-            stream = observe(stream)
-        failure: list[FlmError] = []
+        batches = prefetch(self._batches(inputs))
+        try:
+            stream = self.predictor.predict(batches)
+            if observe is not None:
+                stream = observe(stream)
+            failure: list[FlmError] = []
 
-        def until_failure() -> Iterator[Scored]:
-            try:
-                yield from self._count(stream)
-            except FlmError as error:
-                failure.append(error)
+            def until_failure() -> Iterator[Scored]:
+                try:
+                    yield from self._count(stream)
+                except FlmError as error:
+                    failure.append(error)
 
-        with _model_threads():
-            formats.writer(out_fmt)(until_failure(), out, keep_input=self.options.keep_input)
+            with _model_threads():
+                formats.writer(out_fmt)(until_failure(), out, keep_input=self.options.keep_input)
+        finally:
+            batches.close()
         if failure:
             raise failure[0]
 

@@ -22,44 +22,67 @@ _WAKE = 0.2
 RUNNING: set[threading.Thread] = set()
 
 
-def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
-    """Yield `items` in order, produced up to `depth` ahead by a daemon thread; its errors are re-raised here."""
-    slots: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+def prefetch(items: Iterable[T], depth: int = 2) -> ReadAhead[T]:
+    """Yield `items` in order, produced up to `depth` ahead by a daemon thread; its errors are re-raised here.
 
-    def produce() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        slots.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            slots.put(_DONE)
-        except BaseException as error:  # handed to the consumer, who raises it in order
-            slots.put(_Failure(error))
-        finally:
-            RUNNING.discard(threading.current_thread())
+    The thread starts now, not at the first `next`: the caller may load a model meanwhile. Close what is not
+    read to the end, so that the thread stops."""
+    return ReadAhead(items, depth)
 
-    thread = threading.Thread(target=produce, name="flm-prefetch", daemon=True)
-    RUNNING.add(thread)
-    thread.start()
-    try:
+
+class ReadAhead(Iterator[T]):
+    def __init__(self, items: Iterable[T], depth: int) -> None:
+        self._slots: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = stop = threading.Event()
+        self._done = False
+        slots = self._slots
+
+        def produce() -> None:
+            try:
+                for item in items:
+                    while not stop.is_set():
+                        try:
+                            slots.put(item, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                slots.put(_DONE)
+            except BaseException as error:  # handed to the consumer, who raises it in order
+                slots.put(_Failure(error))
+            finally:
+                RUNNING.discard(threading.current_thread())
+
+        thread = threading.Thread(target=produce, name="flm-prefetch", daemon=True)
+        RUNNING.add(thread)
+        thread.start()
+
+    def __next__(self) -> T:
+        if self._done:
+            raise StopIteration
         while True:
             try:
-                item = slots.get(timeout=_WAKE)
+                item = self._slots.get(timeout=_WAKE)
             except queue.Empty:
                 continue
             if item is _DONE:
-                return
+                self.close()
+                raise StopIteration
             if isinstance(item, _Failure):
+                self.close()
                 raise item.error
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
+            return item  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """No more items wanted: the thread stops at its next hand-over."""
+        self._done = True
+        self._stop.set()
+
+    def __del__(self) -> None:
+        stop = getattr(self, "_stop", None)  # absent if the thread could not start
+        if stop is not None:
+            stop.set()
 
 
 class _Failure:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import click
 
 from ..atomic import atomic_write
-from ..errors import InputError
+from ..errors import FlmError, InputError
 from ..formats import FORMAT_NAMES
 from ..options import METHODS, ON_ERROR, PredictOptions, keep_input_option, names
 from .environment import Environment
@@ -125,8 +126,14 @@ def run(
     from ..job import Job
     from ..predictor import Predictor
 
-    predictor = Predictor.from_options(model, options)
-    job = Job(predictor, options, on_skip=lambda records: _report(records, env.stderr))
+    single = output is None or not _is_directory_target(output, sources)
+    if single and _opens_without_waiting(sources, env):
+        # Loaded once the reader has started, so the first batches are parsed while the model loads.
+        job = Job(lambda: Predictor.from_options(model, options), options,
+                  on_skip=lambda records: _report(records, env.stderr))
+    else:
+        job = Job(Predictor.from_options(model, options), options,
+                  on_skip=lambda records: _report(records, env.stderr))
     show = progress if progress is not None else (env.stderr_isatty and "-" not in sources)
 
     def observe(total: int | None) -> Observer | None:
@@ -149,13 +156,17 @@ def run(
                     job.write([opened], out, out_fmt, observe=observe(formats.size(opened.fp)))
     else:
         with contextlib.ExitStack() as stack:
-            first = stack.enter_context(formats.open_input(sources[0], options.from_, env.stdin))
-            out_fmt = options.to or formats.format_for_path(output) or first.fmt
-            if output is None and formats.get(out_fmt).binary:
-                if not options.to:
-                    out_fmt = formats.STREAM_FALLBACK
-                elif env.stdout_isatty:
-                    raise InputError(f"refusing to write {out_fmt} to a terminal; use -o FILE or --to ndjson")
+            try:
+                first = stack.enter_context(formats.open_input(sources[0], options.from_, env.stdin))
+                out_fmt = options.to or formats.format_for_path(output) or first.fmt
+                if output is None and formats.get(out_fmt).binary:
+                    if not options.to:
+                        out_fmt = formats.STREAM_FALLBACK
+                    elif env.stdout_isatty:
+                        raise InputError(f"refusing to write {out_fmt} to a terminal; use -o FILE or --to ndjson")
+            except FlmError:
+                job.predictor  # noqa: B018  # a model not loaded yet: its error comes first, as it always did
+                raise
 
             def inputs() -> Iterator[formats.Input]:
                 yield first
@@ -198,6 +209,21 @@ def _check_targets(sources: Sequence[str], directory: Path, options: PredictOpti
             raise UsageError(f"scoring {source} into {directory} would replace the input {inputs[key]}",
                              hint="choose another output directory")
         written[key] = source
+
+
+def _opens_without_waiting(sources: Sequence[str], env: Environment) -> bool:
+    """Whether every input is a regular file (stdin redirected from one counts), which opening (reading the
+    first bytes to tell the format) never waits on: a pipe might keep a bad model's error waiting for input."""
+    import stat
+
+    for source in sources:
+        try:
+            mode = os.fstat(env.stdin.fileno()).st_mode if source == "-" else os.stat(source).st_mode
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            return False
+        if not stat.S_ISREG(mode):
+            return False
+    return True
 
 
 def _is_directory_target(output: str, sources: Sequence[str]) -> bool:

@@ -1,8 +1,9 @@
-"""`flm predict --dask` and `flmcli.dask.predict` on a real LocalCluster (2 worker processes): same rows,
-columns, names and types as `flm predict` without Dask."""
+"""`flm predict --dask` and `flmcli.dask.predict` on a real cluster of processes on 127.0.0.1 (`dask scheduler`
+and two `dask worker`s): same rows, columns, names and types as `flm predict` without Dask."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -18,18 +19,51 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import Result
-from distributed import LocalCluster
 
-from tests.dask.dask_support import CHURN, churn, invoke, local_frame, read_parts, write
+from tests.dask.dask_support import CHURN, ROOT, churn, invoke, local_frame, read_parts, write
 
-# one LocalCluster for the module, on one xdist worker, in this order
+# one cluster for the module, on one xdist worker, in this order
 pytestmark = pytest.mark.xdist_group("dask-cluster")
+
+DASK = str(Path(sys.executable).parent / "dask")
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as running:
-        yield running.scheduler_address
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A scheduler and two single-thread workers, each its own process (no nanny: a nanny is one more process
+    per worker, and a worker killed here is not to come back); the workers import the tests' slow model."""
+    from distributed import Client
+
+    info = tmp_path_factory.mktemp("dask") / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    processes = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file",
+                                   str(info), "--no-dashboard"], **quiet)]
+    try:
+        deadline = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < deadline:
+            assert processes[0].poll() is None, "the scheduler exited"
+            time.sleep(0.05)
+        processes += [subprocess.Popen([DASK, "worker", "--scheduler-file", str(info), "--host", "127.0.0.1",
+                                        "--nthreads", "1", "--no-nanny", "--no-dashboard"], **quiet)
+                      for _ in range(2)]
+        address = json.loads(info.read_text())["address"]
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        _stop(processes)
 
 
 @pytest.mark.parametrize("ext", [".parquet", ".ndjson", ".csv"])
@@ -218,8 +252,22 @@ def test_unreachable_scheduler_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_flm_process_with_the_scheduler_from_the_environment(cluster: str, tmp_path: Path) -> None:
+    """`flm predict` itself a process too, the cluster named by FLM_DASK."""
+    inputs = [write(churn(300, 0), tmp_path / "a.ndjson"), write(churn(200, 300), tmp_path / "b.parquet")]
+    out = tmp_path / "scored"
+    done = subprocess.run([sys.executable, "-m", "flmcli", "predict", str(CHURN), *map(str, inputs), "-o", str(out),
+                           "--method", "predict_proba", "--keep", "CustomerId"],
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "FLM_DASK": cluster})
+    assert done.returncode == 0, done.stderr
+    assert f"dask: scheduler {cluster}, 2 worker(s)" in done.stderr
+    expected = local_frame(CHURN, inputs, tmp_path, "--method", "predict_proba", "--keep", "CustomerId")
+    assert read_parts(out).equals(expected)
+
+
 def test_worker_killed_mid_job_output_complete_and_identical(cluster: str, tmp_path: Path) -> None:
-    """Last in this module: it kills one of the shared cluster's workers (its nanny starts a new one)."""
+    """Last in this module: it kills one of the shared cluster's two workers; the other finishes the job."""
     from distributed import Client
 
     from flmcli import flm

@@ -22,6 +22,7 @@ import flmcli.features
 import flmcli.flm
 from flmcli.cli import cli
 from flmcli.formats import json_array, ndjson, ndjson_arrow
+from tests.formats.model_calls import each_input_scored_once, each_model_loaded_once
 
 ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "samples" / "churn.flm"
@@ -34,17 +35,11 @@ IRIS_NAMES = "a,b,c,d"
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _load_once() -> Iterator[None]:
-    """Each model file is read and audited once for the module: the runs differ only in the reader."""
-    original = flmcli.flm.load
-    cached = functools.cache(lambda path, trust, trust_all: original(path, trust=trust, trust_all=trust_all))
-
-    def load(path: Any, *, trust: Any = (), trust_all: bool = False) -> Any:
-        return cached(str(path), tuple(trust), trust_all)
-
-    flmcli.flm.load = load  # type: ignore[assignment]
-    yield
-    flmcli.flm.load = original  # type: ignore[assignment]
+def _models_once() -> Iterator[dict[str, int]]:
+    """Each model file is read and audited once for the module, each distinct model input scored once: the runs
+    differ only in the reader (tests/formats/model_calls.py says why that proves the same)."""
+    with each_model_loaded_once(), each_input_scored_once() as counts:
+        yield counts
 
 
 @functools.cache

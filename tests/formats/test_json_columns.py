@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,15 @@ import orjson
 import pytest
 
 from flmcli.formats import json_array, json_columns
+from tests.formats.model_calls import each_input_scored_once, each_model_loaded_once
 from tests.formats.test_columnar_parity import CHURN, CHURN_POSITIONAL, assert_same, churn_rows, run
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _models_once() -> Iterator[None]:
+    """Each model file read once, each distinct model input scored once (tests/formats/model_calls.py)."""
+    with each_model_loaded_once(), each_input_scored_once():
+        yield
 
 
 def decoded(text: bytes) -> list[Any]:
