@@ -8,8 +8,10 @@ same run, never asserted.
              bench_predict.py; same bytes out checked
     json     a JSON array of arrays: `flm predict` vs a hand-written orjson -> object array -> predict -> orjson script
     csv, parquet
-             `flm predict` end to end vs `estimator.predict` on the same frame in memory (batched like flm), net of
-             flm's start-up (one row through `flm predict`, same rounds)
+             `flm predict` end to end vs `estimator.predict` on frames in memory, 64k rows a call like flm, net of
+             flm's start-up (one row through `flm predict`, same rounds): pandas' frame (pd.read_csv/read_parquet)
+             and the frame flm builds (features.from_table), BLAS at its default and at flm's one thread less than
+             the cores; ratios against the fastest of them, by wall and by CPU time
     rss      peak RSS of NDJSON and CSV runs, 100k rows vs --big-rows rows
     latency  one row through a live pipe (default --max-delay) until its answer, Arrow reader vs flm before
     threads  in one process, reader + model over the NDJSON rows and over the JSON arrays: Arrow's own threads
@@ -32,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +102,17 @@ json_array.read_typed = json_array.read
 flmcli.job.TYPED_BATCH_SIZE = 16384
 flmcli.features.NUMERIC_COLUMNS = False
 ndjson.numeric_lines = lambda outputs: None
+from flmcli.cli import main
+sys.argv = ["flm", *sys.argv[1:]]
+main()
+"""
+
+# flm with columnar inputs' strings given to the model as pandas builds them (Arrow-backed), as before
+# features._object_strings: same flm otherwise.
+PANDAS_STRINGS = """
+import sys
+import flmcli.features
+flmcli.features._object_strings = lambda table, frame: frame
 from flmcli.cli import main
 sys.argv = ["flm", *sys.argv[1:]]
 main()
@@ -231,11 +244,12 @@ def bench_json(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
 
 
 def bench_columnar_file(inputs: Inputs, tmp: Path, fmt: str, rows: int, repeat: int) -> None:
-    """`flm predict` end to end vs the model alone, net of flm's start-up. The model alone is timed on two frames
-    held in memory, 64k rows a call as flm calls it: the frame pandas reads (`pd.read_csv`/`pd.read_parquet`:
-    pandas' Arrow-backed strings) and the frame flm builds for the model (`flmcli.features.from_table` on the
-    same rows: strings as Python objects); the ratio is taken against the faster, so a frame flm builds is never
-    compared with a slower one it does not use."""
+    """`flm predict` end to end vs the model alone, net of flm's start-up. The model alone is timed on frames
+    held in memory, as many rows a call as flm: the frame pandas reads (`pd.read_csv`/`pd.read_parquet`: pandas'
+    Arrow-backed strings) and the frame flm builds for the model (`flmcli.features.from_table` on the same rows:
+    strings as Python objects), BLAS at its default and at flm's (one thread less than the cores). Ratios are
+    taken against the fastest of these, by wall and by CPU time: flm is never compared with a slower baseline
+    than the model can give."""
     import pandas as pd
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -243,7 +257,7 @@ def bench_columnar_file(inputs: Inputs, tmp: Path, fmt: str, rows: int, repeat: 
     import flmcli
     from flmcli import features
     from flmcli.batch import Batch
-    from flmcli.job import TYPED_BATCH_SIZE
+    from flmcli.formats import get
 
     print(f"\n== {fmt} in/out, {rows:,} churn rows, {repeat} interleaved rounds ({load()}) ==")
     source = inputs.parquet(rows)
@@ -258,45 +272,71 @@ def bench_columnar_file(inputs: Inputs, tmp: Path, fmt: str, rows: int, repeat: 
     spec = features.spec_for(estimator)
     names = [str(n) for n in estimator.feature_names_in_]
     frame = (pd.read_parquet(source) if fmt == "parquet" else pd.read_csv(source))[names]
-    batch = TYPED_BATCH_SIZE  # what flm uses for CSV and Parquet without --batch-size
+    batch = get(fmt).batch_size  # what flm predict uses without --batch-size
     table = pacsv.read_csv(source) if fmt == "csv" else pq.read_table(source)
-    flm_frames = [features.from_table(Batch(source=str(source), table=table.slice(i, batch)), spec)
-                  for i in range(0, table.num_rows, batch)]
-    del table
 
-    def alone(frames: Callable[[], Iterator[Any]]) -> Callable[[], Run]:
-        """The model on frames in memory; CPU seconds of this process (BLAS may use both cores), which does
-        nothing else meanwhile."""
+    def flm_frames() -> list[Any]:
+        return [features.from_table(Batch(source=str(source), table=table.slice(i, batch)), spec)
+                for i in range(0, table.num_rows, batch)]
+
+    def pandas_frames() -> list[Any]:
+        return [frame.iloc[i : i + batch].copy() for i in range(0, len(frame), batch)]
+
+    def alone(frames: Callable[[], list[Any]], blas: int | None) -> Callable[[], Run]:
+        """The model on frames in memory, made afresh before each run and not timed (Python strings a run
+        hashed would be faster the next time); CPU seconds of this process, which does nothing else meanwhile.
+        `blas`: BLAS threads (flm predict leaves one core to its reader), None for BLAS's default."""
+        from threadpoolctl import threadpool_limits
+
         def measured() -> Run:
-            start, cpu = time.perf_counter(), time.process_time()
-            for X in frames():
-                estimator.predict(X)
-            return CpuRun(time.perf_counter() - start, None, 0, time.process_time() - cpu)
+            made = frames()
+            with threadpool_limits(limits=blas, user_api="blas"):
+                start, cpu = time.perf_counter(), time.process_time()
+                for X in made:
+                    estimator.predict(X)
+                return CpuRun(time.perf_counter() - start, None, 0, time.process_time() - cpu)
         return measured
 
     row = inputs.one_row()
-    cases = {"flm": lambda: run(cmd),
-             "model alone, pandas' frame": alone(lambda: (frame.iloc[i : i + batch] for i in range(0, len(frame), batch))),
-             "model alone, flm's frame": alone(lambda: iter(flm_frames)),
-             "start-up": lambda: run([FLM, "predict", str(MODEL)], stdin=row)}
+    one = max(1, (os.cpu_count() or 2) - 1)
+    alone_cases = {
+        "model alone, pandas' frame": alone(pandas_frames, None),
+        f"model alone, pandas' frame, BLAS {one}": alone(pandas_frames, one),
+        "model alone, flm's frame": alone(flm_frames, None),
+        f"model alone, flm's frame, BLAS {one}": alone(flm_frames, one),
+    }
+    (tmp / "pandas_strings.py").write_text(PANDAS_STRINGS)
+    before = [PY, str(tmp / "pandas_strings.py"), *cmd[1:-1], str(tmp / f"before.{fmt}")]
+    cases: dict[str, Callable[[], Run]] = {"flm": lambda: run(cmd), "flm, pandas' strings": lambda: run(before),
+                                           **alone_cases,
+                                           "start-up": lambda: run([FLM, "predict", str(MODEL)], stdin=row)}
     results, loads = interleave_loaded(cases, repeat)
     print(timed("flm", results, loads, rows))
     print(f"        $ {show(cmd)}")
-    print(timed("model alone, pandas' frame", results, loads, rows) +
-          f"  (estimator.predict(df.iloc[i:i+{batch}]), df = pd.read_{fmt}(...), in memory)")
-    print(timed("model alone, flm's frame", results, loads, rows) +
-          f"  (estimator.predict(X) for X = flmcli.features.from_table(...) of each {batch}-row slice, in memory)")
+    print(timed("flm, pandas' strings", results, loads, rows))
+    print(f"        $ {show(before)}   (script: PANDAS_STRINGS in this file)")
+    same = out.read_bytes() == (tmp / f"before.{fmt}").read_bytes()
+    print(f"  same bytes out: {same}")
+    for name in alone_cases:
+        how = (f"df = pd.read_{fmt}(...); estimator.predict(df.iloc[i:i+{batch}])" if "pandas" in name else
+               f"estimator.predict(X) for X = flmcli.features.from_table(...) of each {batch}-row slice")
+        print(timed(name, results, loads, rows) + f"  ({how}, in memory)")
     walls = {name: med([r.wall for r in runs]) for name, runs in results.items()}
     cpus = {name: cpu_of(runs) for name, runs in results.items()}
-    base = min(("model alone, pandas' frame", "model alone, flm's frame"), key=lambda name: walls[name])
     print(f"  start-up (echo ROW | flm predict churn.flm): {spread([r.wall for r in results['start-up']])}"
           + (f"  cpu {cpus['start-up']:.2f} s" if cpus["start-up"] else ""))
-    net = walls["flm"] - walls["start-up"]
-    print(f"  {base} / flm: {walls[base] / walls['flm']:.2f}x end to end; "
-          f"{walls[base] / net:.2f}x net of start-up (target >= 0.7x)")
-    if cpus["flm"] and cpus["start-up"]:
-        print(f"  by CPU time: {cpus[base] / (cpus['flm'] - cpus['start-up']):.2f}x net of start-up "
-              f"(flm {cpus['flm'] - cpus['start-up']:.2f} CPU s net, all threads)")
+    # Against the fastest model-alone case, by each measure: never a slower baseline than the model can give.
+    base = min(alone_cases, key=lambda name: walls[name])
+    timed_cpus = {name: cpus[name] for name in alone_cases if cpus[name]}
+    for who in ("flm", "flm, pandas' strings"):
+        net = walls[who] - walls["start-up"]
+        print(f"  {base} / {who}: {walls[base] / walls[who]:.2f}x end to end; "
+              f"{walls[base] / net:.2f}x net of start-up (target >= 0.7x)")
+        if cpus[who] and cpus["start-up"] and timed_cpus:
+            cpu_base = min(timed_cpus, key=lambda name: timed_cpus[name])
+            net_cpu = cpus[who] - cpus["start-up"]  # type: ignore[operator]
+            print(f"    by CPU time, {cpu_base} / {who}: {timed_cpus[cpu_base] / net_cpu:.2f}x net of start-up "
+                  f"({who} {net_cpu:.2f} CPU s net, all threads)")
 
 
 def bench_rss(inputs: Inputs, tmp: Path, small: int, big: int) -> None:
