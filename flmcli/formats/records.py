@@ -18,7 +18,9 @@ def output_columns(scored: Scored) -> tuple[list[str], list[list[Any]]]:
     """Output names and values as Python lists (`tolist` turns numpy scalars into natives, fast)."""
     frame = scored.outputs
     names = [str(name) for name in frame.columns]
-    columns = [frame.iloc[:, i].tolist() for i in range(frame.shape[1])]
+    # items(), not iloc[:, i]: the same columns by position, without iloc's key checks (half the cost of a
+    # one-row answer's encoding in the server)
+    columns = [column.tolist() for _, column in frame.items()]
     if scored.errors is not None:
         failed = [i for i, error in enumerate(scored.errors) if error is not None]
         for column in columns:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import statistics
 import sys
 import time
 from collections import deque
@@ -58,7 +57,7 @@ class Batcher:
         self._observe = observe
         # Seconds a small call may take and still be made on the event loop (None: the GIL's switch interval).
         self.inline_below = inline_below
-        # How long the last few small calls took: their median is the model's cost, a preempted call aside.
+        # How long the last few small calls took: the fastest is the model's cost (preemption only adds to it).
         self._small_calls: deque[float] = deque(maxlen=5)
         self._queue: deque[_Job] = deque()
         self._wakeup: asyncio.Event | None = None
@@ -148,13 +147,14 @@ class Batcher:
         thread: tens of microseconds on an idle machine, milliseconds on a busy one). They buy nothing for a
         short call: the model holds the GIL, so the loop waits for the GIL up to the switch interval (5 ms)
         while the model thread runs anyway. So a call of a few rows, each request's body small, is made here
-        when the last few small calls took less than the switch interval (their median: a call the OS preempted
-        says nothing of the model); the first one, and any while small calls are slow, goes to the thread (and
-        is timed there). Only one model call is made here: if it fails, the search for the bad rows (up to a
-        few dozen calls) is made on the thread. Calls stay one at a time: this task makes them all.
+        when one of the last five small calls took less than the switch interval (the fastest: on a busy machine
+        the OS preempting a call makes it look slower than the model is, never faster); the first call, and any
+        while the last five were all slow, goes to the thread (and is timed there). Only one model call is made
+        here: if it fails, the search for the bad rows (up to a few dozen calls) is made on the thread. Calls
+        stay one at a time: this task makes them all.
         """
         budget = self.inline_below if self.inline_below is not None else sys.getswitchinterval()
-        if not self._small_calls or statistics.median(self._small_calls) >= budget:
+        if not self._small_calls or min(self._small_calls) >= budget:
             return False
         return all(job.small for job in jobs) and sum(len(job.batch) for job in jobs) <= INLINE_ROWS
 
