@@ -9,7 +9,7 @@ same run, never asserted.
     json     a JSON array of arrays: `flm predict` vs a hand-written orjson -> object array -> predict -> orjson script
     csv, parquet
              `flm predict` end to end vs `estimator.predict` on frames in memory, 64k rows a call like flm, net of
-             flm's start-up (one row through `flm predict`, same rounds): pandas' frame (pd.read_csv/read_parquet)
+             flm's start-up (one row of the same format through `flm predict`, same rounds): pandas' frame (pd.read_csv/read_parquet)
              and the frame flm builds (features.from_table), BLAS at its default and at flm's one thread less than
              the cores; ratios against the fastest of them, by wall and by CPU time
     rss      peak RSS of NDJSON and CSV runs, 100k rows vs --big-rows rows
@@ -297,7 +297,13 @@ def bench_columnar_file(inputs: Inputs, tmp: Path, fmt: str, rows: int, repeat: 
                 return CpuRun(time.perf_counter() - start, None, 0, time.process_time() - cpu)
         return measured
 
-    row = inputs.one_row()
+    # Start-up: one row of the same format, from a file to a file, as the big run (its imports, reader, writer).
+    one_row = tmp / f"one-row.{fmt}"
+    if fmt == "csv":
+        pacsv.write_csv(pacsv.read_csv(source).slice(0, 1), one_row)
+    else:
+        pq.write_table(pq.read_table(source).slice(0, 1), one_row)
+    start_cmd = [FLM, "predict", str(MODEL), str(one_row), "-o", str(tmp / f"one-out.{fmt}")]
     one = max(1, (os.cpu_count() or 2) - 1)
     alone_cases = {
         "model alone, pandas' frame": alone(pandas_frames, None),
@@ -309,7 +315,7 @@ def bench_columnar_file(inputs: Inputs, tmp: Path, fmt: str, rows: int, repeat: 
     before = [PY, str(tmp / "pandas_strings.py"), *cmd[1:-1], str(tmp / f"before.{fmt}")]
     cases: dict[str, Callable[[], Run]] = {"flm": lambda: run(cmd), "flm, pandas' strings": lambda: run(before),
                                            **alone_cases,
-                                           "start-up": lambda: run([FLM, "predict", str(MODEL)], stdin=row)}
+                                           "start-up": lambda: run(start_cmd)}
     results, loads = interleave_loaded(cases, repeat)
     print(timed("flm", results, loads, rows))
     print(f"        $ {show(cmd)}")
@@ -323,7 +329,7 @@ def bench_columnar_file(inputs: Inputs, tmp: Path, fmt: str, rows: int, repeat: 
         print(timed(name, results, loads, rows) + f"  ({how}, in memory)")
     walls = {name: med([r.wall for r in runs]) for name, runs in results.items()}
     cpus = {name: cpu_of(runs) for name, runs in results.items()}
-    print(f"  start-up (echo ROW | flm predict churn.flm): {spread([r.wall for r in results['start-up']])}"
+    print(f"  start-up (one row, same format: $ {show(start_cmd)}): {spread([r.wall for r in results['start-up']])}"
           + (f"  cpu {cpus['start-up']:.2f} s" if cpus["start-up"] else ""))
     # Against the fastest model-alone case, by each measure: never a slower baseline than the model can give.
     base = min(alone_cases, key=lambda name: walls[name])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,26 +15,40 @@ from typing import Any
 import httpx
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def listening_port(process: subprocess.Popen[bytes], log: Path, deadline: float = 90) -> int:
+    """The port `process` listens on, on 127.0.0.1, once it does. The server binds port 0 itself: a port picked
+    here and closed before the server bound it could be taken meanwhile by another xdist worker's server or by
+    any outgoing connection (they draw from the same ephemeral range)."""
+    import psutil
+
+    stop = time.monotonic() + deadline
+    while True:
+        assert process.poll() is None, log.read_text(errors="replace")
+        try:
+            ports = [c.laddr.port for c in psutil.Process(process.pid).net_connections(kind="tcp")
+                     if c.status == psutil.CONN_LISTEN and c.laddr.ip == "127.0.0.1"]
+        except psutil.NoSuchProcess:
+            ports = []
+        if ports:
+            return int(ports[0])
+        assert time.monotonic() < stop, f"not listening after {deadline} s:\n{log.read_text(errors='replace')}"
+        time.sleep(0.05)
 
 
 @contextlib.contextmanager
 def running_server(
     models: dict[str, Path], log: Path, env: dict[str, str] | None = None, **settings: Any
 ) -> Iterator[int]:
-    """Start `flmcli.serve.run` on a free port (with ServeConfig `settings`), wait until v2 says ready, yield the
-    port, stop it with Ctrl-C."""
-    port = free_port()
+    """Start `flmcli.serve.run` on a port of its choosing (with ServeConfig `settings`), wait until v2 says ready,
+    yield the port, stop it with Ctrl-C."""
     models_repr = repr({name: str(path) for name, path in models.items()})
-    code = f"from flmcli.serve import run\nrun({models_repr}, port={port}, **{settings!r})\n"
+    code = f"from flmcli.serve import run\nrun({models_repr}, port=0, **{settings!r})\n"
     with open(log, "wb") as err:
         process = subprocess.Popen(
             [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})}
         )
     try:
+        port = listening_port(process, log)
         deadline = time.monotonic() + 90
         while True:
             assert process.poll() is None, log.read_text()

@@ -9,9 +9,9 @@ from __future__ import annotations
 import io
 import json
 import signal
-import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.helpers import CORPUS, invoke
+from tests.serve.servers import listening_port
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
@@ -49,26 +50,21 @@ class Server:
         return self.stderr.read_text(errors="replace")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def spawn(tmp: Path, models: dict[str, Path], **options: Any) -> Server:
-    port = free_port()
-    stderr = tmp / f"server-{port}.log"
+    """A real `flm serve` process (flmcli.serve.run) on a port it binds itself; `wait_ready` learns which."""
+    stderr = Path(tempfile.mkstemp(prefix="server-", suffix=".log", dir=tmp)[1])
     code = (
         "from flmcli.serve import run\n"
-        f"run({ {name: str(path) for name, path in models.items()}!r}, port={port}, **{options!r})\n"
+        f"run({ {name: str(path) for name, path in models.items()}!r}, port=0, **{options!r})\n"
     )
     with open(stderr, "wb") as err:
         process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err)
-    return Server(process, f"http://127.0.0.1:{port}", stderr)
+    return Server(process, "", stderr)
 
 
 def wait_ready(server: Server, deadline: float = 90.0) -> Server:
     stop = time.monotonic() + deadline
+    server.url = f"http://127.0.0.1:{listening_port(server.process, server.stderr, deadline)}"
     while time.monotonic() < stop:
         if server.process.poll() is not None:
             raise AssertionError(f"server exited {server.process.returncode}:\n{server.log()}")
