@@ -382,7 +382,7 @@ THREADS = """
 import sys, time
 import flmcli
 from flmcli.formats import json_array, json_columns, ndjson_arrow
-from flmcli.job import TYPED_BATCH_SIZE
+from flmcli.job import TYPED_BATCH_SIZE, _model_threads
 from flmcli.predictor import Predictor
 from flmcli.prefetch import prefetch
 
@@ -392,7 +392,7 @@ predictor = Predictor(flmcli.load(sys.argv[5]))
 read = ndjson_arrow.read if source.endswith(".ndjson") else json_array.read_typed
 start, cpu = time.perf_counter(), time.process_time()
 waited = 0.0  # the main thread waiting for the reader's next batch: the part of parsing the model did not hide
-with open(source, "rb") as fp:
+with open(source, "rb") as fp, _model_threads():  # BLAS threads as `flm predict` sets them
     batches = iter(read(fp, source=source, batch_size=TYPED_BATCH_SIZE))
     if ahead:
         batches = prefetch(batches)
@@ -453,7 +453,7 @@ import numpy as np, orjson, pandas as pd
 import flmcli
 from flmcli import features as feat
 from flmcli.formats import json_array, json_columns, ndjson, ndjson_arrow
-from flmcli.job import TYPED_BATCH_SIZE
+from flmcli.job import TYPED_BATCH_SIZE, _model_threads
 from flmcli.predictor import Predictor
 
 source, model, who = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -474,7 +474,7 @@ is_ndjson = source.endswith(".ndjson")
 if who == "flm":
     read = ndjson_arrow.read if is_ndjson else json_array.read_typed
     encode = ndjson.encode if is_ndjson else json_array.encode
-    with open(source, "rb") as fp:
+    with open(source, "rb") as fp, _model_threads():  # BLAS threads as `flm predict` sets them
         batches = iter(read(fp, source=source, batch_size=TYPED_BATCH_SIZE))
         t = clock()
         for batch in batches:

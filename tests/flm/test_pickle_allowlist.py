@@ -157,7 +157,9 @@ def test_random_opcode_streams_never_reach_outside_the_list(listed_modules_impor
     called: list[Any] = []
 
     def profile(frame: Any, event: str, arg: Any) -> None:
-        if event == "c_call" and arg in DANGEROUS:
+        # The import system runs a module's body with exec: the first find_class of a listed module not yet
+        # imported in this process (which depends on the tests run before) is not a call the stream made.
+        if event == "c_call" and arg in DANGEROUS and frame.f_code.co_name != "_call_with_frames_removed":
             called.append(arg)
 
     trust._Unpickler.find_class = recording  # type: ignore[method-assign]
