@@ -41,9 +41,14 @@ def test_a_signal_delivered_to_the_reader_thread_still_interrupts_the_consumer()
     try:
         assert next(items) == 1
         assert reader and reader[0].ident is not None
-        signal.pthread_kill(reader[0].ident, signal.SIGUSR1)
+        ident = reader[0].ident
+        # Sent from another thread once the consumer waits in next(): sent from here, the flag set in the reader
+        # could be handled by this thread before next() was entered (it failed so), proving nothing.
+        poke = threading.Timer(0.3, signal.pthread_kill, (ident, signal.SIGUSR1))
         with pytest.raises(Poked):
+            poke.start()
             next(items)
+        poke.join()
         assert not woke  # interrupted while the reader still had nothing, not once the next row came
     finally:
         release.set()
