@@ -1,8 +1,24 @@
-"""Suite-wide pytest set-up: keeping `xdist_group` modules together on one xdist worker."""
+"""Suite-wide pytest set-up: Ctrl-C as a terminal gives it, and `xdist_group` modules kept on one xdist worker."""
 
 from __future__ import annotations
 
+import signal
+
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The processes the tests start get SIGINT as a foreground job in a terminal does.
+
+    A shell starts a background job (`make test &`, `nohup ... &`, a CI runner's detached step) with SIGINT
+    ignored, and every process below inherits that through exec: Python then rightly installs no
+    KeyboardInterrupt handler, so `flm predict` ignores the Ctrl-C a test sends and the test waits out its
+    timeout. That was the "intermittent" Ctrl-C hang of test_pipes and tests/warm: it came with how the suite
+    was launched. A handler set here is reset to the default by exec, so children start as they would from a
+    terminal. Each xdist worker runs this too.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(trylast=True)
