@@ -20,6 +20,7 @@ import orjson
 import pytest
 
 from flmcli.formats import json_array, json_columns
+from tests.formats.live import answered_one_by_one
 from tests.formats.model_calls import each_input_scored_once, each_model_loaded_once
 from tests.formats.test_columnar_parity import CHURN, CHURN_POSITIONAL, assert_same, churn_rows, run
 
@@ -239,33 +240,11 @@ def test_batches_hold_the_rows_the_row_by_row_reader_would(monkeypatch: pytest.M
 
 def test_live_pipe_answers_each_row_before_the_next_is_written() -> None:
     """Rows of a JSON array arriving one at a time on a pipe are handed on after --max-delay, each as it came."""
-    import os
-    import threading
-
-    read_fd, write_fd = os.pipe()
-    got: list[Any] = []
-    answered = threading.Event()
-    failures: list[str] = []
     rows = churn_arrays()[:3]
-
-    def produce() -> None:
-        with os.fdopen(write_fd, "wb", buffering=0) as out:
-            for i, row in enumerate(rows):
-                answered.clear()
-                out.write((b"[" if i == 0 else b",") + orjson.dumps(row))
-                if not answered.wait(20):
-                    failures.append(f"row {i} not answered while the pipe stayed open")
-                    return
-            out.write(b"]")
-
-    writer = threading.Thread(target=produce)
-    writer.start()
-    with os.fdopen(read_fd, "rb") as fp:
-        for batch in json_array.read_typed(fp, source="<pipe>", batch_size=1000, max_delay=0.01):
-            got.append(batch)
-            answered.set()
-    writer.join()
-    assert not failures
+    pieces = [(b"[" if i == 0 else b",") + orjson.dumps(row) for i, row in enumerate(rows)]
+    got = answered_one_by_one(
+        lambda fp: json_array.read_typed(fp, source="<pipe>", batch_size=1000, max_delay=0.01), pieces, end=b"]"
+    )
     assert [len(b) for b in got] == [1, 1, 1]
     assert [(b.fallback() if b.fallback else b).records for b in got] == [[row] for row in rows]
     assert all(b.table is not None for b in got)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
-import threading
 
 import orjson
 import pytest
 
 from flmcli.batch import BadRecord, Batch
 from flmcli.formats import ndjson, ndjson_arrow
+from tests.formats.live import answered_one_by_one
 
 
 def rows(n: int, start: int = 0) -> bytes:
@@ -18,28 +17,9 @@ def rows(n: int, start: int = 0) -> bytes:
 
 
 def test_live_pipe_answers_each_row_before_the_next_is_written() -> None:
-    read_fd, write_fd = os.pipe()
-    got: list[Batch] = []
-    answered = threading.Event()
-    failures: list[str] = []
-
-    def produce() -> None:
-        with os.fdopen(write_fd, "wb", buffering=0) as out:
-            for i in range(3):
-                answered.clear()
-                out.write(rows(1, i))
-                if not answered.wait(20):
-                    failures.append(f"row {i} not answered while the pipe stayed open")
-                    return
-
-    writer = threading.Thread(target=produce)
-    writer.start()
-    with os.fdopen(read_fd, "rb") as fp:
-        for batch in ndjson_arrow.read(fp, source="<pipe>", batch_size=1000, max_delay=0.01):
-            got.append(batch)
-            answered.set()
-    writer.join()
-    assert not failures
+    got = answered_one_by_one(
+        lambda fp: ndjson_arrow.read(fp, source="<pipe>", batch_size=1000, max_delay=0.01), [rows(1, i) for i in range(3)]
+    )
     assert [len(b) for b in got] == [1, 1, 1]
     assert all(b.table is not None and b.fallback is not None for b in got)
     assert [b.table.column("a").to_pylist() for b in got if b.table is not None] == [[0], [1], [2]]
