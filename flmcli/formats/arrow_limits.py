@@ -21,6 +21,7 @@ from flatbuffers import number_types as N  # type: ignore[import-untyped]
 from flatbuffers.table import Table  # type: ignore[import-untyped]
 
 from ..errors import InputError
+from .columnar import has_dictionary
 
 # Message.fbs: the MessageHeader union's members with a body, and table slots (4 + 2 x field index)
 _DICTIONARY_BATCH, _RECORD_BATCH = 2, 3
@@ -84,18 +85,20 @@ def check_file(fp: BinaryIO, *, source: str) -> None:
     try:
         fd = fp.fileno()
         size = os.fstat(fd).st_size
-
-        def read(at: int, n: int) -> bytes:
-            return os.pread(fd, n, at)
-    except (OSError, AttributeError, io.UnsupportedOperation):  # in memory: a request body
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        if isinstance(fp, io.BytesIO):  # a request body: looked at where it is, not copied
+            with fp.getbuffer() as whole, whole[fp.tell() :] as view:
+                _check_blocks(len(view), lambda at, n: bytes(view[at : at + n]), source)
+            return
         start = fp.tell()
         data = fp.read()
         fp.seek(start)
-        size = len(data)
+        _check_blocks(len(data), lambda at, n: data[at : at + n], source)
+        return
+    _check_blocks(size, lambda at, n: os.pread(fd, n, at), source)
 
-        def read(at: int, n: int) -> bytes:
-            return data[at : at + n]
 
+def _check_blocks(size: int, read: Callable[[int, int], bytes], source: str) -> None:
     with _malformed(source):
         blocks = _file_blocks(size, read)
     for number, (start, meta, body) in enumerate(blocks, 1):
@@ -118,7 +121,7 @@ def stream_batches(fp: BinaryIO, *, source: str) -> Iterator[Any]:
         yield from ipc.open_stream(fp)  # pyarrow's own words for an empty stream
         return
     schema = ipc.read_schema(first)
-    if any(_has_dictionary(field.type) for field in schema):
+    if any(has_dictionary(field.type) for field in schema):
         # dictionary batches fill a memo that only pyarrow's stream reader keeps: hand it the checked messages
         yield from ipc.open_stream(_CheckedStream(messages, first, source=source))
         return
@@ -160,12 +163,6 @@ class _CheckedStream(io.RawIOBase):
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]
         return n
-
-
-def _has_dictionary(kind: Any) -> bool:
-    import pyarrow as pa
-
-    return pa.types.is_dictionary(kind) or any(_has_dictionary(kind.field(i).type) for i in range(kind.num_fields))
 
 
 def _hold(declared_size: int, body: int, *, source: str, number: int) -> None:

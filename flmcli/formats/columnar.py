@@ -39,6 +39,13 @@ def native(fp: BinaryIO) -> Any:
         return fp
 
 
+def has_dictionary(kind: pa.DataType) -> bool:
+    """Whether an Arrow type is dictionary-encoded, or holds a dictionary-encoded field at any depth."""
+    import pyarrow as pa
+
+    return pa.types.is_dictionary(kind) or any(has_dictionary(kind.field(i).type) for i in range(kind.num_fields))
+
+
 def rebatch(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[tuple[pa.Table, int]]:
     """Tables of exactly `size` rows (the last may be shorter) with the 1-based number of their first row."""
     import pyarrow as pa

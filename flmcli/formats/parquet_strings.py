@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from flmcli.errors import InputError
+from flmcli.formats.columnar import has_dictionary
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,7 +45,7 @@ def decoded(
         at = [
             i
             for i, field in enumerate(table.schema)
-            if field.type != declared.field(i).type and _has_dictionary(field.type)
+            if field.type != declared.field(i).type and has_dictionary(field.type)
         ]
         if not at:
             yield table, first_row
@@ -66,14 +67,6 @@ def decoded(
                 field = declared.field(i)
                 part = part.set_column(i, field, part.column(i).cast(field.type))
             yield part, first_row + start
-
-
-def _has_dictionary(kind: pa.DataType) -> bool:
-    import pyarrow as pa
-
-    if pa.types.is_dictionary(kind):
-        return True
-    return any(_has_dictionary(kind.field(i).type) for i in range(kind.num_fields))
 
 
 def _column_sizes(table: pa.Table, at: list[int]) -> dict[int, np.ndarray]:
