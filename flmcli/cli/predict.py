@@ -126,14 +126,13 @@ def run(
     from ..job import Job
     from ..predictor import Predictor
 
+    def load() -> Predictor:
+        return Predictor.from_options(model, options)
+
     single = output is None or not _is_directory_target(output, sources)
-    if single and _opens_without_waiting(sources, env):
-        # Loaded once the reader has started, so the first batches are parsed while the model loads.
-        job = Job(lambda: Predictor.from_options(model, options), options,
-                  on_skip=lambda records: _report(records, env.stderr))
-    else:
-        job = Job(Predictor.from_options(model, options), options,
-                  on_skip=lambda records: _report(records, env.stderr))
+    # On files, loaded once the reader has started, so the first batches are parsed while the model loads.
+    early = single and _opens_without_waiting(sources, env)
+    job = Job(load if early else load(), options, on_skip=lambda records: _report(records, env.stderr))
     show = progress if progress is not None else (env.stderr_isatty and "-" not in sources)
 
     def observe(total: int | None) -> Observer | None:
