@@ -361,7 +361,7 @@ def _connect(address: str) -> Iterator[Any]:
         workers = os.cpu_count() or 1
         # Processes, not threads: scikit-learn holds the GIL for much of a Pipeline call.
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=logging.ERROR)
+                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
         client = Client(cluster)
     else:
         timeout = float(os.environ.get("FLM_DASK_TIMEOUT", CONNECT_TIMEOUT))

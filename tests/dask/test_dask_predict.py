@@ -49,14 +49,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
     processes = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file",
-                                   str(info), "--no-dashboard"], **quiet)]
+                                   str(info), "--dashboard-address", "127.0.0.1:0"], **quiet)]
     try:
         deadline = time.monotonic() + 60
         while not info.exists() and time.monotonic() < deadline:
             assert processes[0].poll() is None, "the scheduler exited"
             time.sleep(0.05)
         processes += [subprocess.Popen([DASK, "worker", "--scheduler-file", str(info), "--host", "127.0.0.1",
-                                        "--nthreads", "1", "--no-nanny", "--no-dashboard"], **quiet)
+                                        "--nthreads", "1", "--no-nanny", "--dashboard-address", "127.0.0.1:0"], **quiet)
                       for _ in range(2)]
         address = json.loads(info.read_text())["address"]
         with Client(address, timeout=60) as client:
