@@ -34,8 +34,9 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
         # one row group at a time: pyarrow cannot join a nested column's dictionaries across row groups in a batch
         groups = range(parquet.metadata.num_row_groups)
         batches = (b for g in groups for b in parquet.iter_batches(batch_size=batch_size, row_groups=[g]))
-        for table, first_row in parquet_strings.decoded(rebatch(batches, batch_size), declared, source=source):
-            yield Batch(source=source, table=table, first_row=first_row)
+        for table, first_row, dictionaries in parquet_strings.decoded(rebatch(batches, batch_size), declared,
+                                                                      source=source):
+            yield Batch(source=source, table=table, first_row=first_row, dictionaries=dictionaries)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"cannot read Parquet: {str(exc).splitlines()[0]}", source=source) from None
 
