@@ -140,6 +140,8 @@ def run(
         return Predictor.from_options(model, options)
 
     single = output is None or not _is_directory_target(output, sources)
+    if output is not None and single:
+        _check_output_file(output, model, sources, env)
     # On files, loaded once the reader has started, so the first batches are parsed while the model loads.
     early = single and _opens_without_waiting(sources, env)
     job = Job(load if early else load(), options, on_skip=lambda records: _report(records, env.stderr))
@@ -218,6 +220,26 @@ def _check_targets(sources: Sequence[str], directory: Path, options: PredictOpti
             raise UsageError(f"scoring {source} into {directory} would replace the input {inputs[key]}",
                              hint="choose another output directory")
         written[key] = source
+
+
+def _check_output_file(output: str, model: str, sources: Sequence[str], env: Environment) -> None:
+    """Refuse an -o file that is the model or an input (by any name: a link, stdin redirected from it): the
+    atomic rename would replace it with the predictions."""
+    from ..errors import UsageError
+
+    try:
+        target = os.stat(output)
+    except OSError:
+        return  # not there yet: it is nothing we read
+    named = [("model", model), *(("input", source) for source in sources)]
+    for kind, name in named:
+        try:
+            seen = os.fstat(env.stdin.fileno()) if name == "-" else os.stat(name)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            continue
+        if (seen.st_dev, seen.st_ino) == (target.st_dev, target.st_ino):
+            raise UsageError(f"-o {output} would replace the {kind} {'<stdin>' if name == '-' else name}",
+                             hint="write the predictions to another file")
 
 
 def _opens_without_waiting(sources: Sequence[str], env: Environment) -> bool:
