@@ -152,6 +152,10 @@ def from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
         missing = [name for name in spec.names if name not in table.column_names]
         if missing:
             raise InputError("missing column", source=batch.source, field=missing[0])
+        twice = [name for name in spec.names if table.column_names.count(name) > 1]
+        if twice:
+            raise InputError(f"the input has {table.column_names.count(twice[0])} columns of this name",
+                             source=batch.source, field=twice[0])
         table = table.select(list(spec.names))
     elif spec.width is not None and table.num_columns != spec.width:
         raise InputError(
