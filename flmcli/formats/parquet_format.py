@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
 from flmcli.errors import InputError
-from flmcli.formats import parquet_strings
+from flmcli.formats import parquet_limits, parquet_strings
 from flmcli.formats.columnar import encode_tables, native, rebatch
 from flmcli.formats.records import write_chunks
 from flmcli.formats.registry import KeepInput
@@ -39,9 +39,11 @@ def read_row_groups(fp: BinaryIO, *, source: str, batch_size: int, row_groups: S
             parquet = pq.ParquetFile(native(fp), pre_buffer=False, metadata=parquet.metadata, read_dictionary=text)
         # one row group at a time: pyarrow cannot join a nested column's dictionaries across row groups in a batch
         groups = range(parquet.metadata.num_row_groups) if row_groups is None else row_groups
+        parquet_limits.check(parquet, groups, source=source)
         batches = (b for g in groups for b in parquet.iter_batches(batch_size=batch_size, row_groups=[g]))
-        for table, first_row in parquet_strings.decoded(rebatch(batches, batch_size), declared, source=source):
-            yield Batch(source=source, table=table, first_row=first_row)
+        for table, first_row, dictionaries in parquet_strings.decoded(rebatch(batches, batch_size), declared,
+                                                                      source=source):
+            yield Batch(source=source, table=table, first_row=first_row, dictionaries=dictionaries)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"cannot read Parquet: {str(exc).splitlines()[0]}", source=source) from None
 
