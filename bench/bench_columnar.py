@@ -112,7 +112,7 @@ main()
 PANDAS_STRINGS = """
 import sys
 import flmcli.features
-flmcli.features._object_strings = lambda table, frame: frame
+flmcli.features._object_strings = lambda table, frame, *dictionaries: frame
 from flmcli.cli import main
 sys.argv = ["flm", *sys.argv[1:]]
 main()

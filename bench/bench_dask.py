@@ -191,7 +191,7 @@ def main() -> None:
         inputs = generate(work, args.files, args.rows)
         on_disk = sum(p.stat().st_size for p in inputs)
         print(f"inputs: {len(inputs)} Parquet files, {on_disk / 2**20:.0f} MiB on disk")
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             address = cluster.scheduler_address
             local_times, dask_times = throughput(address, inputs, work, args.repeat, args.rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,17 @@ def atomic_write(target: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     The data and then the directory entry are fsynced, so a crash leaves the old file or the new one.
     """
     path = Path(target)
+    try:
+        special = not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        special = False  # not there yet (or a dangling link): created below
+    if special:
+        # A FIFO or a device (/dev/stdout, /dev/null): a rename would replace the node itself with a file.
+        with open(path, "wb") as out:
+            yield out
+        return
+    # Through a link to the file it names: the rename must replace that file, not the link.
+    path = Path(os.path.realpath(path)) if path.is_symlink() else path
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     except OSError as error:

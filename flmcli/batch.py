@@ -47,6 +47,12 @@ class Batch:
     fallback: Callable[[], Batch] | None = None
     # The table's columns are the values of array rows by position ("0", "1", ...), not named fields.
     positional: bool = False
+    # String columns of `table` as the reader had them, dictionary-encoded (Parquet's dictionary pages), by name:
+    # the model's frame takes its Python strings from the dictionary instead of hashing every value again.
+    dictionaries: dict[str, pa.ChunkedArray] | None = None
+    # The model input made ahead for this batch (on the reader thread, while the model scores the one before),
+    # and the feature spec it was made for: see features.prepare.
+    prepared: tuple[Any, Any] | None = None
 
     def __len__(self) -> int:
         if self.records is not None:
@@ -65,6 +71,8 @@ class Batch:
             first_row=self.first_row + start,
             bad={i - start: reason for i, reason in self.bad.items() if start <= i < end} if self.bad else None,
             positional=self.positional,
+            dictionaries={name: column.slice(start, length) for name, column in self.dictionaries.items()}
+            if self.dictionaries else None,
         )
 
     def line_of(self, index: int) -> int:

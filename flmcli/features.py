@@ -145,13 +145,36 @@ def matrix(rows: Sequence[Sequence[Any]], spec: FeatureSpec) -> np.ndarray | pd.
 
 
 def from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
-    """The model input for a columnar batch (CSV, Parquet, Arrow)."""
+    """The model input for a columnar batch (CSV, Parquet, Arrow): the one `prepare` made for it, if any."""
+    prepared = batch.prepared
+    if prepared is not None and prepared[0] == spec:
+        batch.prepared = None  # handed over once: the batch no longer holds it while the model runs
+        return prepared[1]
+    return _from_table(batch, spec)
+
+
+def prepare(batch: Batch, spec: FeatureSpec) -> None:
+    """Make a columnar batch's model input now, on the reader thread while the model scores the batch before
+    (from_table hands it over); an input that cannot be made is left for from_table to refuse, in order."""
+    if batch.table is None or batch.fallback is not None:
+        return
+    try:
+        batch.prepared = (spec, _from_table(batch, spec))
+    except Exception:  # noqa: BLE001 - from_table raises it again, on the main thread, when the batch's turn comes
+        batch.prepared = None
+
+
+def _from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
     table = batch.table
     assert table is not None
     if spec.names is not None:
         missing = [name for name in spec.names if name not in table.column_names]
         if missing:
             raise InputError("missing column", source=batch.source, field=missing[0])
+        twice = [name for name in spec.names if table.column_names.count(name) > 1]
+        if twice:
+            raise InputError(f"the input has {table.column_names.count(twice[0])} columns of this name",
+                             source=batch.source, field=twice[0])
         table = table.select(list(spec.names))
     elif spec.width is not None and table.num_columns != spec.width:
         raise InputError(
@@ -161,28 +184,56 @@ def from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
         )
     frame = table.to_pandas()
     if spec.by_name:
-        return _object_strings(table, frame)
+        return _object_strings(table, frame, batch.dictionaries)
     return frame.to_numpy(dtype=object)
 
 
-def _object_strings(table: pa.Table, frame: pd.DataFrame) -> pd.DataFrame:
+def _object_strings(
+    table: pa.Table, frame: pd.DataFrame, dictionaries: dict[str, pa.ChunkedArray] | None = None
+) -> pd.DataFrame:
     """`frame` with each string column that has no nulls as Python strings, one object per distinct value.
 
     scikit-learn turns pandas' Arrow-backed strings into Python objects itself, a new one per value, on every
     call, and hashes each (OneHotEncoder, SimpleImputer): decoding the column's dictionary instead creates each
     distinct string once, and a repeated object's hash is cached. ~30% less model CPU on churn's categorical
     columns (bench/bench_columnar.py). A column with nulls is left as it was: those are NaN to the model there,
-    None in an object column."""
+    None in an object column. `dictionaries`: the columns as the reader had them dictionary-encoded (Parquet),
+    whose dictionary is used as it is rather than hashing every value again."""
     import pandas as pd
     import pyarrow as pa
 
     for index, column in enumerate(table.columns):
         kind = column.type
         if (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and not column.null_count:
-            values = column.dictionary_encode().to_numpy(zero_copy_only=False)
+            encoded = dictionaries.get(table.column_names[index]) if dictionaries else None
+            values = _dictionary_strings(encoded) if encoded is not None else None
+            if values is None:
+                values = column.dictionary_encode().to_numpy(zero_copy_only=False)
             # dtype=object: pandas would otherwise infer its string dtype again.
             frame.isetitem(index, pd.Series(values, dtype=object, index=frame.index, copy=False))
     return frame
+
+
+def _dictionary_strings(column: pa.ChunkedArray) -> np.ndarray | None:
+    """A dictionary-encoded string column without nulls as an object array, each dictionary entry that a row uses
+    made a Python string once; None when it cannot be taken as it is (nulls, a dictionary of nulls or of more
+    entries than rows: then its used entries are found by hashing the values, as for any string column)."""
+    import numpy as np
+
+    parts: list[np.ndarray] = []
+    for chunk in column.chunks:
+        dictionary = chunk.dictionary
+        if chunk.null_count or dictionary.null_count or len(dictionary) > max(len(chunk), 1):
+            return None
+        indices = chunk.indices.to_numpy()
+        # Only the entries in use become Python strings: what they hold is bounded by the rows' own values.
+        used = np.flatnonzero(np.bincount(indices, minlength=len(dictionary)))
+        strings = np.empty(len(dictionary), dtype=object)
+        strings[used] = dictionary.take(used).to_numpy(zero_copy_only=False)
+        parts.append(strings[indices])
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=object)
 
 
 def table_fits(batch: Batch, spec: FeatureSpec) -> bool:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from . import formats
+from . import features, formats
 from .errors import FlmError
 from .prefetch import prefetch
 
@@ -104,7 +104,13 @@ class Job:
                 read = ndjson_arrow.read if opened.fmt == "ndjson" else json_array.read_typed
                 if self.options.batch_size is None:
                     size = TYPED_BATCH_SIZE
-            yield from read(opened.fp, source=opened.name, batch_size=size, max_delay=self.options.max_delay)
+            for batch in read(opened.fp, source=opened.name, batch_size=size, max_delay=self.options.max_delay):
+                # Once the model is loaded, a table's model input is made here, on the reader thread, while the
+                # model scores the batch before (~20% of a CSV or Parquet run's CPU beside the model's own).
+                predictor = self._predictor
+                if not callable(predictor):
+                    features.prepare(batch, predictor.spec)
+                yield batch
             self._done += formats.size(opened.fp) or 0
             self._current = None
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import features as feat
 from .batch import Batch, Scored
-from .errors import InputError, ModelMethodError, clip
+from .errors import InputError, ModelFileError, ModelMethodError, clip
 from .options import METHODS, OnError
 
 if TYPE_CHECKING:
@@ -96,6 +96,9 @@ class Predictor:
             raise ModelMethodError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
         if not callable(getattr(self.estimator, method, None)):
             has = [m for m in METHODS if callable(getattr(self.estimator, m, None))]
+            if not has:
+                raise ModelFileError(f"the file holds a {type(self.estimator).__name__}, not an estimator with "
+                                     f"any of {', '.join(METHODS)}", path=self.model.path)
             raise ModelMethodError(
                 f"{type(self.estimator).__name__} has no {method}; it has {', '.join(has) or 'no known method'}"
             )

@@ -7,13 +7,15 @@ from typing import Any
 
 import click
 
+from ..errors import ExitStatus
 from .options import trust_options
 
 
 @click.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON even on a terminal.")
-@click.option("--audit", is_flag=True, help="List what the model's pickle would import, and whether each is trusted.")
+@click.option("--audit", is_flag=True,
+              help="List what the model's pickle would import, and whether each is trusted (exit 3 if one is not).")
 @trust_options
 def inspect(model: str, as_json: bool, audit: bool, trust: tuple[str, ...], trust_all: bool) -> None:
     """Show a model file's metadata and artifacts.
@@ -34,10 +36,12 @@ def inspect(model: str, as_json: bool, audit: bool, trust: tuple[str, ...], trus
 
         sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
         sys.stdout.flush()
-        return
-    from . import summary
+    else:
+        from . import summary
 
-    summary.show(model_file, document, audit=audit)
+        summary.show(model_file, document, audit=audit)
+    if audit and not document["trusted"]:
+        raise SystemExit(ExitStatus.MODEL)  # the report is the message: usable as a gate before predict
 
 
 def _audit_document(model_file: Any) -> dict[str, Any]:

@@ -24,6 +24,16 @@ if TYPE_CHECKING:
 _DEFAULTS = PredictOptions()
 
 
+def _once_each(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A field named twice in --features or --keep is a typo: the model would get a column twice."""
+    seen: set[str] = set()
+    for name in names(value) or ():
+        if name in seen:
+            raise click.BadParameter(f"{name!r} is named twice")
+        seen.add(name)
+    return value
+
+
 @click.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.argument("inputs", nargs=-1, metavar="[INPUT]...")
@@ -36,10 +46,10 @@ _DEFAULTS = PredictOptions()
 @click.option("--to", type=click.Choice(FORMAT_NAMES),
               help="Output format (default: the -o extension, else the input's; Parquet and Arrow become NDJSON on stdout).")
 @click.option("--method", default=_DEFAULTS.method, show_default=True, type=click.Choice(METHODS))
-@click.option("--features", metavar="A,B,C", help="Map named fields to the model's inputs in this order.")
+@click.option("--features", metavar="A,B,C", callback=_once_each, help="Map named fields to the model's inputs in this order.")
 @click.option("--output-name", metavar="NAME", help="Name of the output column (default 'prediction'; class names for predict_proba).")
 @click.option("--keep-input", is_flag=True, help="Write each input record with the outputs added (to chain models).")
-@click.option("--keep", metavar="A,B", help="Write only these input fields next to the outputs (an id column, say).")
+@click.option("--keep", metavar="A,B", callback=_once_each, help="Write only these input fields next to the outputs (an id column, say).")
 @click.option("--batch-size", type=click.IntRange(1),
               help="Rows per model call (default: 65536; 16384 for JSON/NDJSON kept as they came, --keep-input).")
 @click.option("--max-delay", default=_DEFAULTS.max_delay, show_default=True, type=click.FloatRange(0),
@@ -130,6 +140,8 @@ def run(
         return Predictor.from_options(model, options)
 
     single = output is None or not _is_directory_target(output, sources)
+    if output is not None and single:
+        _check_output_file(output, model, sources, env)
     # On files, loaded once the reader has started, so the first batches are parsed while the model loads.
     early = single and _opens_without_waiting(sources, env)
     job = Job(load if early else load(), options, on_skip=lambda records: _report(records, env.stderr))
@@ -208,6 +220,26 @@ def _check_targets(sources: Sequence[str], directory: Path, options: PredictOpti
             raise UsageError(f"scoring {source} into {directory} would replace the input {inputs[key]}",
                              hint="choose another output directory")
         written[key] = source
+
+
+def _check_output_file(output: str, model: str, sources: Sequence[str], env: Environment) -> None:
+    """Refuse an -o file that is the model or an input (by any name: a link, stdin redirected from it): the
+    atomic rename would replace it with the predictions."""
+    from ..errors import UsageError
+
+    try:
+        target = os.stat(output)
+    except OSError:
+        return  # not there yet: it is nothing we read
+    named = [("model", model), *(("input", source) for source in sources)]
+    for kind, name in named:
+        try:
+            seen = os.fstat(env.stdin.fileno()) if name == "-" else os.stat(name)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            continue
+        if (seen.st_dev, seen.st_ino) == (target.st_dev, target.st_ino):
+            raise UsageError(f"-o {output} would replace the {kind} {'<stdin>' if name == '-' else name}",
+                             hint="write the predictions to another file")
 
 
 def _opens_without_waiting(sources: Sequence[str], env: Environment) -> bool:

@@ -1,7 +1,9 @@
 """`flm predict … --dask ADDRESS`: score files on a Dask cluster into a directory of part files.
 
-Dask reads (read_parquet, read_json(lines=True), read_csv), each task scores one partition with the core
-Predictor and writes it with flm's own writer, so a part file holds what `flm predict` writes for those
+Each file is cut into partitions (runs of a Parquet file's row groups, planned from its footer as Dask's
+read_parquet plans them; blocks of a text file cut at line ends by Dask's read_bytes, as read_json(lines=True) and
+read_csv cut them). Each Dask task reads its partition with flm's own reader (and its limits), scores it with the
+core Predictor and writes it with flm's own writer, so a part file holds what `flm predict` writes for those
 rows. Parts are named in input order (part-000000, …), so reading the directory back keeps the rows in order.
 The job writes into a temporary sibling directory that is renamed into place only when every part is written.
 """
@@ -23,7 +25,8 @@ from .worker import (
     ModelRef,
     RemoteError,
     RowFailure,
-    frame_batches,
+    RowGroups,
+    parquet_batches,
     predictor_for,
     read_model,
     score,
@@ -36,6 +39,8 @@ DASK_OUTPUTS = ("parquet", "ndjson", "csv", "tsv")
 SUCCESS = "_SUCCESS"
 # Seconds to wait for a scheduler before saying it cannot be reached (FLM_DASK_TIMEOUT overrides).
 CONNECT_TIMEOUT = 10.0
+# Dask's own default for read_parquet with pyarrow: uncompressed bytes of row groups per partition.
+PARQUET_BLOCKSIZE = 256 * 2**20
 # NDJSON has no default partition size in Dask (a whole file per partition): this one matches read_csv's.
 TEXT_BLOCKSIZE = 64 * 2**20
 
@@ -162,7 +167,7 @@ def expand(sources: Sequence[str], from_: str | None) -> list[Source]:
 
 
 def _partitions(inputs: list[Source], partition_size: int | None) -> tuple[list[Part], list[Any]]:
-    """Dask's readers cut each file: read_parquet into row groups, read_bytes into blocks at line ends."""
+    """Each file cut into partitions: a Parquet file into runs of row groups, a text file into blocks at line ends."""
     parts: list[Part] = []
     pieces: list[Any] = []
     for source in inputs:
@@ -180,11 +185,7 @@ def _partitions(inputs: list[Source], partition_size: int | None) -> tuple[list[
 
 def _read(source: Source, partition_size: int | None) -> list[Any]:
     if source.fmt == "parquet":
-        import dask.dataframe as dd
-
-        frame = dd.read_parquet(source.url, blocksize=partition_size or "default")
-        pieces: list[Any] = frame.to_delayed()
-        return pieces
+        return list(_row_groups(source, partition_size or PARQUET_BLOCKSIZE))
     # NDJSON and CSV: Dask's block reader (what read_json(lines=True) and read_csv use), each block parsed by
     # flm's own reader as `flm predict` parses the file: pandas' parsers reject a whole block for one bad line
     # and insist every block has the first one's column types.
@@ -193,6 +194,28 @@ def _read(source: Source, partition_size: int | None) -> list[Any]:
     read_bytes: Any = _read_bytes
     _, blocks = read_bytes(source.url, delimiter=b"\n", blocksize=partition_size or TEXT_BLOCKSIZE, sample=False)
     return list(blocks[0]) if blocks else []
+
+
+def _row_groups(source: Source, blocksize: int) -> Iterator[RowGroups]:
+    """The file's row groups in runs of at most `blocksize` bytes uncompressed (a larger group alone), as Dask's
+    read_parquet plans them: only the footer is read here."""
+    import fsspec
+    import pyarrow.parquet as pq
+
+    with fsspec.open(source.url, "rb") as handle:
+        metadata = pq.ParquetFile(handle).metadata
+    groups: list[int] = []
+    size = rows = 0
+    for index in range(metadata.num_row_groups):
+        group = metadata.row_group(index)
+        if groups and size + group.total_byte_size > blocksize:
+            yield RowGroups(source.url, tuple(groups), rows)
+            groups, size, rows = [], 0, 0
+        groups.append(index)
+        size += group.total_byte_size
+        rows += group.num_rows
+    if groups:
+        yield RowGroups(source.url, tuple(groups), rows)
 
 
 def _header(source: Source) -> bytes | None:
@@ -206,7 +229,7 @@ def _header(source: Source) -> bytes | None:
 
 
 def span(piece: Any) -> int:
-    """What a partition adds to the line count of its file: rows of a frame, lines of a text block."""
+    """What a partition adds to the line count of its file: rows of its row groups, lines of a text block."""
     if isinstance(piece, bytes):
         return piece.count(b"\n") + (1 if piece and not piece.endswith(b"\n") else 0)
     return len(piece)
@@ -226,7 +249,7 @@ def write_part(piece: Any, ref: ModelRef, options: PredictOptions, out_fmt: str,
     else:
         if len(piece) == 0:
             return result
-        batches = frame_batches(piece, source, 1 + shift)
+        batches = parquet_batches(piece, source, shift)
     predictor = predictor_for(ref, options)
 
     def counted() -> Iterator[Any]:
@@ -338,7 +361,7 @@ def _connect(address: str) -> Iterator[Any]:
         workers = os.cpu_count() or 1
         # Processes, not threads: scikit-learn holds the GIL for much of a Pipeline call.
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=logging.ERROR)
+                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
         client = Client(cluster)
     else:
         timeout = float(os.environ.get("FLM_DASK_TIMEOUT", CONNECT_TIMEOUT))

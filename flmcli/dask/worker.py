@@ -174,6 +174,32 @@ def frame_batches(frame: pd.DataFrame, source: str, first_line: int) -> Iterator
         yield Batch(source=source, table=table.slice(start, BATCH_ROWS), first_row=first_line + start)
 
 
+@dataclass(frozen=True, slots=True)
+class RowGroups:
+    """A partition of a Parquet file: consecutive row groups, which the worker reads with flm's own reader (so a
+    dictionary page that inflates is decoded in bounded slices there too, and the partition streams in batches)."""
+
+    url: str
+    groups: tuple[int, ...]
+    rows: int  # from the footer
+
+    def __len__(self) -> int:
+        return self.rows
+
+
+def parquet_batches(piece: RowGroups, source: str, shift: int) -> Iterator[Batch]:
+    """The row groups of `piece` as the core's batches, numbered from the file's row `shift` + 1."""
+    import fsspec
+
+    from ..formats import parquet_format
+
+    with fsspec.open(piece.url, "rb") as handle:
+        for batch in parquet_format.read_row_groups(handle, source=source, batch_size=BATCH_ROWS,
+                                                    row_groups=piece.groups):
+            batch.first_row += shift
+            yield batch
+
+
 def text_batches(block: bytes, fmt: str, source: str, shift: int, header: bytes | None = None) -> Iterator[Batch]:
     """A block of an NDJSON or CSV file (cut at line ends by Dask) parsed by flm's own reader, as locally;
     `shift` turns the reader's line numbers into the file's. A CSV block after the first gets the header."""

@@ -419,19 +419,25 @@ def _declared_length(value: Any, ceiling: int) -> int:
         return 0
 
 
+def _numpy_type(name: str) -> Any:
+    """numpy's `dtype` or `ndarray` if numpy is imported, else None. numpy may be half imported by another thread
+    (flm predict reads its input while the model loads): then nothing this pickle built can be one yet."""
+    return getattr(sys.modules.get("numpy"), name, None)
+
+
 def _numpy_dtype(value: Any) -> Any:
-    numpy = sys.modules.get("numpy")
-    return value if numpy is not None and isinstance(value, numpy.dtype) else None
+    dtype = _numpy_type("dtype")
+    return value if dtype is not None and isinstance(value, dtype) else None
 
 
 def _is_array(value: Any) -> bool:
-    numpy = sys.modules.get("numpy")
-    return numpy is not None and isinstance(value, numpy.ndarray)
+    ndarray = _numpy_type("ndarray")
+    return ndarray is not None and isinstance(value, ndarray)
 
 
 def _is_array_class(cls: Any) -> bool:
-    numpy = sys.modules.get("numpy")
-    return numpy is not None and isinstance(cls, type) and issubclass(cls, numpy.ndarray)
+    ndarray = _numpy_type("ndarray")
+    return ndarray is not None and isinstance(cls, type) and issubclass(cls, ndarray)
 
 
 def _params(args: tuple[Any, ...], kwargs: dict[str, Any], names: tuple[str, ...], what: str) -> list[Any]:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import BinaryIO, NamedTuple
 
 from flmcli.errors import InputError
-from flmcli.formats.detection import detect, format_for_path
+from flmcli.formats.detection import detect, format_for_path, refuse_compressed
 from flmcli.formats.registry import (
     EXTENSIONS,
     FORMAT_NAMES,
@@ -107,7 +107,17 @@ def open_input(
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror or exc}", source=path) from None
     with fp:
-        yield Input(explicit_fmt or format_for_path(path) or detect(path, _peek(fp), None), fp, path)
+        fmt = explicit_fmt or format_for_path(path) or detect(path, _peek(fp), None)
+        if not get(fmt).binary:
+            refuse_compressed(_peek(fp), path)
+        if fp.seekable() or not get(fmt).seekable_needed(_peek(fp)):
+            yield Input(fmt, fp, path)
+            return
+        # A FIFO or bash's <(...): spooled as stdin is, since the reader needs to seek.
+        with tempfile.TemporaryFile(prefix="flm-input-") as spool:
+            shutil.copyfileobj(fp, spool, 1 << 20)
+            spool.seek(0)
+            yield Input(fmt, spool, path)
 
 
 def size(fp: BinaryIO) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from flmcli.errors import InputError, clip
@@ -13,6 +14,33 @@ if TYPE_CHECKING:
 # pyarrow names the row (counting the header as row 1, so it is the line) when it parses in one thread.
 _CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #(\d+): )?CSV conversion error to (\S+): invalid value '(.*)'",
                          re.DOTALL)
+_NOT_UTF8 = re.compile(r"In CSV column #(\d+): (?:Row #(\d+): )?CSV conversion error to string: invalid UTF8")
+NOT_UTF8 = "the text is not UTF-8"
+NOT_UTF8_HINT = "convert the file to UTF-8 first (iconv -f latin1 -t utf-8, say)"
+
+
+def check_text(table: pa.Table | pa.RecordBatch, source: str, first_line: int, skip: Iterable[int] = ()) -> None:
+    """CSV is text: pyarrow types a column holding bytes that are not UTF-8 as binary (and cannot decode such a
+    header), which would reach the model as bytes objects, so no value of the column matches a category.
+    `first_line`: the line of the table's first row; `skip`: row indexes that are stand-ins for bad rows."""
+    import pyarrow as pa
+
+    try:
+        names = table.schema.names
+    except UnicodeDecodeError:
+        raise InputError(f"the header: {NOT_UTF8}", source=source, line=1, hint=NOT_UTF8_HINT) from None
+    skipped = set(skip)
+    for index, field in enumerate(table.schema):
+        if not (pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type)):
+            continue
+        for row, value in enumerate(table.column(index).to_pylist()):
+            if row in skipped or value is None:
+                continue
+            try:
+                value.decode()
+            except UnicodeDecodeError:
+                raise InputError(NOT_UTF8, source=source, line=first_line + row, field=names[index],
+                                 hint=NOT_UTF8_HINT) from None
 
 
 def read_error(
@@ -27,6 +55,12 @@ def read_error(
     """`line_offset`: what to add to pyarrow's row number to make it the line (text parsed in pieces)."""
     text = str(exc)
     where = f"after line {rows_read + 1}"
+    not_utf8 = _NOT_UTF8.search(text)
+    if not_utf8 and schema is not None:
+        row = not_utf8.group(2)
+        return InputError(NOT_UTF8 if row else f"{where}: {NOT_UTF8}", source=source,
+                          line=int(row) + line_offset if row else None, field=schema.names[int(not_utf8.group(1))],
+                          hint=NOT_UTF8_HINT)
     match = _CONVERSION.search(text)
     if match and schema is not None:
         index, row, kind, value = int(match.group(1)), match.group(2), match.group(3), match.group(4)

@@ -12,7 +12,7 @@ from flmcli.errors import InputError
 from flmcli.formats import csv_live
 from flmcli.formats.chunks import ChunkSource
 from flmcli.formats.columnar import encode_tables, rebatch
-from flmcli.formats.csv_errors import read_error
+from flmcli.formats.csv_errors import check_text, read_error
 from flmcli.formats.records import write_chunks
 from flmcli.formats.registry import KeepInput
 
@@ -100,6 +100,7 @@ def read(
         # The header is line 1, so data row i is line i + 1 (a quoted field spanning lines shifts this).
         lines = list(range(first_row + 1, first_row + 1 + table.num_rows))
         bad = {row - first_row: bad_rows.pop(row) for row in sorted(bad_rows) if row < first_row + table.num_rows}
+        check_text(table, source, first_row + 1, bad)
         yield Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)
 
 

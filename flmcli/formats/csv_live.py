@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from flmcli.batch import Batch
 from flmcli.formats.chunks import ChunkSource, Pause
-from flmcli.formats.csv_errors import read_error
+from flmcli.formats.csv_errors import check_text, read_error
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -116,4 +116,5 @@ def _parse(
 
 def _batch(table: pa.Table, source: str, first_row: int, bad: dict[int, str]) -> Batch:
     lines = list(range(first_row + 1, first_row + 1 + table.num_rows))  # the header is line 1
+    check_text(table, source, first_row + 1, bad)
     return Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)

@@ -10,6 +10,9 @@ from flmcli.errors import InputError
 from flmcli.formats import envelope
 from flmcli.formats.registry import EXTENSIONS, FORMAT_NAMES, FORMATS
 
+_COMPRESSED = ((re.compile(rb"\x1f\x8b"), "gzip"), (re.compile(rb"BZh[1-9]1AY&SY"), "bzip2"),
+               (re.compile(rb"\xfd7zXZ\x00"), "xz"), (re.compile(rb"\x28\xb5\x2f\xfd"), "zstd"))
+_TOOLS = {"gzip": "zcat", "bzip2": "bzcat", "xz": "xzcat", "zstd": "zstdcat"}
 _JSON_SCALAR = re.compile(rb"\s*(?:-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null)\s*$")
 
 
@@ -32,6 +35,7 @@ def detect(path: str | None, head: bytes, explicit: str | None) -> str:
     for fmt in FORMATS.values():
         if fmt.magic and head.startswith(fmt.magic):
             return fmt.name
+    refuse_compressed(head, path)
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if not text:
         return "ndjson"  # empty input: zero rows whatever the format
@@ -49,6 +53,14 @@ def detect(path: str | None, head: bytes, explicit: str | None) -> str:
         source=path or "<stdin>",
         hint="use --from " + "|".join(FORMAT_NAMES),
     )
+
+
+def refuse_compressed(head: bytes, path: str | None) -> None:
+    """Compressed bytes read as text would be garbage rows (or a parse error that does not say why)."""
+    for magic, kind in _COMPRESSED:
+        if magic.match(head):
+            raise InputError(f"the input is {kind}-compressed", source=path or "<stdin>",
+                             hint=f"decompress it first: {_TOOLS[kind]} FILE | flm predict MODEL --from FORMAT")
 
 
 def _array_format(text: bytes) -> str:

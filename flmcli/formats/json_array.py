@@ -206,7 +206,7 @@ def _split_rows(
     buffer, so that the last row a paused producer sent is not held back waiting for the next comma.
     Yields after every chunk, possibly nothing, so the caller can flush on a pause.
     """
-    loads = _typed_loads if typed else orjson.loads
+    loads = _typed_rows if typed else _rows
     rows = 0
     separator_due = False  # the whole buffer was taken: the next bytes open with "," (or the closing "]")
     data = buffer or chunks.read()  # what the caller read to find the opening is the first chunk
@@ -226,7 +226,7 @@ def _split_rows(
         values: list[Any] | _Columns = []
         if live and buffer.rstrip()[-1:] in (b"}", b"]"):
             try:
-                values = loads(b"[" + buffer + b"]")
+                values = loads(buffer)
                 cut = len(buffer)
                 separator_due = True
             except orjson.JSONDecodeError:
@@ -234,7 +234,7 @@ def _split_rows(
         candidates = [] if cut >= 0 else list(_BOUNDARY.finditer(buffer, max(0, len(buffer) - _WINDOW)))
         for match in candidates[::-1][:_TRIES]:
             try:
-                values = loads(b"[" + buffer[: match.start(1)] + b"]")
+                values = loads(buffer[: match.start(1)])
             except orjson.JSONDecodeError:
                 continue
             cut = match.start(1)
@@ -254,7 +254,7 @@ def _split_rows(
         tail = tail[:-1].rstrip()
     last: list[Any] | _Columns | None
     try:
-        last = loads(b"[" + tail) if tail.endswith(b"]") else None
+        last = loads(tail[:-1]) if tail.endswith(b"]") else None  # the array's own `]` cut
     except orjson.JSONDecodeError:
         last = None
     if last is None:
@@ -263,16 +263,21 @@ def _split_rows(
     yield last
 
 
-def _typed_loads(text: bytes) -> list[Any] | _Columns:
-    """`orjson.loads(text)` for `[` + rows + `]`, or the rows as typed columns where `json_columns` takes them."""
+def _rows(text: bytes) -> list[Any]:
+    """The rows of `text`, elements of an array written without its brackets."""
+    return orjson.loads(b"[" + text + b"]")  # type: ignore[no-any-return]
+
+
+def _typed_rows(text: bytes) -> list[Any] | _Columns:
+    """`_rows(text)`, or the rows as typed columns where `json_columns` takes them."""
     from flmcli.formats import json_columns
 
-    if len(text) > 2:
-        rows = text[1:-1].strip(b" \t\n\r")  # JSON's whitespace only
+    rows = text.strip(b" \t\n\r")  # JSON's whitespace only
+    if rows:
         table = json_columns.parse(rows)
         if table is not None:
             return _Columns(table, rows)
-    return orjson.loads(text)  # type: ignore[no-any-return]
+    return _rows(text)
 
 
 def _fallback(buffer: bytes, wrapped: bool, fp: BinaryIO | None, source: str, rows: int) -> Iterator[list[Any]]:

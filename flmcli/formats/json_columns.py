@@ -1,76 +1,153 @@
-"""Rows of a JSON array of arrays (`[1,"a",2.5],[2,"b",0.5],...`) as typed Arrow columns, parsed in C++.
+"""Rows of JSON text as typed Arrow columns, parsed in C++: arrays of arrays (`[1,"a",2.5],[2,"b",0.5],...`) and
+NDJSON objects (`{"a":1,"b":"x"}` a line).
 
-Arrow's JSON reader takes objects only, so the rows go through its CSV reader instead, with quoting off: every
-comma splits a field and every row boundary `],[` becomes a line end. Each field then holds one JSON token as
-written, which Arrow's compute functions check and convert without building a Python object per value (and
-without holding the GIL: this runs in the read-ahead thread while the model scores the previous batch).
+Neither Arrow reader takes such rows as they are, so they go through Arrow's CSV reader with quoting off:
+every comma splits a field and every row boundary is a line end. Each field then holds one JSON token as
+written, with whatever stands before it in every row of its column (an array row's `[`, an object's
+`{"key":`) and after it (`]`, `}`). Arrow's compute functions check that constant part and the token, and
+convert the token, without building a Python object per value (and without holding the GIL: this runs in the
+read-ahead thread while the model scores the previous batch). Arrow's JSON reader costs about 3x the CPU of
+this on churn's NDJSON (bench/bench_columnar.py --only stages).
 
-The text is taken only when every field is plainly a JSON number or string: a string with a backslash, a comma
-or a control character, a nested value, `true`, `false`, `null`, a number JSON does not allow (`01`, `.5`,
-`NaN`) or one orjson would decode differently (an integer beyond 64 bits, a float that overflows), a row of
-another length, whitespace other than single spaces around values, all give None, and the caller decodes the
-same text with orjson as before: what a row means, and every message about a bad one, stay that path's.
+The text is taken only when every field is plainly a JSON number or string (objects: or a boolean) after the
+same key in every row: a string with a backslash, a comma or a control character, a nested value, `null`, a
+number JSON does not allow (`01`, `.5`, `NaN`) or one orjson would decode differently (an integer beyond 64
+bits, a float that overflows), a row of another length or with other keys, whitespace other than single
+spaces around values, all give None, and the caller decodes the same text another way (orjson, or Arrow's
+JSON reader) as before: what a row means, and every message about a bad one, stay that path's.
 Linear: a fixed number of passes over the text, each in C.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-# JSON's number grammar (RFC 8259), whole field; and its integers.
+# JSON's number grammar (RFC 8259), whole field.
 _NUMBER = r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$"
-_INTEGER = r"^-?(?:0|[1-9][0-9]*)$"
 # An integer token a float column cannot hold exactly (2**53 has 16 digits): orjson keeps it an int, and the
 # row-by-row path would not make one float column of it.
 _LONG_INTEGER = r"^-?[0-9]{16,}$"
-# With no backslash in the text, a JSON string is `"`, anything but `"` and control characters, `"`.
-_STRING = r'^"[^"\x00-\x1f]*"$'
 # Whether Arrow may split the CSV parse over its own threads (bench/bench_columnar.py --only threads measures both).
 USE_THREADS = True
 # Row boundaries this reader cuts at: compact (orjson, JSON.stringify) and Python's json.dumps separators.
 _BOUNDARIES = (b"],[", b"], [")
+# An object key with what surrounds it, as the first row writes it: `{`, spaces, the key (no escape: the text
+# holds no backslash), spaces, `:`, spaces.
+_KEY = re.compile(rb'(\{)? *"([^"\x00-\x1f]*)" *: *')
 
 
 def parse(text: bytes) -> pa.Table | None:
     """The rows of `text`, which is `[...]` or `[...],[...],...` (rows of an array, without its brackets), as
     columns named "0", "1", ...; None unless every row is an array of plain numbers and strings, all alike."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     if text[:1] != b"[" or text[-1:] != b"]" or b"\\" in text or b"\n" in text or b"\r" in text:
         return None
+    if b"], [" not in text:
+        table = _compact(text)
+        if table is not None or b" " not in text:
+            return table
     body = text[1:-1]
     for boundary in _BOUNDARIES:
         if boundary in body:
             body = body.replace(boundary, b"\n")
     rows = body.count(b"\n") + 1  # every line end is a row boundary: the text had none of its own
-    first = body.find(b"\n")
-    width = (body[:first] if first >= 0 else body).count(b",") + 1
+    table = _fields(body, _width(body))
+    if table is None or table.num_rows != rows:  # an empty last row, `[1],[]`, reads as no line at all
+        return None
+    columns = []
+    for raw in table.columns:
+        column = _typed(raw, b"", b"", booleans=False)
+        if column is None and b" " in body:
+            column = _typed(_trimmed(raw), b"", b"", booleans=False)
+        if column is None:
+            return None
+        columns.append(column)
+    return _table(columns, [str(i) for i in range(len(columns))])
+
+
+def _compact(text: bytes) -> pa.Table | None:
+    """`parse` for rows written `[...],[...]`: each `],[` becomes `]\\n[` in place (numpy, without the GIL,
+    where bytes.replace would hold it), and each row's brackets stay with its first and last fields."""
+    import numpy as np
+    import pyarrow as pa
+
+    data = np.frombuffer(text, dtype=np.uint8)
+    cuts = (data[:-2] == ord("]")) & (data[1:-1] == ord(",")) & (data[2:] == ord("["))
+    lines = data.copy()
+    lines[1:-1][cuts] = ord("\n")
+    rows = int(np.count_nonzero(cuts)) + 1  # the text had no line end of its own
+    first = text.find(b"],[")
+    width = (text[:first] if first >= 0 else text).count(b",") + 1
+    table = _fields(pa.py_buffer(lines), width)
+    if table is None or table.num_rows != rows:
+        return None
+    columns = []
+    for index, raw in enumerate(table.columns):
+        column = _typed(raw, b"[" if index == 0 else b"", b"]" if index == width - 1 else b"", booleans=False)
+        if column is None:
+            return None
+        columns.append(column)
+    return _table(columns, [str(i) for i in range(width)])
+
+
+def parse_objects(text: bytes, lines: int) -> pa.Table | None:
+    """`lines` lines of NDJSON objects (each line one object, line ends included) as columns named by their
+    keys; None unless every line has the same keys in the same order, each holding a plain number, string or
+    boolean, of one kind down the column."""
+    if not text.startswith(b"{") or b"\\" in text or b"\r" in text:
+        return None
+    width = _width(text)
+    table = _fields(text, width)
+    if table is None or table.num_rows != lines:
+        return None
+    names: list[str] = []
+    columns = []
+    for index, raw in enumerate(table.columns):
+        key = _KEY.match(raw[0].as_py().encode())
+        if key is None or (key.group(1) is not None) != (index == 0):
+            return None
+        column = _typed(raw, key.group(0), b"}" if index == width - 1 else b"", booleans=True)
+        if column is None:
+            return None
+        names.append(key.group(2).decode())
+        columns.append(column)
+    if len(set(names)) != len(names):
+        return None  # a key given twice: orjson keeps the last value, so that is for the row-by-row reader
+    return _table(columns, names)
+
+
+def _width(text: bytes) -> int:
+    """Fields in the first line: every line must have as many (the CSV reader checks)."""
+    first = text.find(b"\n")
+    return (text[:first] if first >= 0 else text).count(b",") + 1
+
+
+def _fields(text: bytes | pa.Buffer, width: int) -> pa.Table | None:
+    """Each line of `text` cut at every comma, as `width` string columns; None if a line has another count or
+    the text is not UTF-8."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     names = [str(i) for i in range(width)]
     try:
-        table = pacsv.read_csv(
-            pa.BufferReader(body),
+        return pacsv.read_csv(
+            pa.BufferReader(text),
             read_options=pacsv.ReadOptions(column_names=names, use_threads=USE_THREADS, block_size=1 << 22),
             parse_options=pacsv.ParseOptions(quote_char=False, double_quote=False, escape_char=False,
                                              newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in names},
                                                  null_values=[], strings_can_be_null=False, check_utf8=True),
         )
-    except (pa.ArrowException, UnicodeDecodeError):  # a row of another length, text that is not UTF-8
+    except (pa.ArrowException, UnicodeDecodeError):
         return None
-    if table.num_rows != rows:  # an empty last row, `[1],[]`, reads as no line at all
-        return None
-    columns = []
-    for raw in table.columns:
-        column = _typed(raw)
-        if column is None and b" " in body:
-            column = _typed(_trimmed(raw))
-        if column is None:
-            return None
-        columns.append(column)
+
+
+def _table(columns: list[pa.ChunkedArray], names: list[str]) -> pa.Table:
+    import pyarrow as pa
+
     return pa.Table.from_arrays(columns, names=names)
 
 
@@ -80,24 +157,84 @@ def _trimmed(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.utf8_trim(column, " ")
 
 
-def _typed(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
-    """A column of JSON tokens as int64, float64 or string values; None unless all are numbers or all strings."""
+def _typed(column: pa.ChunkedArray, before: bytes, after: bytes, *, booleans: bool) -> pa.ChunkedArray | None:
+    """A column of fields, each `before` + a JSON token + `after`, as the tokens' int64, float64, string (or,
+    with `booleans`, bool) values; None unless every field is so and all tokens are numbers, all strings (or
+    all booleans)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not len(column):
         return None
-    first = column[0].as_py()
-    if first.startswith('"'):
-        if not _all(pc.match_substring_regex(column, _STRING)):
+    fields = column.cast(pa.binary())  # a view: the slicing below is by bytes, and the text is UTF-8
+    first = fields[0].as_py()
+    if not first.startswith(before) or not first.endswith(after) or len(first) < len(before) + len(after):
+        return None
+    token = first[len(before) : len(first) - len(after)]
+    string = token[:1] == b'"'
+    if string:  # the quotes are cut with the rest
+        before, after = before + b'"', b'"' + after
+    if before and not _all(pc.starts_with(fields, before.decode())):
+        return None
+    if after and not _all(pc.ends_with(fields, after.decode())):
+        return None
+    if before or after:
+        if string and _any(pc.less(pc.binary_length(fields), len(before) + len(after))):
+            return None  # `"` alone both opens and closes
+        # binary_slice's `stop` when nothing is cut from the end: the longest field (a huge one makes Arrow
+        # size its output wrong, "Negative buffer resize")
+        end = -len(after) if after else pc.max(pc.binary_length(fields)).as_py()
+        values = pc.binary_slice(fields, len(before), end)
+    else:
+        values = fields
+    if string:
+        return _strings(values)
+    if booleans and token in (b"true", b"false"):
+        if not _all(pc.or_(pc.equal(values, b"true"), pc.equal(values, b"false"))):
             return None
-        return pc.utf8_slice_codeunits(column, 1, -1)
-    # A column whose first value has a fraction or an exponent is no integer column: one regex pass saved.
-    if not any(mark in first for mark in ".eE") and _all(pc.match_substring_regex(column, _INTEGER)):
+        return pc.equal(values, b"true")
+    return _numbers(_text(values), token)
+
+
+def _strings(values: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """String contents (the quotes cut) as strings, unless one holds a quote or a control character, which
+    JSON does not allow in a string written without escapes (the text holds no backslash)."""
+    import numpy as np
+
+    for chunk in values.chunks:
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=len(chunk) + 1, offset=4 * chunk.offset)
+        data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        if np.count_nonzero((data < 0x20) | (data == ord('"'))):
+            return None
+    return _text(values)
+
+
+def _text(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Binary values cut from UTF-8 text at ASCII bytes, as strings, without checking them again."""
+    import pyarrow as pa
+
+    return pa.chunked_array([chunk.view(pa.string()) for chunk in values.chunks], type=pa.string())
+
+
+def _numbers(column: pa.ChunkedArray, first: bytes) -> pa.ChunkedArray | None:
+    """JSON number tokens as int64 (all integers) or float64 values."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # A column whose first value has a fraction or an exponent is no integer column: one cast saved.
+    if not any(mark in first for mark in b".eE"):
         try:
-            return pc.cast(column, pa.int64())
-        except pa.ArrowException:  # beyond 64 bits: orjson makes no int64 of it (a failed cast costs ms: rare)
-            return None
+            integers = pc.cast(column, pa.int64())
+        except pa.ArrowException:  # a float further down, or no number: the float check decides
+            integers = None
+        if integers is not None:
+            # Arrow's cast takes `-`, digits, and also leading zeros and `0x` hex, which JSON does not: any
+            # token of two characters or more starting with `0`, or of three or more starting with `-0`.
+            lengths = pc.binary_length(column)
+            if _any(pc.and_(pc.starts_with(column, "0"), pc.greater(lengths, 1))) or _any(
+                    pc.and_(pc.starts_with(column, "-0"), pc.greater(lengths, 2))):
+                return None
+            return integers
     if not _all(pc.match_substring_regex(column, _NUMBER)):
         return None
     long = pc.greater_equal(pc.binary_length(column), 16)

@@ -34,4 +34,7 @@ def select(table: pa.Table, names: list[str] | None, source: str) -> pa.Table:
     for name in names:
         if name not in table.column_names:
             raise missing(name, source)
+        if table.column_names.count(name) > 1:
+            raise InputError(f"the input has {table.column_names.count(name)} columns of this name", source=source,
+                             field=name)
     return table.select(names)

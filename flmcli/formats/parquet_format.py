@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
 from flmcli.errors import InputError
-from flmcli.formats import parquet_strings
+from flmcli.formats import parquet_limits, parquet_strings
 from flmcli.formats.columnar import encode_tables, native, rebatch
 from flmcli.formats.records import write_chunks
 from flmcli.formats.registry import KeepInput
@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 
 
 def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
+    return read_row_groups(fp, source=source, batch_size=batch_size)
+
+
+def read_row_groups(fp: BinaryIO, *, source: str, batch_size: int, row_groups: Sequence[int] | None = None
+                    ) -> Iterator[Batch]:
+    """`read`, of the given row groups only (a Dask partition); rows are numbered from the first of them."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -32,10 +38,12 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
         if text:  # as dictionaries, decoded in bounded slices: see parquet_strings
             parquet = pq.ParquetFile(native(fp), pre_buffer=False, metadata=parquet.metadata, read_dictionary=text)
         # one row group at a time: pyarrow cannot join a nested column's dictionaries across row groups in a batch
-        groups = range(parquet.metadata.num_row_groups)
+        groups = range(parquet.metadata.num_row_groups) if row_groups is None else row_groups
+        parquet_limits.check(parquet, groups, source=source)
         batches = (b for g in groups for b in parquet.iter_batches(batch_size=batch_size, row_groups=[g]))
-        for table, first_row in parquet_strings.decoded(rebatch(batches, batch_size), declared, source=source):
-            yield Batch(source=source, table=table, first_row=first_row)
+        for table, first_row, dictionaries in parquet_strings.decoded(rebatch(batches, batch_size), declared,
+                                                                      source=source):
+            yield Batch(source=source, table=table, first_row=first_row, dictionaries=dictionaries)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"cannot read Parquet: {str(exc).splitlines()[0]}", source=source) from None
 

@@ -34,10 +34,13 @@ def text_leaves(parquet: pq.ParquetFile) -> list[str]:
 
 def decoded(
     tables: Iterable[tuple[pa.Table, int]], declared: pa.Schema, *, source: str, budget: int | None = None
-) -> Iterator[tuple[pa.Table, int]]:
+) -> Iterator[tuple[pa.Table, int, dict[str, pa.ChunkedArray] | None]]:
     """`tables` (with their first row's number), read with dictionaries, cast back to the `declared` types, in
     slices of rows that decode to at most `budget` bytes of dictionary values each. A single row beyond the budget
-    (a list of a million copies of a long value) is refused: no slice could hold it."""
+    (a list of a million copies of a long value) is refused: no slice could hold it.
+
+    With each slice, its top-level text columns as they were read (dictionary-encoded) by name, for the model's
+    frame (features.from_table): it takes each distinct string from the dictionary once."""
     import numpy as np
 
     limit = BUDGET if budget is None else budget
@@ -48,8 +51,9 @@ def decoded(
             if field.type != declared.field(i).type and has_dictionary(field.type)
         ]
         if not at:
-            yield table, first_row
+            yield table, first_row, None
             continue
+        text = [i for i in at if _is_text(declared.field(i).type) and is_text_dictionary(table.schema.field(i).type)]
         columns = _column_sizes(table, at)
         sizes = sum(columns.values(), start=np.zeros(table.num_rows, dtype=np.int64))
         if len(sizes) and int(sizes.max()) > limit:
@@ -63,10 +67,24 @@ def decoded(
             )
         for start, stop in _slices(sizes, limit):
             part = table.slice(start, stop - start)
+            dictionaries = {part.schema.field(i).name: part.column(i) for i in text}
             for i in at:
                 field = declared.field(i)
                 part = part.set_column(i, field, part.column(i).cast(field.type))
-            yield part, first_row + start
+            yield part, first_row + start, dictionaries or None
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def is_text_dictionary(kind: pa.DataType) -> bool:
+    """A dictionary of strings (what a text leaf is read as)."""
+    import pyarrow as pa
+
+    return bool(pa.types.is_dictionary(kind) and _is_text(kind.value_type))
 
 
 def _column_sizes(table: pa.Table, at: list[int]) -> dict[int, np.ndarray]:

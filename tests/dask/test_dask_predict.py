@@ -49,14 +49,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
     processes = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file",
-                                   str(info), "--no-dashboard"], **quiet)]
+                                   str(info), "--dashboard-address", "127.0.0.1:0"], **quiet)]
     try:
         deadline = time.monotonic() + 60
         while not info.exists() and time.monotonic() < deadline:
             assert processes[0].poll() is None, "the scheduler exited"
             time.sleep(0.05)
         processes += [subprocess.Popen([DASK, "worker", "--scheduler-file", str(info), "--host", "127.0.0.1",
-                                        "--nthreads", "1", "--no-nanny", "--no-dashboard"], **quiet)
+                                        "--nthreads", "1", "--no-nanny", "--dashboard-address", "127.0.0.1:0"], **quiet)
                       for _ in range(2)]
         address = json.loads(info.read_text())["address"]
         with Client(address, timeout=60) as client:
@@ -200,6 +200,32 @@ def test_on_error_fail_names_file_and_line_and_leaves_no_output(cluster: str, tm
     assert error == [line for line in local.stderr.splitlines() if line.startswith("Error:")]
     assert f"{inputs[1]}:150:" in error[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ndjson", "b.ndjson"]  # no output, no temporary
+
+
+def test_a_parquet_dictionary_bomb_is_refused_on_the_worker_as_locally(cluster: str, tmp_path: Path) -> None:
+    """Rows 2101 on stand for one 33 MiB value through a dictionary page: a few kB on disk, 30 GB decoded. The
+    worker reads its row groups with flm's reader, which refuses the first such row, named as `flm predict` does."""
+    import numpy as np
+
+    table = churn(3000).replace_schema_metadata(None)
+    geography = table.column("Geography").to_pylist()
+    values = sorted(set(geography))
+    indices = np.array([values.index(v) for v in geography], dtype=np.int32)
+    indices[2100:] = len(values)
+    big = pa.DictionaryArray.from_arrays(pa.array(indices), pa.array([*values, "x" * (33 << 20)]))
+    table = table.set_column(table.column_names.index("Geography"), "Geography", big)
+    path = tmp_path / "bomb.parquet"
+    pq.write_table(table, path, row_group_size=1000, compression="zstd", store_schema=False,
+                   dictionary_pagesize_limit=64 << 20)
+    assert path.stat().st_size < 1 << 20
+    out = tmp_path / "scored"
+    result = invoke("predict", CHURN, path, "-o", out, "--dask", cluster, "--partition-size", "1kB")
+    local = invoke("predict", CHURN, path)
+    assert result.exit_code == local.exit_code == 1, result.output
+    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert error == [line for line in local.stderr.splitlines() if line.startswith("Error:")]
+    assert f"{path}:2101" in error[0] and "Geography" in error[0] and "33 MiB" in error[0], error
+    assert not out.exists()
 
 
 def test_scheduler_from_the_environment(cluster: str, tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ def _load_once() -> Iterator[None]:
 def _predict(args: list[str], *, pandas_strings: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[int, bytes, str]:
     with monkeypatch.context() as patch:
         if pandas_strings:  # the frame as pandas builds it: what every columnar input gave the model before
-            patch.setattr(flmcli.features, "_object_strings", lambda table, frame: frame)
+            patch.setattr(flmcli.features, "_object_strings", lambda table, frame, *dictionaries: frame)
         result = CliRunner().invoke(cli, ["predict", str(CHURN), *args], catch_exceptions=False)
     return result.exit_code, result.stdout_bytes, result.stderr
 
