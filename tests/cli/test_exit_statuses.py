@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.plain_model import TRUST, plain_model, process_env
+from tests.plain_model import TRUST, process_env
 
 ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "samples" / "churn.flm"  # `flm inspect` never unpickles: it may read the real sample
@@ -27,9 +27,9 @@ def shell(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> str:
+def model(plain_flm: Path) -> str:
     """The model and the option that trusts it, as they go on a command line."""
-    return f"{plain_model(tmp_path_factory.mktemp('model') / 'plain.flm')} --trust {TRUST}"
+    return f"{plain_flm} --trust {TRUST}"
 
 
 @pytest.fixture(scope="module")
