@@ -1,13 +1,36 @@
-"""Suite-wide pytest set-up: Ctrl-C as a terminal gives it, and `xdist_group` modules kept on one xdist worker."""
+"""Suite-wide pytest set-up: one OpenMP/BLAS thread per process, Ctrl-C as a terminal gives it, and `xdist_group`
+modules kept on one xdist worker."""
 
 from __future__ import annotations
 
+import os
 import signal
 
 import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """One OpenMP and BLAS thread in each test process, and SIGINT for the processes the tests start."""
+    _one_pool_thread()
+    _sigint_as_from_a_terminal()
+
+
+def _one_pool_thread() -> None:
+    """OMP_NUM_THREADS=1 (OpenBLAS reads it too) for the xdist workers and every process the tests start.
+
+    The suite already runs one xdist worker per core, and the `flm` processes, servers and Dask workers the tests
+    start run beside them: an OpenMP or OpenBLAS pool of one thread per core in each of those processes has its
+    idle threads spin-wait for the next call on cores the other processes need. On 2 busy cores that cost the
+    suite about a sixth of its CPU time (the scikit-learn sweep alone went from 31 s to 9 s); scikit-learn's own
+    test suite limits its pools under xdist the same way. Set here, before anything imports numpy, and inherited
+    by the workers and their children; a value the caller set is kept. flm leaves a thread count the user set
+    alone, so its own policy (BLAS gets one core less than the machine) is tested where the tests unset it:
+    tests/job/test_model_threads.py.
+    """
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def _sigint_as_from_a_terminal() -> None:
     """The processes the tests start get SIGINT as a foreground job in a terminal does.
 
     A shell starts a background job (`make test &`, `nohup ... &`, a CI runner's detached step) with SIGINT

@@ -174,8 +174,9 @@ def cli() -> None:
       flm inspect model.flm
 
     Add --traceback to any command to see the Python traceback of an error.
-    Exit status: 0 ok, 1 bad input, 2 usage, 3 model file unreadable or unsafe,
-    5 rows skipped with --on-error skip, 130 interrupted.
+    Exit status: 0 ok, 1 bad input, 2 usage, 3 model file unreadable, unsafe or
+    unrunnable, 5 rows skipped with --on-error skip, 130 interrupted, 141 the
+    reader of stdout went away (| head).
     """
 
 

@@ -20,11 +20,27 @@ def _json_file(path: str | None, option: str) -> Any:
     from ..errors import InputError
 
     try:
-        return orjson.loads(Path(path).read_bytes())
+        value = orjson.loads(Path(path).read_bytes())
     except OSError as error:
         raise InputError(f"cannot read: {error.strerror}", source=path) from None
     except orjson.JSONDecodeError as error:
         raise InputError(f"{option}: not valid JSON ({error})", source=path) from None
+    if not isinstance(value, dict):
+        raise InputError(f"{option}: expected a JSON object, got {type(value).__name__}", source=path)
+    return value
+
+
+def _check_output(output: str, inputs: dict[str, str | None]) -> None:
+    """An -o that is one of pack's own inputs would be replaced by the FLM file: refuse it before anything."""
+    import os
+
+    from ..errors import UsageError
+
+    if not os.path.exists(output):
+        return
+    for what, path in inputs.items():
+        if path is not None and os.path.exists(path) and os.path.samefile(path, output):
+            raise UsageError(f"-o {output} would replace the {what} {path}", hint="write the FLM file elsewhere")
 
 
 def _iso_timestamp(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -93,6 +109,9 @@ def pack(
     from ..flm import dump
     from ..flm.estimators import load_estimator_file
 
+    named = _artifacts(artifacts)
+    _check_output(output, {"estimator": estimator, "--params file": params, "--metrics file": metrics,
+                           "--extra file": extra, **{f"artifact {name}": path for name, path in named.items()}})
     model = load_estimator_file(estimator, trust=trust, trust_all=trust_all)
     try:
         dump(
@@ -103,7 +122,7 @@ def pack(
             params=_json_file(params, "--params"),
             metrics=_json_file(metrics, "--metrics"),
             extra=_json_file(extra, "--extra"),
-            artifacts=_artifacts(artifacts) or None,
+            artifacts=named or None,
             compression=compression,
             protocol=protocol,
         )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flmcli.errors import InputError, clip
 
@@ -15,8 +16,29 @@ if TYPE_CHECKING:
 _CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #(\d+): )?CSV conversion error to (\S+): invalid value '(.*)'",
                          re.DOTALL)
 _NOT_UTF8 = re.compile(r"In CSV column #(\d+): (?:Row #(\d+): )?CSV conversion error to string: invalid UTF8")
+_WIDTH = re.compile(r"CSV parse error: Row #(\d+): Expected (\d+) columns, got (\d+)")
 NOT_UTF8 = "the text is not UTF-8"
 NOT_UTF8_HINT = "convert the file to UTF-8 first (iconv -f latin1 -t utf-8, say)"
+
+
+def quiet_undecodable_rows() -> None:
+    """pyarrow decodes a row of the wrong width to UTF-8 before it calls our invalid-row handler; a row that is
+    not UTF-8 fails there, where the error cannot propagate, so Python printed it with a traceback ('Exception
+    ignored in ... on_invalid'). pyarrow then fails the read with a parse error naming the row, which read_error
+    turns into the message. Only that one case is silenced; every other unraisable error goes to the hook there
+    was before."""
+    previous = sys.unraisablehook
+    if getattr(previous, "flm_csv_rows", False):
+        return
+
+    def hook(unraisable: Any) -> None:
+        if (isinstance(unraisable.exc_value, UnicodeDecodeError)
+                and getattr(unraisable.object, "__module__", "").startswith("flmcli.formats.csv")):
+            return
+        previous(unraisable)
+
+    hook.flm_csv_rows = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
 
 
 def check_text(table: pa.Table | pa.RecordBatch, source: str, first_line: int, skip: Iterable[int] = ()) -> None:
@@ -72,6 +94,10 @@ def read_error(
             field=schema.names[index],
             hint="make the first rows representative (e.g. 1.0 rather than 1 in a float column), or use ndjson",
         )
+    width = _WIDTH.search(text)
+    if width:  # a row the invalid-row handler never saw: pyarrow could not decode it (see quiet_undecodable_rows)
+        return InputError(f"expected {width.group(2)} fields, got {width.group(3)}, and {NOT_UTF8}", source=source,
+                          line=int(width.group(1)) + line_offset, hint=NOT_UTF8_HINT)
     if "straddling object" in text:
         block = f" of {block_size >> 20} MiB" if block_size else ""
         return InputError(f"{where}: a row longer than the CSV reader's block{block}",

@@ -12,7 +12,7 @@ from flmcli.errors import InputError
 from flmcli.formats import csv_live
 from flmcli.formats.chunks import ChunkSource
 from flmcli.formats.columnar import encode_tables, rebatch
-from flmcli.formats.csv_errors import check_text, read_error
+from flmcli.formats.csv_errors import check_text, quiet_undecodable_rows, read_error
 from flmcli.formats.records import write_chunks
 from flmcli.formats.registry import KeepInput
 
@@ -48,7 +48,13 @@ def read(
         invalid.append((row.number - 1, f"expected {row.expected_columns} fields, got {row.actual_columns}"))
         return "skip"
 
-    empty = not _peek(fp).strip()
+    head = _peek(fp)
+    empty = not head.strip()
+    if b"\x00" in head:
+        raise InputError("not text: a NUL byte (binary data, or UTF-16 text); CSV is read as UTF-8 text",
+                         source=source, line=head.count(b"\n", 0, head.index(b"\x00")) + 1,
+                         hint="give the format with --from, or convert the text to UTF-8")
+    quiet_undecodable_rows()
     try:
         reader = pacsv.open_csv(
             _ShortReads(fp),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from flmcli.batch import Batch
 from flmcli.formats.chunks import ChunkSource, Pause
-from flmcli.formats.csv_errors import check_text, read_error
+from flmcli.formats.csv_errors import check_text, quiet_undecodable_rows, read_error
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -30,6 +30,7 @@ def read(chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float,
     bad: dict[int, str] = {}  # data row number -> reason, for the stand-in rows not yet handed on
     tail = b""
     pause = Pause(chunks, max_delay)
+    quiet_undecodable_rows()
 
     def parse(text: bytes) -> None:
         nonlocal schema, count

@@ -137,7 +137,11 @@ def flama_json(scored: Iterable[Scored], keep_input: bool | list[str] = False) -
 def keep_option(keep_input: str | None, keep: str | None) -> bool | list[str]:
     """`?keep_input=true` keeps every input field; `?keep=a,b` keeps those fields."""
     if keep:
-        return [name.strip() for name in keep.split(",") if name.strip()]
+        names = [name.strip() for name in keep.split(",") if name.strip()]
+        twice = [name for index, name in enumerate(names) if name in names[:index]]
+        if twice:
+            raise InputError(f"{twice[0]!r} is named twice", source="query", field="keep")
+        return names
     if keep_input is None:
         return False
     value = keep_input.strip().lower()

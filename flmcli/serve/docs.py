@@ -52,7 +52,7 @@ def assets_dir() -> str:
 
 def _errors(*statuses: int) -> dict[str, Any]:
     reasons = {400: "Bad request: the message names the field or row", 404: "Unknown model",
-               406: "Not acceptable", 413: "Body too large", 415: "Unsupported Content-Type",
+               406: "Not acceptable", 408: "The body did not arrive in time", 413: "Body too large", 415: "Unsupported Content-Type",
                500: "Internal error", 504: "Timed out"}
     return {str(s): {"description": reasons[s], "content": {"application/json": {"schema": _ERROR}}}
             for s in statuses}
@@ -93,7 +93,7 @@ def _model_paths(served: ServedModel, prefix: str) -> dict[str, Any]:
                 **{t.split(";")[0]: {"schema": {"type": "string"}} for f, t in RESPONSE_TYPES.items() if f != "json"},
             },
         },
-        **_errors(400, 406, 413, 415, 504),
+        **_errors(400, 406, 408, 413, 415, 504),
     }
     params = [
         _query("method", "Estimator method", {"type": "string", "enum": methods}),
@@ -164,7 +164,7 @@ def _v2_paths(names: list[str]) -> dict[str, Any]:
                                                   "responses": {"200": ok, **_errors(404)}}},
         "/v2/models/{model_name}/infer": {"post": {"tags": tag, "summary": "Inference", "operationId": "v2-infer",
                                                    "parameters": [name], "requestBody": infer_body,
-                                                   "responses": {"200": infer_ok, **_errors(400, 404, 413, 504)}}},
+                                                   "responses": {"200": infer_ok, **_errors(400, 404, 408, 413, 504)}}},
     }
     # The one version of each model, under the versioned routes clients such as tritonclient call.
     for path in ("/v2/models/{model_name}", "/v2/models/{model_name}/ready", "/v2/models/{model_name}/infer"):

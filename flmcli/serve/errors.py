@@ -25,6 +25,16 @@ class GatewayTimeout(FlmError):
     http_status = 504
 
 
+class RequestTimeout(InputError):
+    """The client did not finish sending its body in time: its fault, not the server's (504)."""
+
+    http_status = 408
+
+
+# Set in the ASGI scope by BodySizeLimit while a request body is being read: False until its last part came.
+BODY_DONE = "flm.body_done"
+
+
 # An error message echoes what the client sent: cut past this many characters so a huge bad value cannot
 # make a huge answer (or log line).
 MAX_ERROR_CHARS = 1000

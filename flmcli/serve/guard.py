@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from ..errors import FlmError
-from .errors import GatewayTimeout
+from .errors import BODY_DONE, GatewayTimeout, RequestTimeout
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -37,6 +37,9 @@ class Guard:
                     async with asyncio.timeout(self.timeout):
                         response = await endpoint(request)
                 except TimeoutError:
+                    if request.scope.get(BODY_DONE) is False:
+                        raise RequestTimeout(f"the request body did not arrive within {self.timeout:g} s",
+                                             source="body") from None
                     raise GatewayTimeout(f"no answer within {self.timeout:g} s") from None
                 status = response.status_code
                 return response

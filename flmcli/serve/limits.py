@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .errors import PayloadTooLarge, error_body
+from .errors import BODY_DONE, PayloadTooLarge, error_body
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,8 +33,10 @@ class BodySizeLimit:
 
         async def counted() -> Message:
             nonlocal seen
+            scope.setdefault(BODY_DONE, False)
             message = await receive()
             if message["type"] == "http.request":
+                scope[BODY_DONE] = not message.get("more_body", False)
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     # Raised inside the endpoint's `await request.body()`: the FlmError handler answers 413.

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 from click.testing import CliRunner
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import flmcli.predictor
 from flmcli.cli import cli
@@ -47,29 +47,42 @@ def _cores() -> int:
     return cores
 
 
-def test_one_core_left_for_the_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cores = _cores()
-    for name in _THREAD_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+def _blas_with_a_thread_per_core(cores: int, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """BLAS loaded with one thread per core, as it starts when no variable is set (the suite's conftest sets
+    OMP_NUM_THREADS=1, which OpenBLAS reads at start-up): else flm's limit and the start-up count would be the
+    same number and these tests could not tell them apart. No thread variable is left set, unless a test sets one."""
     import flmcli
 
+    for name in _THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     flmcli.load(CHURN).estimator  # numpy's BLAS loaded, so that its pools are there to look at
+    assert _blas_threads(), "no BLAS library loaded"
+    threadpool_limits(limits=cores, user_api="blas")
     before = _blas_threads()
-    assert before, "no BLAS library loaded"
+    assert before and all(count == cores for count in before), before
+    return before
+
+
+@pytest.fixture
+def blas_threads_restored() -> Any:
+    """The BLAS pools as the other tests of this worker had them, whatever a test here set."""
+    with threadpool_limits(limits=None):  # remembers the counts; gives them back on exit
+        yield
+
+
+def test_one_core_left_for_the_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      blas_threads_restored: None) -> None:
+    cores = _cores()
+    before = _blas_with_a_thread_per_core(cores, monkeypatch)
     seen = _threads_during_job(tmp_path, monkeypatch)
     assert seen and all(counts == [max(1, cores - 1)] * len(counts) for counts in seen), (seen, cores)
     assert _blas_threads() == before
 
 
-def test_the_users_setting_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_users_setting_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                blas_threads_restored: None) -> None:
     cores = _cores()
-    import flmcli
-
-    flmcli.load(CHURN).estimator
-    before = _blas_threads()
-    assert before, "no BLAS library loaded"
-    if before[0] == max(1, cores - 1):  # BLAS started with fewer threads (a variable set for the whole run)
-        pytest.skip("BLAS already has the thread count flm would give it: the policies look the same")
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", str(before[0]))
+    before = _blas_with_a_thread_per_core(cores, monkeypatch)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", str(cores))
     seen = _threads_during_job(tmp_path, monkeypatch)
     assert seen and all(counts == before for counts in seen), (seen, before)
