@@ -153,3 +153,28 @@ def _model_threads() -> Iterator[None]:
         yield
     finally:
         limits.restore_original_limits()
+
+
+# glibc's malloc, as flm predict sets it: blocks up to this size come from the heap, not each from its own mmap...
+_MMAP_THRESHOLD = 32 << 20  # (the largest glibc accepts on 64-bit)
+# ...and up to this much freed memory stays at the top of the heap instead of going back to the kernel.
+_TRIM_THRESHOLD = 128 << 20
+
+
+def keep_freed_memory() -> None:
+    """Let glibc's malloc keep what a batch frees for the next batch, which allocates the same again.
+
+    By default each batch's numpy and pandas buffers of more than a few hundred kB are mmapped and unmapped, and the
+    heap's top is trimmed as soon as it is freed, so every batch faulted its memory in afresh: ~40k page faults and
+    0.2-0.3 CPU-s of kernel time per 1M churn rows (CSV or Parquet, `/usr/bin/time`), half the model's own time.
+    Peak RSS is what the batches in flight hold, as before (+1-2%). Not glibc (musl, macOS): left as it is.
+    """
+    import ctypes
+
+    try:
+        os.confstr("CS_GNU_LIBC_VERSION")
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError, ValueError):
+        return
+    mallopt(-3, _MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
+    mallopt(-1, _TRIM_THRESHOLD)  # M_TRIM_THRESHOLD

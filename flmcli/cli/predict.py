@@ -133,8 +133,10 @@ def run(
     """What `flm predict` does around the job: where output goes, in which format, what the terminal shows."""
     from .. import formats
     from ..errors import PartialFailure
-    from ..job import Job
+    from ..job import Job, keep_freed_memory
     from ..predictor import Predictor
+
+    keep_freed_memory()
 
     def load() -> Predictor:
         return Predictor.from_options(model, options)
