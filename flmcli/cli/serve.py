@@ -36,7 +36,7 @@ _DEFAULTS = ServeConfig()
 @click.command()
 @click.argument("models", nargs=-1, required=True, metavar="[NAME=]MODEL.flm...")
 @click.option("--host", default=_DEFAULTS.host, show_default=True, help="Address to bind.")
-@click.option("--port", default=_DEFAULTS.port, show_default=True, type=int, help="Port to bind.")
+@click.option("--port", default=_DEFAULTS.port, show_default=True, type=click.IntRange(0, 65535), help="Port to bind.")
 @click.option("--workers", default=_DEFAULTS.workers, show_default=True, type=click.IntRange(1),
               help="Worker processes.")
 @click.option("--method", default=_DEFAULTS.method, show_default=True, type=click.Choice(METHODS),
