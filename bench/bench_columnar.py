@@ -3,7 +3,8 @@ same run, never asserted.
 
     .venv/bin/python bench/bench_columnar.py [--rows N] [--repeat K] [--only ndjson,json,csv,parquet,rss,threads,stages,latency]
 
-    ndjson   NDJSON object rows: `flm predict` (Arrow columns) and flm as it was before (same flm with the Arrow
+    ndjson   NDJSON object rows: `flm predict` (Arrow columns), flm with every batch through Arrow's JSON reader
+             (json_columns.parse_objects switched off: ARROW_JSON) and flm as it was before (same flm with the Arrow
              reader, typed columns and column-wise NDJSON lines switched back: BEFORE) vs the hand-written orjson -> object array -> predict -> orjson script of
              bench_predict.py; same bytes out checked
     json     a JSON array of arrays: `flm predict` vs a hand-written orjson -> object array -> predict -> orjson script
@@ -111,6 +112,17 @@ sys.argv = ["flm", *sys.argv[1:]]
 main()
 """
 
+# flm with NDJSON objects parsed by Arrow's JSON reader, as before json_columns.parse_objects (flat lines with the
+# same keys through Arrow's CSV reader): same flm otherwise.
+ARROW_JSON = """
+import sys
+import flmcli.formats.json_columns as json_columns
+json_columns.parse_objects = lambda text, lines: None
+from flmcli.cli import main
+sys.argv = ["flm", *sys.argv[1:]]
+main()
+"""
+
 # flm with columnar inputs' strings given to the model as pandas builds them (Arrow-backed), as before
 # features._object_strings: same flm otherwise.
 PANDAS_STRINGS = """
@@ -201,8 +213,11 @@ def bench_ndjson(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
     source = inputs.ndjson(rows)
     (tmp / "hand.py").write_text(HAND_WRITTEN)
     (tmp / "before.py").write_text(BEFORE)
+    (tmp / "arrow_json.py").write_text(ARROW_JSON)
     commands = {
         "flm (Arrow)": ([FLM, "predict", str(MODEL), str(source)], tmp / "arrow.ndjson"),
+        "flm, Arrow JSON reader": ([PY, str(tmp / "arrow_json.py"), "predict", str(MODEL), str(source)],
+                                   tmp / "arrow_json.ndjson"),
         "flm (Arrow) 16k": ([FLM, "predict", str(MODEL), str(source), "--batch-size", "16384"], tmp / "arrow16.ndjson"),
         "flm before": ([PY, str(tmp / "before.py"), "predict", str(MODEL), str(source)], tmp / "rows.ndjson"),
         "hand-written 16k": ([PY, str(tmp / "hand.py"), str(source), str(tmp / "hand.ndjson"), "16384", str(MODEL)], None),
@@ -213,16 +228,16 @@ def bench_ndjson(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
                                     str(tmp / "hand64b.ndjson"), "65536", str(MODEL)], None),
     }
     results = run_commands(commands, rows, repeat)
-    outputs = [tmp / n for n in ("arrow.ndjson", "arrow16.ndjson", "rows.ndjson", "hand.ndjson", "hand64.ndjson",
-                                 "hand64b.ndjson")]
+    outputs = [tmp / n for n in ("arrow.ndjson", "arrow_json.ndjson", "arrow16.ndjson", "rows.ndjson", "hand.ndjson",
+                                 "hand64.ndjson", "hand64b.ndjson")]
     same = len({p.read_bytes() for p in outputs}) == 1
     walls = {name: med([r.wall for r in runs]) for name, runs in results.items()}
     hand = "hand-written 16k" if walls["hand-written 16k"] <= walls["hand-written 64k"] else "hand-written 64k"
-    ratios(f"the faster hand-written ({hand})", results, hand, ["flm (Arrow)", "flm (Arrow) 16k", "flm before"],
-           ">= 2x")
+    ratios(f"the faster hand-written ({hand})", results, hand,
+           ["flm (Arrow)", "flm, Arrow JSON reader", "flm (Arrow) 16k", "flm before"], ">= 2x")
     ratios("hand-written 64k with one BLAS thread", results, "hand-written 64k 1BLAS", ["flm (Arrow)"],
            "not the target: for scale")
-    print(f"  all six outputs byte-identical: {same}")
+    print(f"  all {len(outputs)} outputs byte-identical: {same}")
 
 
 def bench_json(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:

@@ -230,10 +230,10 @@ def _numbers(column: pa.ChunkedArray, first: bytes) -> pa.ChunkedArray | None:
         if integers is not None:
             # Arrow's cast takes `-`, digits, and also leading zeros and `0x` hex, which JSON does not: any
             # token of two characters or more starting with `0`, or of three or more starting with `-0`.
-            lengths = pc.binary_length(column)
-            if _any(pc.and_(pc.starts_with(column, "0"), pc.greater(lengths, 1))) or _any(
-                    pc.and_(pc.starts_with(column, "-0"), pc.greater(lengths, 2))):
-                return None
+            for opening, shortest in (("0", 1), ("-0", 2)):
+                starts = pc.starts_with(column, opening)
+                if _any(starts) and _any(pc.and_(starts, pc.greater(pc.binary_length(column), shortest))):
+                    return None
             return integers
     if not _all(pc.match_substring_regex(column, _NUMBER)):
         return None
