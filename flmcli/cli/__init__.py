@@ -169,6 +169,12 @@ def _stand_in_for_closed_stdio() -> None:
         sys.stdin = _ClosedStream("stdin")
     if sys.stdout is None:
         sys.stdout = _ClosedStream("stdout")
+    if sys.stderr is None:
+        import os
+
+        # Messages go nowhere, as the shell asked (`2>&-`); the run itself goes on. Opening /dev/null also takes
+        # the free descriptor 2, so that no file opened later gets it and receives what C code writes to it.
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the life of the process
 
 
 class _ReaderGone(Exception):
