@@ -22,6 +22,10 @@ same run, never asserted.
              less than the cores (what `flm predict` sets): wall and CPU
     stages   CPU seconds of each stage (start-up, parse, features, model, encode) run one at a time on one thread,
              flm and the hand-written scripts' steps side by side: where the time goes
+    filestages
+             the same for CSV and Parquet files (read, features, model, outputs, encode), then `flm predict`'s own
+             pipeline in one process with the model loaded: CPU of the main thread (model) and of the others
+             (reader, Arrow), and wall against the model alone on the same frames
 
 Every figure is printed with the 1-minute load average (`uptime`) when it was taken: the machine is shared.
 """
@@ -90,7 +94,7 @@ def run(cmd: list[str], *, stdin: str | bytes | None = None, stdout: str | None 
         print(f"    ! exit {proc.returncode}: {' '.join(map(str, cmd))}\n      {proc.stderr.decode()[-400:]}")
     return CpuRun(wall, rss, proc.returncode, cpu)
 
-SECTIONS = ("ndjson", "json", "csv", "parquet", "rss", "threads", "stages", "latency", "blas")
+SECTIONS = ("ndjson", "json", "csv", "parquet", "rss", "threads", "stages", "filestages", "latency", "blas")
 
 # flm as it was before the Arrow paths: the row-by-row NDJSON and JSON readers, rows given to the model as Python
 # objects, NDJSON lines encoded value by value, 16k-row batches. Same flm, same model, all switched back.
@@ -565,6 +569,99 @@ def bench_stages(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
         print(f"  $ {PY} <script> {source} {MODEL} flm|hand   (script in this file: STAGES)")
 
 
+FILE_STAGES = """
+import io, sys, time
+import flmcli
+from flmcli import features as feat, formats
+from flmcli.job import Job, _model_threads
+from flmcli.options import PredictOptions
+from flmcli.predictor import Predictor
+
+source, fmt, model = sys.argv[1], sys.argv[2], sys.argv[3]
+predictor = Predictor(flmcli.load(model))
+read, encode = formats.reader(fmt), formats.encoder(fmt)
+size = formats.get(fmt).batch_size
+clock = time.process_time
+cost = {}
+
+
+def add(stage, since):
+    now = clock()
+    cost[stage] = cost.get(stage, 0.0) + now - since
+    return now
+
+
+frames = []
+with open(source, "rb") as fp, _model_threads():
+    batches = iter(read(fp, source=source, batch_size=size))
+    t = clock()
+    for batch in batches:  # pyarrow's CSV reader reads ahead on a thread of its own: clock() counts every thread
+        t = add("read", t)
+        X = feat.from_table(batch, predictor.spec)
+        t = add("features", t)
+        y = predictor.call(X)
+        t = add("model", t)
+        scored = predictor._assemble(batch, list(range(len(batch))), y, {}, "predict")
+        t = add("outputs", t)
+        for _ in encode([scored]):
+            pass
+        t = add("encode", t)
+        frames.append(X)
+# flm's pipeline (reader thread, features made on it, model on this thread, writer), the model already loaded
+with formats.open_input(source) as opened:
+    wall, cpu, main = time.perf_counter(), clock(), time.thread_time()
+    Job(predictor, PredictOptions()).write([opened], io.BytesIO(), fmt)
+    wall, cpu, main = time.perf_counter() - wall, clock() - cpu, time.thread_time() - main
+with _model_threads():
+    alone, alone_cpu = time.perf_counter(), clock()
+    for X in frames:
+        predictor.estimator.predict(X)
+    alone, alone_cpu = time.perf_counter() - alone, clock() - alone_cpu
+print(" ".join(f"{k}={v}" for k, v in {**cost, "pipeline_wall": wall, "pipeline_cpu": cpu, "pipeline_main": main,
+                                        "alone_wall": alone, "alone_cpu": alone_cpu}.items()))
+"""
+
+
+def bench_file_stages(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
+    """CPU seconds of each stage of CSV and Parquet scoring, one at a time; then the pipeline, model loaded."""
+    import statistics
+
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    script = tmp / "file_stages.py"
+    script.write_text(FILE_STAGES)
+    parquet = inputs.parquet(rows)
+    csv = tmp / f"rows-{rows}.csv"
+    if not csv.exists():
+        pacsv.write_csv(pq.read_table(parquet), csv)
+    for fmt, source in (("csv", csv), ("parquet", parquet)):
+        print(f"\n== stages: {fmt}, {rows:,} rows, CPU seconds, median of {repeat} ({load()}) ==")
+        runs: list[dict[str, float]] = []
+        loads: list[float] = []
+        for _ in range(repeat):
+            loads.append(os.getloadavg()[0])
+            proc = subprocess.run([PY, str(script), str(source), fmt, str(MODEL)], check=False, capture_output=True,
+                                  text=True)
+            if proc.returncode:
+                print(proc.stderr[-400:])
+                continue
+            runs.append({k: float(v) for k, v in (item.split("=") for item in proc.stdout.split())})
+        if not runs:
+            continue
+        m = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        stages = ("read", "features", "model", "outputs", "encode")
+        print("  one at a time: " + ", ".join(f"{k} {m[k]:.2f}" for k in stages) +
+              f"; total {sum(m[k] for k in stages):.2f} CPU s")
+        print(f"  pipeline (model loaded): wall {m['pipeline_wall']:.2f} s, CPU {m['pipeline_cpu']:.2f} s of which "
+              f"main thread {m['pipeline_main']:.2f} s, others {m['pipeline_cpu'] - m['pipeline_main']:.2f} s")
+        print(f"  model alone on the same frames: wall {m['alone_wall']:.2f} s, CPU {m['alone_cpu']:.2f} s; "
+              f"model alone / pipeline: {m['alone_wall'] / m['pipeline_wall']:.2f}x by wall, "
+              f"{m['alone_cpu'] / m['pipeline_cpu']:.2f}x by CPU")
+        print(f"  (1-min load at each run: {', '.join(f'{x:.1f}' for x in loads)})")
+        print(f"  $ {PY} <script> {source} {fmt} {MODEL}   (script in this file: FILE_STAGES)")
+
+
 BLAS = """
 import sys, time
 import flmcli
@@ -681,6 +778,8 @@ def main() -> None:
             bench_threads(inputs, tmp, args.rows, args.repeat)
         if "stages" in only:
             bench_stages(inputs, tmp, args.rows, args.repeat)
+        if "filestages" in only:
+            bench_file_stages(inputs, tmp, args.rows, args.repeat)
         if "blas" in only:
             bench_blas(inputs, tmp, args.rows, args.repeat)
         if "latency" in only:

@@ -182,10 +182,21 @@ def _from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
             "choose and order them with --features",
             source=batch.source,
         )
+    _refuse_nested(table, batch.source)
     frame = table.to_pandas()
     if spec.by_name:
         return _object_strings(table, frame, batch.dictionaries)
     return frame.to_numpy(dtype=object)
+
+
+def _refuse_nested(table: pa.Table, source: str) -> None:
+    """A list, struct or map column holds no value a model takes: name it, as a nested JSON value is named."""
+    import pyarrow as pa
+
+    for field in table.schema:
+        if pa.types.is_nested(field.type):
+            raise InputError(f"a column of nested values ({field.type}); the model takes plain values",
+                             source=source, field=field.name)
 
 
 def _object_strings(

@@ -473,6 +473,8 @@ class Predictor:
         if found is None:
             return self._row_error(batch, index, f"the model cannot use this row: {clip(reason)}", None)
         field, value = found
+        if type(value).__module__ == "numpy" and hasattr(value, "item"):
+            value = value.item()  # a numpy scalar: echo `inf`, not `np.float64(inf)`
         return self._row_error(batch, index, f"the model cannot use the value {clip(repr(value))} ({clip(reason)})",
                                field)
 

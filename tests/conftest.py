@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +65,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                          for mark in item.iter_markers("xdist_group")})
         if groups:
             item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
+
+
+@pytest.fixture(scope="session")
+def plain_flm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/plain_model.py's model as an FLM file, for `flm` processes whose point is not the model (pass
+    `--trust` with tests.plain_model.TRUST and `plain_model.process_env()`)."""
+    from tests.plain_model import plain_model
+
+    return plain_model(tmp_path_factory.mktemp("plain") / "plain.flm")

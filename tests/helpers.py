@@ -48,6 +48,33 @@ def invoke(*args: str | os.PathLike[str], input: bytes | None = None) -> Ran:
     return Ran(result.exit_code, result.stdout_bytes, result.stderr_bytes)
 
 
+def invoke_through_a_pipe(*args: str | os.PathLike[str], input: bytes) -> Ran:
+    """`invoke`, with stdin the read end of a real OS pipe that a thread writes `input` into and then closes:
+    what `printf ... | flm ...` gives the command (a FIFO: no seeking, no size, reads that return what has come),
+    without starting an interpreter."""
+    import threading
+
+    read_fd, write_fd = os.pipe()
+
+    def feed() -> None:
+        with open(write_fd, "wb") as end:
+            end.write(input)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    with open(read_fd, "rb") as stdin:
+        from click.testing import CliRunner
+
+        from flmcli.cli import cli
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", UserWarning)
+            result = CliRunner().invoke(cli, [os.fspath(a) for a in args], input=stdin, prog_name="flm",
+                                        catch_exceptions=False)
+    writer.join(timeout=60)
+    return Ran(result.exit_code, result.stdout_bytes, result.stderr_bytes)
+
+
 def flm(*args: str | os.PathLike[str], input: bytes | None = None, timeout: float = 120, **kw: Any) -> subprocess.CompletedProcess[bytes]:
     """Run `flm` in a fresh interpreter, with real stdin/stdout/stderr pipes: only where the process is the point."""
     return subprocess.run(

@@ -1,4 +1,7 @@
-"""Real shell pipelines: chaining, an early-closing reader, a slow producer, Ctrl-C: here the process is the point."""
+"""Real shell pipelines: chaining, an early-closing reader, a slow producer, Ctrl-C: here the process is the point.
+
+Where the model is not (all but the chain, which checks the predictions), the processes load
+tests/plain_model.py's, which spares each the scikit-learn import."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import pandas as pd
 
 import flmcli
 from tests.helpers import CHURN, DATA, invoke
+from tests.plain_model import TRUST, process_env
 
 FLM = [sys.executable, "-m", "flmcli"]
 
@@ -55,26 +59,28 @@ def test_positional_rows_chain_too() -> None:
     assert orjson.loads(second.stdout) == [r["prediction"] for r in orjson.loads(first.stdout)]
 
 
-def test_head_closing_the_pipe_ends_quietly(tmp_path) -> None:
+def test_head_closing_the_pipe_ends_quietly(tmp_path, plain_flm) -> None:
     source = tmp_path / "rows.ndjson"
     source.write_bytes(b"\n".join(churn_lines(2000) * 50) + b"\n")
     result = subprocess.run(
-        f"{sys.executable} -m flmcli predict {CHURN} {source} --batch-size 256 | head -1",
+        f"{sys.executable} -m flmcli predict {plain_flm} --trust {TRUST} {source} --batch-size 256 | head -1",
         shell=True,
         capture_output=True,
         timeout=120,
+        env=process_env(),
     )
     assert result.stdout.count(b"\n") == 1
     assert result.stderr == b""
 
 
-def test_slow_producer_gets_answers_before_it_closes() -> None:
+def test_slow_producer_gets_answers_before_it_closes(plain_flm) -> None:
     lines = churn_lines(2)
     with subprocess.Popen(
-        [*FLM, "predict", CHURN, "--max-delay", "0.05"],
+        [*FLM, "predict", plain_flm, "--trust", TRUST, "--max-delay", "0.05"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env=process_env(),
     ) as process:
         assert process.stdin and process.stdout
         try:
@@ -92,9 +98,10 @@ def test_slow_producer_gets_answers_before_it_closes() -> None:
         assert process.wait(timeout=60) == 0
 
 
-def test_ctrl_c_exits_130() -> None:
+def test_ctrl_c_exits_130(plain_flm) -> None:
     with subprocess.Popen(
-        [*FLM, "predict", CHURN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [*FLM, "predict", plain_flm, "--trust", TRUST], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=process_env()
     ) as process:
         assert process.stdin and process.stdout and process.stderr
         process.stdin.write(churn_lines(1)[0] + b"\n")

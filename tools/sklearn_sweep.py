@@ -6,6 +6,7 @@ each of them through the restricted unpickler without --trust.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -44,13 +45,22 @@ def _fit(estimator: Any) -> Any | None:
     return None
 
 
-def fitted_estimators() -> Iterator[tuple[str, Any]]:
-    """(name, fitted estimator) for every estimator `all_estimators` lists that fits on tiny data."""
+@functools.cache
+def _estimator_classes() -> list[tuple[str, type]]:
+    """What `all_estimators` lists, taken once per process: importing scikit-learn's instance generator (in
+    `_instances`) enables its experimental estimators (IterativeImputer, the Halving searches), which would
+    otherwise join the list part-way through a sweep taken in parts. The allow-list was generated without them."""
     from sklearn.utils import all_estimators
 
+    return list(all_estimators())
+
+
+def fitted_estimators(part: int = 0, parts: int = 1) -> Iterator[tuple[str, Any]]:
+    """(name, fitted estimator) for every estimator `all_estimators` lists that fits on tiny data; with `parts`,
+    only the classes whose place in that list is `part` modulo `parts` (so that a test can be spread)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name, estimator_class in all_estimators():
+        for name, estimator_class in _estimator_classes()[part::parts]:
             for index, instance in enumerate(_instances(estimator_class)):
                 fitted = _fit(instance)
                 if fitted is not None:

@@ -10,6 +10,16 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class Seconds(click.FloatRange):
+    """click.FloatRange without NaN, which passes every range check (a --timeout nan made each request a 500)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        converted = super().convert(value, param, ctx)
+        if converted != converted:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return converted
+
+
 def trust_options(function: F) -> F:
     function = click.option(
         "--trust-all",

@@ -16,7 +16,7 @@ from ..errors import FlmError, InputError
 from ..formats import FORMAT_NAMES
 from ..options import METHODS, ON_ERROR, PredictOptions, keep_input_option, names
 from .environment import Environment
-from .options import trust_options
+from .options import Seconds, trust_options
 
 if TYPE_CHECKING:
     from ..job import Observer
@@ -52,7 +52,7 @@ def _once_each(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--keep", metavar="A,B", callback=_once_each, help="Write only these input fields next to the outputs (an id column, say).")
 @click.option("--batch-size", type=click.IntRange(1),
               help="Rows per model call (default: 65536; 16384 for JSON/NDJSON kept as they came, --keep-input).")
-@click.option("--max-delay", default=_DEFAULTS.max_delay, show_default=True, type=click.FloatRange(0),
+@click.option("--max-delay", default=_DEFAULTS.max_delay, show_default=True, type=Seconds(0),
               help="Seconds to wait for more rows before scoring a partial batch (live pipes).")
 @click.option("--on-error", default=_DEFAULTS.on_error, show_default=True, type=click.Choice(ON_ERROR),
               help="A bad row: fail (stop, exit 1), skip (report on stderr, exit 5), null (null output and an error field).")

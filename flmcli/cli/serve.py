@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ..options import METHODS, ServeConfig
-from .options import trust_options
+from .options import Seconds, trust_options
 
 
 def _parse_models(values: tuple[str, ...]) -> dict[str, str]:
@@ -36,7 +36,7 @@ _DEFAULTS = ServeConfig()
 @click.command()
 @click.argument("models", nargs=-1, required=True, metavar="[NAME=]MODEL.flm...")
 @click.option("--host", default=_DEFAULTS.host, show_default=True, help="Address to bind.")
-@click.option("--port", default=_DEFAULTS.port, show_default=True, type=int, help="Port to bind.")
+@click.option("--port", default=_DEFAULTS.port, show_default=True, type=click.IntRange(0, 65535), help="Port to bind.")
 @click.option("--workers", default=_DEFAULTS.workers, show_default=True, type=click.IntRange(1),
               help="Worker processes.")
 @click.option("--method", default=_DEFAULTS.method, show_default=True, type=click.Choice(METHODS),
@@ -44,13 +44,13 @@ _DEFAULTS = ServeConfig()
 @click.option("--max-batch-size", default=_DEFAULTS.max_batch_size, show_default=True, type=click.IntRange(1),
               help="Most rows coalesced from concurrent requests into one model call.")
 @click.option("--max-batch-delay-ms", default=_DEFAULTS.max_batch_delay_ms, show_default=True,
-              type=click.FloatRange(0),
+              type=Seconds(0),
               help="How long to wait for more requests to join a batch (0: batch whatever is queued).")
 @click.option("--max-body-size", default=_DEFAULTS.max_body_size, show_default=True, type=click.IntRange(1),
               help="Largest request body in bytes (413 beyond).")
-@click.option("--timeout", default=_DEFAULTS.timeout, show_default=True, type=click.FloatRange(0, min_open=True),
+@click.option("--timeout", default=_DEFAULTS.timeout, show_default=True, type=Seconds(0, min_open=True),
               help="Seconds a request may take (504 beyond).")
-@click.option("--header-timeout", default=_DEFAULTS.header_timeout, show_default=True, type=click.FloatRange(0),
+@click.option("--header-timeout", default=_DEFAULTS.header_timeout, show_default=True, type=Seconds(0),
               help="Seconds a connection may take to send a request's headers (0: no limit).")
 @click.option("--log-level", default=_DEFAULTS.log_level, show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))

@@ -365,7 +365,10 @@ def _event_kind(event: str) -> str:
 def _syntax_error(exc: Exception, source: str, row: int) -> InputError:
     if isinstance(exc, InputError):  # the nesting limit
         return exc
-    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    # yajl's errors (ijson's C backend) come as bytes holding the text, a copy of the input and a pointer line.
+    detail = exc.args[0] if exc.args else ""
+    text = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(exc)
+    reason = text.splitlines()[0] if text.strip() else type(exc).__name__
     return InputError(f"row {row}: invalid JSON: {reason}", source=source)
 
 

@@ -110,12 +110,20 @@ def run(models: Mapping[str, str], config: ServeConfig | None = None, **settings
         # under h11's 64 KiB; a body is bounded by --max-body-size and --timeout.
         "http": HeaderDeadlineProtocol,
     }
-    if config.workers > 1:
-        os.environ[CONFIG_ENV] = json.dumps({"models": dict(models), "config": config.to_json()})
-        del predictors
-        uvicorn.run(FACTORY, factory=True, workers=config.workers, **common)
-    else:
-        app = create_app(predictors, config)
-        freeze_heap()
-        uvicorn.run(app, **common)
+    try:
+        if config.workers > 1:
+            os.environ[CONFIG_ENV] = json.dumps({"models": dict(models), "config": config.to_json()})
+            del predictors
+            uvicorn.run(FACTORY, factory=True, workers=config.workers, **common)
+        else:
+            app = create_app(predictors, config)
+            freeze_heap()
+            uvicorn.run(app, **common)
+    except SystemExit as done:
+        from uvicorn.config import STARTUP_FAILURE
+
+        # uvicorn's status for "cannot listen" is 3, which is flm's "model file unreadable": say it our way.
+        if done.code == STARTUP_FAILURE:
+            raise FlmError(f"cannot listen on {config.host}:{config.port} (the reason is logged above)") from None
+        raise
     sys.stderr.flush()

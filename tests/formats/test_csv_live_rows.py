@@ -25,6 +25,7 @@ from flmcli.errors import InputError
 from flmcli.formats import csv_live
 from tests.formats.test_csv_rows import broken
 from tests.helpers import CHURN, DATA
+from tests.plain_model import TRUST, process_env
 
 
 @pytest.fixture(scope="module")
@@ -181,13 +182,15 @@ class Answers:
         return list(self._lines.queue)
 
 
-def test_a_short_row_from_a_slow_producer_is_answered_in_place_before_it_closes() -> None:
+# Real processes with real pipes; the model is not the point: tests/plain_model.py's spares each process the
+# scikit-learn import.
+def test_a_short_row_from_a_slow_producer_is_answered_in_place_before_it_closes(plain_flm: Path) -> None:
     header, good, other = churn_csv(2)
     short = b",".join(other.split(b",")[:-1])
     with subprocess.Popen(
-        [sys.executable, "-m", "flmcli", "predict", str(CHURN), "--from", "csv", "--to", "ndjson",
-         "--on-error", "null", "--max-delay", "0.05"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "flmcli", "predict", str(plain_flm), "--trust", TRUST, "--from", "csv", "--to",
+         "ndjson", "--on-error", "null", "--max-delay", "0.05"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=process_env(),
     ) as process:
         assert process.stdin is not None
         answers = Answers(process)
@@ -207,12 +210,13 @@ def test_a_short_row_from_a_slow_producer_is_answered_in_place_before_it_closes(
         assert process.wait(timeout=60) == 0
 
 
-def test_a_short_row_from_a_live_producer_fails_the_run_while_it_is_still_open() -> None:
+def test_a_short_row_from_a_live_producer_fails_the_run_while_it_is_still_open(plain_flm: Path) -> None:
     header, good, other = churn_csv(2)
     short = b",".join(other.split(b",")[:-1])
     with subprocess.Popen(
-        [sys.executable, "-m", "flmcli", "predict", str(CHURN), "--from", "csv", "--to", "ndjson", "--max-delay", "0.05"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "flmcli", "predict", str(plain_flm), "--trust", TRUST, "--from", "csv", "--to",
+         "ndjson", "--max-delay", "0.05"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=process_env(),
     ) as process:
         assert process.stdin is not None and process.stderr is not None
         answers = Answers(process)

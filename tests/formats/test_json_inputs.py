@@ -18,6 +18,8 @@ from flmcli.cli import cli
 from flmcli.errors import InputError
 from flmcli.formats import detect, reader
 from flmcli.formats.nesting import NESTING_LIMIT, DepthGuard, check
+from tests.helpers import invoke_through_a_pipe
+from tests.plain_model import TRUST, process_env
 
 ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "samples" / "churn.flm"
@@ -172,17 +174,18 @@ def test_array_rows_one_per_line_are_ndjson(head: bytes, fmt: str) -> None:
 
 @pytest.mark.parametrize("lines", [1, 3])
 def test_array_rows_on_stdin_through_a_real_pipe(lines: int) -> None:
-    result = subprocess.run([sys.executable, "-m", "flmcli", "predict", str(CHURN)], input=(LINE + b"\n") * lines, check=False,
-                            capture_output=True, timeout=120)
+    result = invoke_through_a_pipe("predict", CHURN, input=(LINE + b"\n") * lines)
     assert result.returncode == 0, result.stderr
     assert [orjson.loads(line) for line in result.stdout.splitlines()] == [{"prediction": 0}] * lines
 
 
-def test_array_rows_from_a_live_pipe_are_answered_as_they_arrive() -> None:
-    # `tail -f rows.ndjson | flm predict`: the first row is answered while the pipe is still open.
+def test_array_rows_from_a_live_pipe_are_answered_as_they_arrive(plain_flm: Path) -> None:
+    # `tail -f rows.ndjson | flm predict`: the first row is answered while the pipe is still open. A real process
+    # (its stdout is a real pipe too); the model is not the point: tests/plain_model.py's predicts 2 x ROW[0].
     # `with` closes the pipes too: an unclosed one is a ResourceWarning, an error under our pytest settings
-    with subprocess.Popen([sys.executable, "-m", "flmcli", "predict", str(CHURN)], stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+    with subprocess.Popen([sys.executable, "-m", "flmcli", "predict", str(plain_flm), "--trust", TRUST],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=process_env()) as process:
         assert process.stdin is not None and process.stdout is not None
         try:
             for _ in range(2):
@@ -194,7 +197,7 @@ def test_array_rows_from_a_live_pipe_are_answered_as_they_arrive() -> None:
                     ready, _, _ = select.select([process.stdout], [], [], 1)
                     if ready:
                         line += os.read(process.stdout.fileno(), 1 << 16)
-                assert orjson.loads(line) == {"prediction": 0}
+                assert orjson.loads(line) == {"prediction": 2.0 * ROW[0]}
             process.stdin.close()
             assert process.wait(timeout=60) == 0
         finally:
