@@ -64,8 +64,12 @@ class FlmGroup(click.Group):
             argv.remove("--traceback")
         _route_warnings()
         _stand_in_for_closed_stdio()
+        previous = _catch_termination()
         try:
             return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except _Terminated as stop:
+            click.echo("Terminated", err=True)
+            sys.exit(128 + stop.signum)
         except FlmError as error:
             if traceback:
                 raise
@@ -102,6 +106,42 @@ class FlmGroup(click.Group):
             click.echo(f"Error: unexpected {type(error).__name__}: {first}", err=True)
             click.echo("Hint: run again with --traceback to see where", err=True)
             sys.exit(int(ExitStatus.ERROR))
+        finally:
+            _restore_termination(previous)
+
+
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised where the main thread is, so that what is open unwinds as for Ctrl-C (an -o
+    file's temporary part is removed) instead of the process dying on the spot."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_termination(signum: int, frame: Any) -> None:
+    raise _Terminated(signum)
+
+
+def _catch_termination() -> dict[int, Any]:
+    """Handle SIGTERM and SIGHUP where nobody else does (the default handler), in the main thread only."""
+    import signal
+    import threading
+
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, _on_termination)
+    return previous
+
+
+def _restore_termination(previous: dict[int, Any]) -> None:
+    import signal
+
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
 
 
 class _ClosedStream:
@@ -175,8 +215,8 @@ def cli() -> None:
 
     Add --traceback to any command to see the Python traceback of an error.
     Exit status: 0 ok, 1 bad input, 2 usage, 3 model file unreadable, unsafe or
-    unrunnable, 5 rows skipped with --on-error skip, 130 interrupted, 141 the
-    reader of stdout went away (| head).
+    unrunnable, 5 rows skipped with --on-error skip, 130 interrupted (143 on
+    SIGTERM, 129 on SIGHUP), 141 the reader of stdout went away (| head).
     """
 
 

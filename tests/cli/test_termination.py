@@ -1,0 +1,39 @@
+"""SIGTERM (`timeout`, `kill`, a service manager) and SIGHUP (a closed terminal) end `flm predict` as Ctrl-C does:
+the `-o` file's temporary part is removed and the exit status is 128 + the signal. Python's default for them is
+to die on the spot, which left `.out.csv.XXXX.part` files behind."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.helpers import CHURN, DATA
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_terminated_run_leaves_no_part_file(tmp_path: Path, signum: int) -> None:
+    out = tmp_path / "out" / "scored.csv"
+    out.parent.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "flmcli", "predict", str(CHURN), "--from", "csv", "-o", str(out)],
+                               stdin=subprocess.PIPE, stderr=subprocess.PIPE, env={"FLM_WARM": "0", "PATH": ""})
+    assert process.stdin is not None
+    process.stdin.write(pd.read_parquet(DATA).head(20).to_csv(index=False).encode())
+    process.stdin.flush()  # the pipe stays open: the run is live, writing into its part file
+    deadline = time.monotonic() + 60
+    while not list(out.parent.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(out.parent.iterdir()), "the run never opened its output"
+    process.send_signal(signum)
+    try:
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signum, (process.returncode, err)
+    assert list(out.parent.iterdir()) == []
+    assert b"Traceback" not in err
