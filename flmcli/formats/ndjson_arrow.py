@@ -36,6 +36,7 @@ _BOM = b"\xef\xbb\xbf"
 def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
     chunks = ChunkSource(fp)
     pause = Pause(chunks, max_delay)
+    tries = _Tries()
     pending: list[tuple[bytes, int]] = []  # whole lines not yet in a batch, as read, with their count
     count = 0  # lines in `pending`
     tail = b""  # a line not yet ended
@@ -54,7 +55,7 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
             count += pending[-1][1]
         while count >= batch_size:
             text, rest = _take(pending, batch_size)
-            batch = _batch(text, batch_size, lineno, source)
+            batch = _batch(text, batch_size, lineno, source, tries)
             if batch is None:
                 yield from _row_by_row(text + b"".join(p for p, _ in rest) + tail, chunks, fp, lineno, source,
                                        batch_size, max_delay)
@@ -66,7 +67,7 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
         # Only with rows pending and the chunk used up is it worth asking whether the producer went quiet.
         if pause.due(count):
             text = b"".join(p for p, _ in pending)
-            batch = _batch(text, count, lineno, source)
+            batch = _batch(text, count, lineno, source, tries)
             if batch is None:
                 yield from _row_by_row(text + tail, chunks, fp, lineno, source, batch_size, max_delay)
                 return
@@ -77,7 +78,7 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
     text = b"".join(p for p, _ in pending) + tail
     if not text:
         return
-    batch = _batch(text, count + (1 if tail else 0), lineno, source)
+    batch = _batch(text, count + (1 if tail else 0), lineno, source, tries)
     if batch is None:
         yield from _row_by_row(text, chunks, fp, lineno, source, batch_size, max_delay)
         return
@@ -103,14 +104,38 @@ def _take(pending: list[tuple[bytes, int]], lines: int) -> tuple[bytes, list[tup
     raise AssertionError("fewer lines pending than taken")
 
 
-def _batch(text: bytes, lines: int, first_line: int, source: str) -> Batch | None:
+class _Tries:
+    """Whether the next batch goes to `json_columns` first. A batch it refuses can cost nearly a parse of its own
+    (a nested field at the end of every line is found last), so after a refusal the next batches skip it: the
+    input is likely to go on alike."""
+
+    SKIP = 7
+
+    def __init__(self) -> None:
+        self._skipped = 0
+
+    def due(self) -> bool:
+        if self._skipped:
+            self._skipped -= 1
+            return False
+        return True
+
+    def refused(self) -> None:
+        self._skipped = self.SKIP
+
+
+def _batch(text: bytes, lines: int, first_line: int, source: str, tries: _Tries) -> Batch | None:
     """`lines` lines as one batch of typed columns, else of decoded rows; None when a line is blank.
 
     Columns come from `json_columns` where every line is a flat object with the same keys (a third of the CPU
     of Arrow's JSON reader), else from Arrow's JSON reader."""
     from flmcli.formats import json_columns
 
-    table = json_columns.parse_objects(text, lines)
+    table = None
+    if tries.due():
+        table = json_columns.parse_objects(text, lines)
+        if table is None:
+            tries.refused()
     if table is None and _plain_object_lines(text, lines) and _within_nesting_limit(text, lines):
         table = _parse(text)
         if table is not None and (table.num_rows != lines or not _finite(table, text)):

@@ -122,13 +122,19 @@ def test_reader_batches_from_columns_fall_back_to_the_same_rows(size: int) -> No
 
 
 def test_reader_takes_columns_before_arrow_json(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Flat churn lines never reach Arrow's JSON reader; a batch the column parser refuses still does."""
-    parsed: list[int] = []
-    real = ndjson_arrow._parse
-    monkeypatch.setattr(ndjson_arrow, "_parse", lambda text: parsed.append(1) or real(text))
-    text = b"".join(orjson.dumps(row) + b"\n" for row in churn_rows())
+    """Flat churn lines never reach Arrow's JSON reader. After a batch the column parser refuses, the next
+    `_Tries.SKIP` batches go straight to Arrow's JSON reader, then the column parser is tried again."""
+    calls: list[str] = []
+    parse, parse_objects = ndjson_arrow._parse, json_columns.parse_objects
+    monkeypatch.setattr(ndjson_arrow, "_parse", lambda text: calls.append("arrow") or parse(text))
+    monkeypatch.setattr(json_columns, "parse_objects",
+                        lambda text, lines: calls.append("columns") or parse_objects(text, lines))
+    text = b"".join(orjson.dumps(row) + b"\n" for row in churn_rows())  # 40 lines
     batches = list(ndjson_arrow.read(io.BytesIO(text), source="s", batch_size=10))
-    assert all(b.table is not None for b in batches) and not parsed
-    nested = text.replace(b'"Age":42,', b'"Age":42,"tags":[1,2],', 1)
-    batches = list(ndjson_arrow.read(io.BytesIO(nested), source="s", batch_size=10))
-    assert all(b.table is not None for b in batches) and len(parsed) == 1
+    assert all(b.table is not None for b in batches) and calls == ["columns"] * 4
+    calls.clear()
+    nested = text.replace(b'"Age":42,', b'"Age":42,"tags":[1,2],', 1)  # in the first batch only
+    skip = ndjson_arrow._Tries.SKIP
+    batches = list(ndjson_arrow.read(io.BytesIO(nested + text + text), source="s", batch_size=10))
+    assert all(b.table is not None for b in batches) and len(batches) == 12
+    assert calls == ["columns", "arrow"] + ["arrow"] * skip + ["columns"] * (11 - skip)
