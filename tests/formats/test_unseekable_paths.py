@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -43,8 +41,7 @@ def test_a_parquet_or_arrow_fifo_is_read_like_stdin(tmp_path: Path, name: str) -
     fifo = tmp_path / name
     os.mkfifo(fifo)
     writer = feed(fifo, source.read_bytes())
-    ran = subprocess.run([sys.executable, "-m", "flmcli", "predict", str(CHURN), str(fifo)],
-                         capture_output=True, timeout=120)
+    ran = invoke("predict", CHURN, fifo)
     writer.join(10)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout == expected.stdout
