@@ -96,14 +96,14 @@ class FlmGroup(click.Group):
             where = f"{error.filename}: " if error.filename else ""
             reason = (error.strerror or str(error)).lower()
             doing = {errno.EBADF: "", errno.ENOSPC: "cannot write: "}.get(error.errno or 0, "cannot read or write: ")
-            click.echo(f"Error: {where}{doing}{reason}", err=True)
+            click.echo(one_line(f"Error: {where}{doing}{reason}"), err=True)
             sys.exit(int(ExitStatus.ERROR))
         except Exception as error:
             if traceback:
                 raise
             # Whatever we did not foresee still gets one line, not a traceback.
             first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            click.echo(f"Error: unexpected {type(error).__name__}: {first}", err=True)
+            click.echo(one_line(f"Error: unexpected {type(error).__name__}: {first}"), err=True)
             click.echo("Hint: run again with --traceback to see where", err=True)
             sys.exit(int(ExitStatus.ERROR))
         finally:
@@ -182,9 +182,17 @@ class _ReaderGone(Exception):
 
 
 def report(error: FlmError) -> None:
-    click.echo(f"Error: {error}", err=True)
+    click.echo(one_line(f"Error: {error}"), err=True)
     if error.hint:
-        click.echo(f"Hint: {error.hint}", err=True)
+        click.echo(one_line(f"Hint: {error.hint}"), err=True)
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters escaped: what a message echoes (a file name from a glob, a value) must not
+    split its line or drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _quiet_stdout() -> None:
@@ -203,7 +211,7 @@ def _route_warnings() -> None:
     import warnings
 
     def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-        sys.stderr.write(f"Warning: {message}\n")
+        sys.stderr.write(one_line(f"Warning: {message}") + "\n")
 
     warnings.showwarning = show
 
