@@ -19,7 +19,7 @@ import sys
 import time
 import warnings
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,17 +136,18 @@ class Helper:
                     self._readable(key.fd)
 
     # -- connections -------------------------------------------------------------------------
-    def _accept(self) -> None:
+    def _accept(self) -> bool:
+        """Greet one waiting connection; False when none was waiting."""
         assert self.listener is not None
         try:
             sock, _ = self.listener.accept()
         except (BlockingIOError, InterruptedError):
-            return
+            return False
         creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         _, uid, _ = struct.unpack("3i", creds)
         if uid != os.getuid():
             sock.close()
-            return
+            return True
         self.last_active = time.monotonic()
         conn = Conn(sock)
         self.conns[sock.fileno()] = conn
@@ -154,6 +155,13 @@ class Helper:
         self._send(conn, hello)
         sock.setblocking(False)
         self.selector.register(sock, selectors.EVENT_READ, "conn")
+        return True
+
+    def _greet_waiting(self) -> None:
+        """Greet every connection already waiting before work that can take seconds under load (a model to load,
+        modules to import): a client waits HELLO_TIMEOUT for the greeting, then runs cold; its request waits."""
+        while self.listener is not None and self._accept():
+            pass
 
     def _readable(self, fd: int) -> None:
         conn = self.conns[fd]
@@ -283,9 +291,11 @@ class Helper:
                     self.cache.hit((path, realpath, size, mtime, digest, tuple(trust), trust_all))
                 elif message.get("loaded"):
                     path, realpath, trust, trust_all = message["loaded"]
+                    self._greet_waiting()
                     self.cache.add(str(path), str(realpath), tuple(map(str, trust)), bool(trust_all))
                 elif message.get("imported"):
-                    _import_quietly(name for name in message["imported"] if isinstance(name, str))
+                    _import_quietly((name for name in message["imported"] if isinstance(name, str)),
+                                    between=self._greet_waiting)
             except (ValueError, TypeError, KeyError):
                 continue  # a child cannot take the helper down with a bad report
 
@@ -329,13 +339,15 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values) * 1000, 2) if values else None
 
 
-def _import_quietly(names: Iterable[str]) -> None:
-    """Import here what children had to import themselves, so the next child finds it loaded."""
+def _import_quietly(names: Iterable[str], between: Callable[[], None] = lambda: None) -> None:
+    """Import here what children had to import themselves, so the next child finds it loaded; `between` runs
+    before each import."""
     import importlib
 
     for name in names:
         if name in sys.modules or name.startswith("__main__"):
             continue
+        between()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
