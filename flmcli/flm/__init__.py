@@ -56,12 +56,17 @@ def loads(data: bytes, *, path: str | None = None, trust: Iterable[str] = (), tr
         raise
 
 
+def _is_binary(head: bytes) -> bool:
+    """docs/format.md §9: binary first; a leading u32 below 256 can only be a (possibly broken) binary header.
+    `head`: the first 512 bytes (fewer only when that is the whole file)."""
+    return binary.looks_binary(head) or head[:3] == b"\x00\x00\x00" or (
+        len(head) < 16 and legacy.tar_codec(head) is None and not legacy.looks_bare_zlib(head))
+
+
 def _read(data: bytes, path: str | None, trust: tuple[str, ...], trust_all: bool, budget: codecs.Budget) -> ModelFile:
     head = data[:512]
     tar_codec = legacy.tar_codec(head)
-    # docs/format.md §9: binary first; a leading u32 below 256 can only be a (possibly broken) binary header
-    if binary.looks_binary(head) or head[:3] == b"\x00\x00\x00" or (len(data) < 16 and tar_codec is None
-                                                                  and not legacy.looks_bare_zlib(head)):
+    if _is_binary(head):
         parsed = binary.parse(data, budget=budget)
         meta = _parse_meta(parsed.meta)
         lib = meta["framework"]["lib"]
@@ -86,6 +91,50 @@ def _read(data: bytes, path: str | None, trust: tuple[str, ...], trust_all: bool
                      checksummed=True)  # gzip, bz2, xz and zlib streams all carry a checksum
 
 
+# Bytes of a model file beyond what it may decompress to: headers, tar blocks, a stored (uncompressed) section's
+# framing. A file larger than its budget plus this cannot be one flm reads.
+_FRAMING = 1 << 20
+
+
+def _read_bounded(handle: IO[bytes], limit: int) -> bytes:
+    """The bytes of a model file, judged by its first ones before the rest is read, and never more than `limit`
+    (what a model file may hold): a path can name /dev/zero, /dev/urandom or a FIFO that never ends."""
+    head = b""
+    while len(head) < 512 and (more := handle.read(512 - len(head))):  # a raw stream may answer short
+        head += more
+    wanted = limit
+    if _is_binary(head):
+        if not binary.looks_binary(head):
+            binary.parse(head, budget=codecs.Budget())  # the header's own error: protocol, codec, truncation
+        elif len(head) >= binary.HEADER.size:
+            # The header says how long the body is; one byte more tells trailing bytes from the end of the file.
+            wanted = min(limit, binary.HEADER.size + binary.HEADER.unpack_from(head)[2] + 1)
+    elif legacy.tar_codec(head) is None and not legacy.looks_bare_zlib(head):
+        raise ModelFileError(f"not an FLM model file (it starts with bytes {head[:4].hex(' ')})")
+    if _regular_size(handle) <= wanted:
+        return head + handle.read()  # a file of known, acceptable size: one read, no copies
+    parts = [head]
+    size = len(head)
+    while size < wanted and (part := handle.read(min(1 << 20, wanted - size))):  # read(n) allocates n at once
+        parts.append(part)
+        size += len(part)
+    data = b"".join(parts)
+    if len(data) >= limit and handle.read(1):
+        raise ModelFileError(f"the file is larger than {limit} bytes, more than any model file flm reads")
+    return data
+
+
+def _regular_size(handle: IO[bytes]) -> int:
+    """The size of the regular file behind `handle`, or a size no limit allows (a pipe, a device, memory)."""
+    import stat
+
+    try:
+        status = os.fstat(handle.fileno())
+    except (OSError, ValueError, AttributeError):
+        return 1 << 62
+    return status.st_size if stat.S_ISREG(status.st_mode) else 1 << 62
+
+
 def load(source: str | os.PathLike[str] | IO[bytes], *, trust: Iterable[str] = (), trust_all: bool = False,
          max_size: int | None = None) -> ModelFile:
     """Read and check an FLM file written by any Flama release (1.0 – 2.2).
@@ -96,15 +145,21 @@ def load(source: str | os.PathLike[str] | IO[bytes], *, trust: Iterable[str] = (
     total decompressed bytes (default `codecs.MAX_DECOMPRESSED_BYTES`).
     """
     path: str | None
+    limit = (max_size if max_size is not None else codecs.MAX_DECOMPRESSED_BYTES) + _FRAMING
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         try:
             with open(source, "rb") as handle:
-                data = handle.read()
+                data = _read_bounded(handle, limit)
         except OSError as exc:
             raise ModelFileError(f"cannot read the model file: {exc.strerror or exc}", path=path) from None
+        except ModelFileError as exc:
+            raise ModelFileError(exc.message, path=path, hint=exc.hint) from None
     else:
         name = getattr(source, "name", None)
         path = name if isinstance(name, str) else None
-        data = source.read()
+        try:
+            data = _read_bounded(source, limit)
+        except ModelFileError as exc:
+            raise ModelFileError(exc.message, path=path, hint=exc.hint) from None
     return loads(data, path=path, trust=trust, trust_all=trust_all, max_size=max_size)

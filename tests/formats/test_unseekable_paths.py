@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -14,7 +12,6 @@ import pandas as pd
 import pytest
 
 from tests.helpers import CHURN, DATA, invoke
-from tests.plain_model import TRUST, process_env
 
 
 def feed(fifo: Path, data: bytes) -> threading.Thread:
@@ -28,7 +25,7 @@ def feed(fifo: Path, data: bytes) -> threading.Thread:
 
 
 @pytest.mark.parametrize("name", ["rows.parquet", "rows.arrow", "rows"])
-def test_a_parquet_or_arrow_fifo_is_read_like_stdin(tmp_path: Path, name: str, plain_flm: Path) -> None:
+def test_a_parquet_or_arrow_fifo_is_read_like_stdin(tmp_path: Path, name: str) -> None:
     frame = pd.read_parquet(DATA).head(50)
     source = tmp_path / "source"
     if name.endswith(".arrow"):
@@ -39,16 +36,12 @@ def test_a_parquet_or_arrow_fifo_is_read_like_stdin(tmp_path: Path, name: str, p
             writer.write_table(table)
     else:
         frame.to_parquet(source)
-    # A process, so that a read that waits forever on the FIFO ends at the timeout; the model is not the point:
-    # tests/plain_model.py's spares the process the scikit-learn import.
-    model = [plain_flm, "--trust", TRUST]
-    expected = invoke("predict", *model, source, "--from", "arrow" if name.endswith(".arrow") else "parquet")
+    expected = invoke("predict", CHURN, source, "--from", "arrow" if name.endswith(".arrow") else "parquet")
     assert expected.returncode == 0, expected.stderr
     fifo = tmp_path / name
     os.mkfifo(fifo)
     writer = feed(fifo, source.read_bytes())
-    ran = subprocess.run([sys.executable, "-m", "flmcli", "predict", *map(str, model), str(fifo)],
-                         capture_output=True, timeout=120, env=process_env())
+    ran = invoke("predict", CHURN, fifo)
     writer.join(10)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout == expected.stdout
