@@ -13,15 +13,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.helpers import CHURN, DATA
+from tests.helpers import DATA
+from tests.plain_model import ROOT, TRUST
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_a_terminated_run_leaves_no_part_file(tmp_path: Path, signum: int) -> None:
+def test_a_terminated_run_leaves_no_part_file(tmp_path: Path, signum: int, plain_flm: Path) -> None:
     out = tmp_path / "out" / "scored.csv"
     out.parent.mkdir()
-    process = subprocess.Popen([sys.executable, "-m", "flmcli", "predict", str(CHURN), "--from", "csv", "-o", str(out)],
-                               stdin=subprocess.PIPE, stderr=subprocess.PIPE, env={"FLM_WARM": "0", "PATH": ""})
+    # the model is not the point: tests/plain_model.py's spares the process the scikit-learn import
+    process = subprocess.Popen([sys.executable, "-m", "flmcli", "predict", str(plain_flm), "--trust", TRUST, "--from",
+                                "csv", "-o", str(out)], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={"FLM_WARM": "0", "PATH": "", "PYTHONPATH": str(ROOT)})
     assert process.stdin is not None
     process.stdin.write(pd.read_parquet(DATA).head(20).to_csv(index=False).encode())
     process.stdin.flush()  # the pipe stays open: the run is live, writing into its part file
