@@ -206,6 +206,13 @@ def _check_targets(sources: Sequence[str], directory: Path, options: PredictOpti
 
     if "-" in sources:
         raise InputError("stdin cannot be scored into a directory; give -o a file name", source="<stdin>")
+    for source in sources:  # every input is there, before the first one is scored into the folder
+        try:
+            if os.path.isdir(source):
+                raise IsADirectoryError(21, "Is a directory")
+            os.stat(source)
+        except OSError as exc:
+            raise InputError(f"cannot open: {exc.strerror or exc}", source=source) from None
     written: dict[Path, str] = {}
     inputs = {Path(source).resolve(): source for source in sources}
     for source in sources:

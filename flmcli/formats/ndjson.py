@@ -30,11 +30,16 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
     records: list[Any] = []
     lines: list[int] = []
     lineno = 0  # lines consumed so far
-    tail = b""
+    tails: list[bytes] = []  # a line not yet ended, in the pieces it came in (joined once: `+` was quadratic)
     data = chunks.read().removeprefix(b"\xef\xbb\xbf")
     while data:
-        parts = (tail + data).split(b"\n") if tail else data.split(b"\n")
-        tail = parts.pop()
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            tails.append(data)
+            parts: list[bytes] = []
+        else:
+            parts = (b"".join([*tails, data[:cut]]) if tails else data[:cut]).split(b"\n")
+            tails = [data[cut + 1 :]] if cut + 1 < len(data) else []
         values, numbers = parse_lines(parts, lineno + 1, source)
         lineno += len(parts)
         if values:
@@ -52,6 +57,7 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
             yield Batch(source=source, records=records, lines=lines, first_row=lines[0])
             records, lines = [], []
         data = chunks.read()
+    tail = b"".join(tails)
     if tail.strip():
         values, numbers = parse_lines([tail], lineno + 1, source)
         records.extend(values)

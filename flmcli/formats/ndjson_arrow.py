@@ -39,16 +39,16 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
     tries = _Tries()
     pending: list[tuple[bytes, int]] = []  # whole lines not yet in a batch, as read, with their count
     count = 0  # lines in `pending`
-    tail = b""  # a line not yet ended
+    tails: list[bytes] = []  # a line not yet ended, in the pieces it came in (joined once: `+=` was quadratic)
     lineno = 1  # line number of the first pending line
     data = chunks.read().removeprefix(_BOM)
     while data:
         cut = data.rfind(b"\n")
         if cut < 0:
-            tail += data
+            tails.append(data)
         else:
-            piece = tail + data[: cut + 1]
-            tail = data[cut + 1 :]
+            piece = b"".join([*tails, data[: cut + 1]]) if tails else data[: cut + 1]
+            tails = [data[cut + 1 :]] if cut + 1 < len(data) else []
             if not count:
                 pause.restart()
             pending.append((piece, _occurrences(piece, b"\n")))
@@ -57,7 +57,8 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
             text, rest = _take(pending, batch_size)
             batch = _batch(text, batch_size, lineno, source, tries)
             if batch is None:
-                yield from _row_by_row(text + b"".join(p for p, _ in rest) + tail, chunks, fp, lineno, source,
+                rows = text + b"".join(p for p, _ in rest) + b"".join(tails)
+                yield from _row_by_row(rows, chunks, fp, lineno, source,
                                        batch_size, max_delay)
                 return
             yield batch
@@ -69,12 +70,13 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
             text = b"".join(p for p, _ in pending)
             batch = _batch(text, count, lineno, source, tries)
             if batch is None:
-                yield from _row_by_row(text + tail, chunks, fp, lineno, source, batch_size, max_delay)
+                yield from _row_by_row(text + b"".join(tails), chunks, fp, lineno, source, batch_size, max_delay)
                 return
             yield batch
             lineno += count
             pending, count = [], 0
         data = chunks.read()
+    tail = b"".join(tails)
     text = b"".join(p for p, _ in pending) + tail
     if not text:
         return
