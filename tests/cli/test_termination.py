@@ -13,18 +13,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.helpers import DATA
-from tests.plain_model import ROOT, TRUST
+from tests.helpers import CHURN, DATA
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_a_terminated_run_leaves_no_part_file(tmp_path: Path, signum: int, plain_flm: Path) -> None:
+def test_a_terminated_run_leaves_no_part_file(tmp_path: Path, signum: int) -> None:
     out = tmp_path / "out" / "scored.csv"
     out.parent.mkdir()
-    # the model is not the point: tests/plain_model.py's spares the process the scikit-learn import
-    process = subprocess.Popen([sys.executable, "-m", "flmcli", "predict", str(plain_flm), "--trust", TRUST, "--from",
-                                "csv", "-o", str(out)], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env={"FLM_WARM": "0", "PATH": "", "PYTHONPATH": str(ROOT)})
+    process = subprocess.Popen([sys.executable, "-m", "flmcli", "predict", str(CHURN), "--from", "csv", "-o", str(out)],
+                               stdin=subprocess.PIPE, stderr=subprocess.PIPE, env={"FLM_WARM": "0", "PATH": ""})
     assert process.stdin is not None
     process.stdin.write(pd.read_parquet(DATA).head(20).to_csv(index=False).encode())
     process.stdin.flush()  # the pipe stays open: the run is live, writing into its part file

@@ -10,31 +10,29 @@ from pathlib import Path
 
 import pandas as pd
 
-from tests.helpers import DATA
-from tests.plain_model import TRUST, process_env
+from tests.helpers import CHURN, DATA
 
 
-def run(model: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+def run(*args: str) -> subprocess.CompletedProcess[bytes]:
     # A real process: the stray traceback is written by the interpreter's unraisable hook, to the real stderr.
-    # The model is not the point: tests/plain_model.py's spares the process the scikit-learn import.
-    return subprocess.run([sys.executable, "-m", "flmcli", "predict", str(model), "--trust", TRUST, *args],
-                          capture_output=True, timeout=120, env=process_env())
+    return subprocess.run([sys.executable, "-m", "flmcli", "predict", str(CHURN), *args], capture_output=True,
+                          timeout=120)
 
 
-def test_a_short_latin1_row_is_one_line_naming_it(tmp_path: Path, plain_flm: Path) -> None:
+def test_a_short_latin1_row_is_one_line_naming_it(tmp_path: Path) -> None:
     lines = pd.read_parquet(DATA).head(10).to_csv(index=False).encode().split(b"\n")
     lines[3] = b"1,2,H\xe9llo"
     (tmp_path / "rows.csv").write_bytes(b"\n".join(lines))
-    ran = run(plain_flm, str(tmp_path / "rows.csv"))
+    ran = run(str(tmp_path / "rows.csv"))
     assert ran.returncode == 1
     err = ran.stderr.decode(errors="replace")
     assert "Traceback" not in err and "Exception ignored" not in err, err
     assert "rows.csv:4:" in err and "expected 14 fields, got 3" in err, err
 
 
-def test_a_binary_file_read_as_csv_is_refused_as_such(tmp_path: Path, plain_flm: Path) -> None:
+def test_a_binary_file_read_as_csv_is_refused_as_such(tmp_path: Path) -> None:
     pd.read_parquet(DATA).head(10).to_parquet(tmp_path / "rows.parquet")
-    ran = run(plain_flm, "--from", "csv", str(tmp_path / "rows.parquet"))
+    ran = run("--from", "csv", str(tmp_path / "rows.parquet"))
     assert ran.returncode == 1
     err = ran.stderr.decode(errors="replace")
     assert "Traceback" not in err and "Exception ignored" not in err, err
