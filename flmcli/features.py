@@ -170,7 +170,8 @@ def _from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
     if spec.names is not None:
         missing = [name for name in spec.names if name not in table.column_names]
         if missing:
-            raise InputError("missing column", source=batch.source, field=missing[0])
+            raise InputError("missing column", source=batch.source, field=missing[0],
+                             hint=_separator_hint(table.column_names))
         twice = [name for name in spec.names if table.column_names.count(name) > 1]
         if twice:
             raise InputError(f"the input has {table.column_names.count(twice[0])} columns of this name",
@@ -187,6 +188,17 @@ def _from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
     if spec.by_name:
         return _object_strings(table, frame, batch.dictionaries)
     return frame.to_numpy(dtype=object)
+
+
+def _separator_hint(names: list[str]) -> str | None:
+    """A header of one column holding ';' or '|' is a file separated by it, which flm does not read as CSV."""
+    if len(names) != 1:
+        return None
+    for separator in (";", "|"):
+        if separator in names[0]:
+            return (f"the header looks separated by {separator!r}; flm reads CSV separated by commas and TSV by tabs "
+                    f"(tr '{separator}' ',' < FILE, when no value holds a comma)")
+    return None
 
 
 def _refuse_nested(table: pa.Table, source: str) -> None:
