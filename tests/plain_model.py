@@ -5,7 +5,7 @@ A `flm predict` process that loads a scikit-learn model spends ~1.3 CPU-s import
 it reads a row, and the suite starts dozens of them; this model needs only numpy, which flm imports anyway, so
 such a process costs about a third. It is a real FLM file (flmcli.dump), trusted by name on the command line as a
 user trusts their own class (`--trust`); it takes the churn sample's 13 features, named, and predicts twice the
-first. The tests that compare real predictions keep the real models.
+first (predict_proba: odd or even). The tests that compare real predictions keep the real models.
 """
 
 from __future__ import annotations
@@ -20,16 +20,30 @@ CHURN_FEATURES = ["RowNumber", "CustomerId", "Surname", "CreditScore", "Geograph
 TRUST = "tests.plain_model.FirstFeatureTwice"
 
 
+NUMERIC = [0, 1, 3, 6, 7, 8, 9, 10, 11, 12]  # the churn features that are numbers (not Surname, Geography, Gender)
+
+
 class FirstFeatureTwice:
+    """Twice the first feature; like the churn model, it refuses a row whose numeric feature is not a number."""
+
     def __init__(self, names: list[str]) -> None:
         self.feature_names_in_ = list(names)
         self.n_features_in_ = len(names)
 
-    def predict(self, X: Any) -> Any:
+    def _numbers(self, X: Any) -> Any:
         import numpy as np
 
-        first = X.iloc[:, 0] if hasattr(X, "iloc") else np.asarray(X, dtype=object)[:, 0]
-        return np.asarray(first, dtype=float) * 2
+        table = X.to_numpy(dtype=object) if hasattr(X, "to_numpy") else np.asarray(X, dtype=object)
+        return table[:, NUMERIC].astype(float)  # ValueError for "old", as the churn model raises
+
+    def predict(self, X: Any) -> Any:
+        return self._numbers(X)[:, 0] * 2
+
+    def predict_proba(self, X: Any) -> Any:
+        import numpy as np
+
+        high = (self._numbers(X)[:, 0] % 2).astype(float)
+        return np.column_stack([1 - high, high])
 
 
 def plain_model(path: Path) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.helpers import CHURN, DATA, invoke
+from tests.helpers import CHURN, DATA, invoke, invoke_through_a_pipe
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +69,7 @@ def test_a_utf16_file_is_refused_at_its_header(tmp_path, text: bytes) -> None:
 
 
 def test_latin1_in_a_live_pipe_is_refused(text: bytes) -> None:
-    import subprocess
-    import sys
-
     data = latin(text, 4, b"France", b"Fr\xe9nce")
-    ran = subprocess.run([sys.executable, "-m", "flmcli", "predict", str(CHURN), "--from", "csv"],
-                         input=data, capture_output=True, timeout=120)
+    ran = invoke_through_a_pipe("predict", CHURN, "--from", "csv", input=data)
     assert ran.returncode == 1
     assert b"<stdin>:4: field 'Geography'" in ran.stderr and b"UTF-8" in ran.stderr, ran.stderr

@@ -28,6 +28,8 @@ FLM = [sys.executable, "-m", "flmcli"]
 
 def env_for(directory: str | None, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("FLM_")}
+    # the cold processes and the helper may import tests.plain_model (a model trusted by name)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     if directory is None:
         env["FLM_WARM"] = "0"
     else:

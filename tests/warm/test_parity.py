@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.plain_model import TRUST
+
 from .conftest import CHURN, Helper, Run, env_for, run, shell
 
 # one warm helper (a session fixture) per run, not one per worker
@@ -19,39 +21,46 @@ pytestmark = pytest.mark.xdist_group("warm-helper")
 FORMATS = ("json", "ndjson", "csv", "tsv", "parquet", "arrow")
 INPUTS = [f"{fmt}-rows.{fmt}" for fmt in FORMATS]
 
+# The scikit-learn churn model where the model matters to the helper: every reader and writer, and
+# predict_proba, run in its forked children. Elsewhere tests/plain_model.py's model (trusted by name), which
+# spares each cold reference process ~1.3 CPU-s of scikit-learn import: those cases are about options,
+# standard input, files and exit statuses, and the rest of tests/warm runs the churn model warm.
+PLAIN = ["plain.flm", "--trust", TRUST]
+
 # name -> (argv after `flm`, file fed on stdin, extra environment)
 CASES: dict[str, tuple[list[str], str | None, dict[str, str]]] = {
     # every reader and every writer, each input into its own format, then every input into a text and a binary
     # writer (a cold run costs ~1.3 s of imports: not one per writer)
     "to-own-format": (["predict", "churn.flm", *INPUTS, "-o", "out-own/"], None, {}),
-    **{f"to-{fmt}": (["predict", "churn.flm", *INPUTS, "--to", fmt, "-o", f"out-{fmt}/"], None, {})
+    **{f"to-{fmt}": (["predict", *PLAIN, *INPUTS, "--to", fmt, "-o", f"out-{fmt}/"], None, {})
        for fmt in ("ndjson", "parquet")},
-    "stdin-json-env-option": (["predict", "churn.flm", "--keep", "Surname"], "json-rows.json",
+    "stdin-json-env-option": (["predict", *PLAIN, "--keep", "Surname"], "json-rows.json",
                               {"FLM_PREDICT_OUTPUT_NAME": "churned"}),
-    "stdin-csv-keep": (["predict", "churn.flm", "--keep", "CustomerId"], "csv-rows.csv", {}),
+    "stdin-csv-keep": (["predict", *PLAIN, "--keep", "CustomerId"], "csv-rows.csv", {}),
     "stdin-parquet-spooled": (
-        ["predict", "churn.flm", "-o", "sub/out.parquet"],
+        ["predict", *PLAIN, "-o", "sub/out.parquet"],
         "parquet-rows.parquet",
         {"TMPDIR": "spool"},
     ),
-    "stdin-parquet-bad-tmpdir": (["predict", "churn.flm"], "parquet-rows.parquet", {"TMPDIR": "/nonexistent/flm"}),
+    "stdin-parquet-bad-tmpdir": (["predict", *PLAIN], "parquet-rows.parquet", {"TMPDIR": "/nonexistent/flm"}),
     "stdin-arrow-proba": (["predict", "churn.flm", "--method", "predict_proba"], "arrow-rows.arrow", {}),
-    "exit1-bad-row": (["predict", "churn.flm", "bad.ndjson"], None, {}),
-    "exit5-skip": (["predict", "churn.flm", "bad.ndjson", "--on-error", "skip"], None, {}),
-    "null-row": (["predict", "churn.flm", "bad.ndjson", "--on-error", "null", "--keep-input"], None, {}),
+    "exit1-bad-row": (["predict", *PLAIN, "bad.ndjson"], None, {}),
+    "exit5-skip": (["predict", *PLAIN, "bad.ndjson", "--on-error", "skip"], None, {}),
+    "null-row": (["predict", *PLAIN, "bad.ndjson", "--on-error", "null", "--keep-input"], None, {}),
     "exit2-option": (["predict", "churn.flm", "--bogus"], None, {}),
     "exit2-no-model": (["predict", "missing.flm"], None, {}),
     "exit3-not-a-model": (["predict", "json-rows.json", "json-rows.json"], None, {}),
-    "exit1-method": (["predict", "churn.flm", "json-rows.json", "--method", "transform"], None, {}),
+    "exit1-method": (["predict", *PLAIN, "json-rows.json", "--method", "transform"], None, {}),
     "help": (["predict", "--help"], None, {}),
 }
 
 
-def _case_dir(base: Path, inputs: Path) -> Path:
+def _case_dir(base: Path, inputs: Path, plain: Path) -> Path:
     base.mkdir(parents=True)
     for item in inputs.iterdir():
         shutil.copy(item, base / item.name)
     shutil.copy(CHURN, base / "churn.flm")
+    shutil.copy(plain, base / "plain.flm")
     (base / "spool").mkdir()
     (base / "sub").mkdir()  # `-o sub/out.parquet` writes into a folder; like open(), flm does not create it
     return base
@@ -70,11 +79,12 @@ def _run_case(name: str, root: Path, env: dict[str, str]) -> tuple[Run, dict[str
 
 
 @pytest.fixture(scope="module")
-def results(helper: Helper, inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, Any]]:
+def results(helper: Helper, inputs: Path, plain_flm: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, Any]]:
     root = tmp_path_factory.mktemp("parity")
     for side in ("warm", "cold"):
         for name in CASES:
-            _case_dir(root / side / name, inputs)
+            _case_dir(root / side / name, inputs, plain_flm)
     # cold runs pay the imports each: run them side by side while the warm ones go one after another
     with ThreadPoolExecutor(max_workers=3) as pool:
         cold = {name: pool.submit(_run_case, name, root / "cold", env_for(None)) for name in CASES}
