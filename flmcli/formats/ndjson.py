@@ -22,6 +22,13 @@ PRETTY_HINT = "pass a JSON array or one object per line (jq -c)"
 
 
 _ROW_TYPES = frozenset((list, dict))
+# What one line may hold: a reader holds an unfinished line whole, so without a bound `flm predict --from ndjson
+# /dev/zero` grew until the machine ran out of memory.
+MAX_LINE = 64 << 20
+
+
+def too_long(line: int, source: str) -> InputError:
+    return InputError(f"a line longer than {MAX_LINE >> 20} MiB; a row may be at most that", source=source, line=line)
 
 
 def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
@@ -31,15 +38,22 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
     lines: list[int] = []
     lineno = 0  # lines consumed so far
     tails: list[bytes] = []  # a line not yet ended, in the pieces it came in (joined once: `+` was quadratic)
+    tail_size = 0
     data = chunks.read().removeprefix(b"\xef\xbb\xbf")
     while data:
         cut = data.rfind(b"\n")
         if cut < 0:
             tails.append(data)
+            tail_size += len(data)
             parts: list[bytes] = []
         else:
+            if tail_size + cut > MAX_LINE:
+                check_lines(tails, data[:cut], lineno + 1, source)
             parts = (b"".join([*tails, data[:cut]]) if tails else data[:cut]).split(b"\n")
             tails = [data[cut + 1 :]] if cut + 1 < len(data) else []
+            tail_size = len(data) - cut - 1
+        if tail_size > MAX_LINE:
+            raise too_long(lineno + len(parts) + 1, source)
         values, numbers = parse_lines(parts, lineno + 1, source)
         lineno += len(parts)
         if values:
@@ -64,6 +78,22 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
         lines.extend(numbers)
     if records:
         yield Batch(source=source, records=records, lines=lines, first_row=lines[0])
+
+
+def check_lines(tails: list[bytes], head: bytes, first_line: int, source: str) -> None:
+    """Refuse the first line over MAX_LINE among the unfinished line's pieces + `head` (whole lines, the first
+    numbered `first_line`)."""
+    size = sum(len(t) for t in tails)
+    start = 0
+    line = first_line
+    while True:
+        end = head.find(b"\n", start)
+        stop = len(head) if end < 0 else end
+        if size + stop - start > MAX_LINE:
+            raise too_long(line, source)
+        if end < 0:
+            return
+        size, start, line = 0, end + 1, line + 1
 
 
 def parse_lines(parts: list[bytes], first_line: int, source: str) -> tuple[list[Any], list[int]]:

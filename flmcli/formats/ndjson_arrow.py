@@ -40,19 +40,26 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
     pending: list[tuple[bytes, int]] = []  # whole lines not yet in a batch, as read, with their count
     count = 0  # lines in `pending`
     tails: list[bytes] = []  # a line not yet ended, in the pieces it came in (joined once: `+=` was quadratic)
+    tail_size = 0
     lineno = 1  # line number of the first pending line
     data = chunks.read().removeprefix(_BOM)
     while data:
         cut = data.rfind(b"\n")
         if cut < 0:
             tails.append(data)
+            tail_size += len(data)
         else:
+            if tail_size + cut > ndjson.MAX_LINE:
+                ndjson.check_lines(tails, data[:cut], lineno + count, source)
             piece = b"".join([*tails, data[: cut + 1]]) if tails else data[: cut + 1]
             tails = [data[cut + 1 :]] if cut + 1 < len(data) else []
+            tail_size = len(data) - cut - 1
             if not count:
                 pause.restart()
             pending.append((piece, _occurrences(piece, b"\n")))
             count += pending[-1][1]
+        if tail_size > ndjson.MAX_LINE:
+            raise ndjson.too_long(lineno + count, source)
         while count >= batch_size:
             text, rest = _take(pending, batch_size)
             batch = _batch(text, batch_size, lineno, source, tries)
@@ -138,7 +145,7 @@ def _batch(text: bytes, lines: int, first_line: int, source: str, tries: _Tries)
         table = json_columns.parse_objects(text, lines)
         if table is None:
             tries.refused()
-    if table is None and _plain_object_lines(text, lines) and _within_nesting_limit(text, lines):
+    if table is None and _plain_object_lines(text, lines) and _within_nesting_limit(text, lines) and _narrow(text):
         table = _parse(text)
         if table is not None and (table.num_rows != lines or not _finite(table, text)):
             table = None
@@ -149,6 +156,23 @@ def _batch(text: bytes, lines: int, first_line: int, source: str, tries: _Tries)
     if len(batch) != lines:
         return None  # a blank line: the rows of this and later batches are no longer one per line
     return batch
+
+
+def _narrow(text: bytes) -> bool:
+    """Whether no line has more than json_columns.MAX_COLUMNS fields (commas inside strings count too, which only
+    sends the batch the row-by-row way). Arrow's JSON reader makes a column of every key any line has, null in
+    the other rows: one 1 MB line of 100k keys among short lines took gigabytes."""
+    import numpy as np
+
+    from flmcli.formats.json_columns import MAX_COLUMNS
+
+    if text.count(b",") < MAX_COLUMNS:
+        return True
+    data = np.frombuffer(text, dtype=np.uint8)
+    commas = np.flatnonzero(data == ord(","))
+    ends = np.append(np.flatnonzero(data == ord("\n")), len(data))
+    per_line = np.diff(np.searchsorted(commas, ends), prepend=0)
+    return int(per_line.max()) < MAX_COLUMNS
 
 
 def _plain_object_lines(text: bytes, lines: int) -> bool:
@@ -275,8 +299,18 @@ def _row_by_row(
 ) -> Iterator[Batch]:
     """The rest of the input, from line `first_line` (a batch start) on, through the row-by-row reader."""
     shift = first_line - 1
-    for batch in ndjson.read(_Replay(head, chunks, fp), source=source, batch_size=batch_size,  # type: ignore[arg-type]
-                             max_delay=max_delay):
+    rows = ndjson.read(_Replay(head, chunks, fp), source=source, batch_size=batch_size,  # type: ignore[arg-type]
+                       max_delay=max_delay)
+    while True:
+        try:
+            batch = next(rows)
+        except StopIteration:
+            return
+        except InputError as error:
+            if error.line is None or not shift:
+                raise
+            raise InputError(error.reason, source=error.source, line=error.line + shift, field=error.field,
+                             hint=error.hint) from None
         if shift:
             batch.lines = [line + shift for line in batch.lines or ()]
             batch.first_row += shift
