@@ -33,6 +33,9 @@ _NUMBER = r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$"
 _LONG_INTEGER = r"^-?[0-9]{16,}$"
 # Whether Arrow may split the CSV parse over its own threads (bench/bench_columnar.py --only threads measures both).
 USE_THREADS = True
+# Rows wider than this go to the row-by-row path: each column here costs a few kB and a dozen kernel calls, so one
+# 20 MB row of 10M numbers took 22 GB before it was refused for its width.
+MAX_COLUMNS = 4096
 # Row boundaries this reader cuts at: compact (orjson, JSON.stringify) and Python's json.dumps separators.
 _BOUNDARIES = (b"],[", b"], [")
 # An object key with what surrounds it, as the first row writes it: `{`, spaces, the key (no escape: the text
@@ -127,7 +130,9 @@ def _width(text: bytes) -> int:
 
 def _fields(text: bytes | pa.Buffer, width: int) -> pa.Table | None:
     """Each line of `text` cut at every comma, as `width` string columns; None if a line has another count or
-    the text is not UTF-8."""
+    the text is not UTF-8, or for rows wider than MAX_COLUMNS."""
+    if width > MAX_COLUMNS:
+        return None
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
