@@ -20,7 +20,13 @@ from tests.helpers import CHURN, DATA
 def test_a_terminated_run_leaves_no_part_file(tmp_path: Path, signum: int) -> None:
     out = tmp_path / "out" / "scored.csv"
     out.parent.mkdir()
-    process = subprocess.Popen([sys.executable, "-m", "flmcli", "predict", str(CHURN), "--from", "csv", "-o", str(out)],
+    argv = ["flm", "predict", str(CHURN), "--from", "csv", "-o", str(out)]
+    # As from a terminal: under `nohup` (or a shell's `&`) the suite inherits SIGHUP ignored, and flm rightly
+    # keeps an inherited ignore (it then runs on to the end of its input and exits 0).
+    launch = ("import runpy, signal, sys; signal.signal(signal.SIGHUP, signal.SIG_DFL); "
+              f"signal.signal(signal.SIGTERM, signal.SIG_DFL); sys.argv = {argv!r}; "
+              "runpy.run_module('flmcli', run_name='__main__')")
+    process = subprocess.Popen([sys.executable, "-c", launch],
                                stdin=subprocess.PIPE, stderr=subprocess.PIPE, env={"FLM_WARM": "0", "PATH": ""})
     assert process.stdin is not None
     process.stdin.write(pd.read_parquet(DATA).head(20).to_csv(index=False).encode())
