@@ -6,9 +6,29 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+
+def replaced(target: str | os.PathLike[str], files: Iterable[tuple[str, str | int | None]]) -> str | None:
+    """Which of `files` (a description, and a path or an open descriptor) is the file at `target`, under any name
+    (a link, stdin redirected from it): the rename that ends a write to `target` would replace it. None if none
+    is, or nothing is at `target` yet."""
+    try:
+        at = os.stat(target)
+    except OSError:
+        return None
+    for what, where in files:
+        if where is None:
+            continue
+        try:
+            seen = os.fstat(where) if isinstance(where, int) else os.stat(where)
+        except OSError:
+            continue
+        if (seen.st_dev, seen.st_ino) == (at.st_dev, at.st_ino):
+            return what
+    return None
 
 
 @contextlib.contextmanager

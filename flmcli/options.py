@@ -86,6 +86,17 @@ def names(value: str | None) -> tuple[str, ...] | None:
     return split or None
 
 
+def named_twice(value: str | None) -> str | None:
+    """The first field a list (--features, --keep, ?keep=) names twice: a typo, which would give the model, or the
+    output, a column twice."""
+    seen: set[str] = set()
+    for name in names(value) or ():
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
 def keep_input_option(keep_all: bool, fields: Sequence[str] | None) -> KeepInput:
     """--keep-input / --keep a,b (or ?keep_input / ?keep=a,b): named fields win over the flag."""
     return list(fields) if fields else keep_all

@@ -32,15 +32,12 @@ def _json_file(path: str | None, option: str) -> Any:
 
 def _check_output(output: str, inputs: dict[str, str | None]) -> None:
     """An -o that is one of pack's own inputs would be replaced by the FLM file: refuse it before anything."""
-    import os
-
+    from ..atomic import replaced
     from ..errors import UsageError
 
-    if not os.path.exists(output):
-        return
-    for what, path in inputs.items():
-        if path is not None and os.path.exists(path) and os.path.samefile(path, output):
-            raise UsageError(f"-o {output} would replace the {what} {path}", hint="write the FLM file elsewhere")
+    what = replaced(output, ((f"{what} {path}", path) for what, path in inputs.items()))
+    if what is not None:
+        raise UsageError(f"-o {output} would replace the {what}", hint="write the FLM file elsewhere")
 
 
 def _iso_timestamp(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

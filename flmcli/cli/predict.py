@@ -14,7 +14,7 @@ import click
 from ..atomic import atomic_write
 from ..errors import FlmError, InputError
 from ..formats import FORMAT_NAMES
-from ..options import METHODS, ON_ERROR, PredictOptions, keep_input_option, names
+from ..options import METHODS, ON_ERROR, PredictOptions, keep_input_option, named_twice, names
 from .environment import Environment
 from .options import Seconds, trust_options
 
@@ -25,12 +25,9 @@ _DEFAULTS = PredictOptions()
 
 
 def _once_each(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A field named twice in --features or --keep is a typo: the model would get a column twice."""
-    seen: set[str] = set()
-    for name in names(value) or ():
-        if name in seen:
-            raise click.BadParameter(f"{name!r} is named twice")
-        seen.add(name)
+    twice = named_twice(value)
+    if twice is not None:
+        raise click.BadParameter(f"{twice!r} is named twice")
     return value
 
 
@@ -234,21 +231,21 @@ def _check_targets(sources: Sequence[str], directory: Path, options: PredictOpti
 def _check_output_file(output: str, model: str, sources: Sequence[str], env: Environment) -> None:
     """Refuse an -o file that is the model or an input (by any name: a link, stdin redirected from it): the
     atomic rename would replace it with the predictions."""
+    from ..atomic import replaced
     from ..errors import UsageError
 
+    named: list[tuple[str, str | int | None]] = [("model " + model, model)]
+    named += [("input <stdin>", _stdin_fd(env)) if s == "-" else ("input " + s, s) for s in sources]
+    what = replaced(output, named)
+    if what is not None:
+        raise UsageError(f"-o {output} would replace the {what}", hint="write the predictions to another file")
+
+
+def _stdin_fd(env: Environment) -> int | None:
     try:
-        target = os.stat(output)
-    except OSError:
-        return  # not there yet: it is nothing we read
-    named = [("model", model), *(("input", source) for source in sources)]
-    for kind, name in named:
-        try:
-            seen = os.fstat(env.stdin.fileno()) if name == "-" else os.stat(name)
-        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-            continue
-        if (seen.st_dev, seen.st_ino) == (target.st_dev, target.st_ino):
-            raise UsageError(f"-o {output} would replace the {kind} {'<stdin>' if name == '-' else name}",
-                             hint="write the predictions to another file")
+        return env.stdin.fileno()
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
 
 
 def _opens_without_waiting(sources: Sequence[str], env: Environment) -> bool:
@@ -257,9 +254,10 @@ def _opens_without_waiting(sources: Sequence[str], env: Environment) -> bool:
     import stat
 
     for source in sources:
+        fd = _stdin_fd(env) if source == "-" else None
         try:
-            mode = os.fstat(env.stdin.fileno()).st_mode if source == "-" else os.stat(source).st_mode
-        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            mode = (os.fstat(fd) if fd is not None else os.stat(source)).st_mode
+        except OSError:
             return False
         if not stat.S_ISREG(mode):
             return False

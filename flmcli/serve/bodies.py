@@ -15,6 +15,7 @@ from ..batch import Batch, Scored
 from ..errors import InputError
 from ..formats import envelope
 from ..formats.registry import FORMATS
+from ..options import named_twice, names
 
 # The source name in error messages: `input:3: field 'Age': ...` is row 3 of the request's rows.
 SOURCE = "input"
@@ -137,11 +138,10 @@ def flama_json(scored: Iterable[Scored], keep_input: bool | list[str] = False) -
 def keep_option(keep_input: str | None, keep: str | None) -> bool | list[str]:
     """`?keep_input=true` keeps every input field; `?keep=a,b` keeps those fields."""
     if keep:
-        names = [name.strip() for name in keep.split(",") if name.strip()]
-        twice = [name for index, name in enumerate(names) if name in names[:index]]
-        if twice:
-            raise InputError(f"{twice[0]!r} is named twice", source="query", field="keep")
-        return names
+        twice = named_twice(keep)
+        if twice is not None:
+            raise InputError(f"{twice!r} is named twice", source="query", field="keep")
+        return list(names(keep) or ())
     if keep_input is None:
         return False
     value = keep_input.strip().lower()
