@@ -3,7 +3,6 @@ it is named."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -11,32 +10,15 @@ import pytest
 from flmcli.batch import Batch
 from flmcli.errors import InputError
 from flmcli.formats import ndjson, ndjson_arrow
+from tests.formats.test_long_lines import Trickle
 from tests.helpers import CHURN, invoke
 
 ROW = b'{"a": 1, "b": "x"}\n'
 READERS: dict[str, Callable[..., Iterator[Batch]]] = {"ndjson": ndjson.read, "ndjson_arrow": ndjson_arrow.read}
 
 
-class Trickle(io.RawIOBase):
-    """A pipe that hands out at most `size` bytes per read."""
-
-    def __init__(self, data: bytes, size: int) -> None:
-        self._data = memoryview(data)
-        self._size = size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
-        n = min(len(buffer), self._size, len(self._data))
-        buffer[:n] = self._data[:n]
-        self._data = self._data[n:]
-        return n
-
-
 def _rows(reader: str, data: bytes, piece: int, batch_size: int = 2) -> int:
-    fp = io.BufferedReader(Trickle(data, piece))
-    return sum(len(b) for b in READERS[reader](fp, source="in.ndjson", batch_size=batch_size))
+    return sum(len(b) for b in READERS[reader](Trickle(data, piece), source="in.ndjson", batch_size=batch_size))
 
 
 @pytest.mark.parametrize("reader", list(READERS))
@@ -63,7 +45,7 @@ def test_lines_up_to_the_limit_are_read(monkeypatch: pytest.MonkeyPatch, reader:
     assert _rows(reader, ROW * 3 + exact + ROW * 4 + exact.rstrip(b"\n"), piece) == 9
 
 
-def test_flm_predict_from_an_endless_line_stops_with_one_line(tmp_path: object) -> None:
+def test_flm_predict_from_an_endless_line_stops_with_one_line() -> None:
     ran = invoke("predict", CHURN, "--from", "ndjson", "/dev/zero")
     assert ran.returncode == 1, ran.stderr
     assert ran.stdout == b""
