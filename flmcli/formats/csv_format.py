@@ -105,7 +105,7 @@ def read(
             yield from place(block)
         yield from place(_stand_in(None, reader.schema).slice(0, 0))  # short rows after the last good one
 
-    for table, first_row in rebatch(blocks(), batch_size):
+    for table, first_row in rebatch(blocks(), batch_size, reader.schema):
         # The header is line 1, so data row i is line i + 1 (a quoted field spanning lines shifts this).
         lines = list(range(first_row + 1, first_row + 1 + table.num_rows))
         bad = {row - first_row: bad_rows.pop(row) for row in sorted(bad_rows) if row < first_row + table.num_rows}
