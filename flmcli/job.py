@@ -49,6 +49,7 @@ class Job:
         self.skipped = 0  # rows dropped under on_error="skip"
         self._current: BinaryIO | None = None
         self._done = 0
+        self._ahead: Iterator[Batch] | None = None  # the batches read ahead (prefetch's ReadAhead)
 
     @property
     def predictor(self) -> Predictor:
@@ -64,7 +65,7 @@ class Job:
         closed properly first (a JSON array gets its `]`, a Parquet file its footer).
         """
         self._done = 0  # position() counts this write's inputs, as its observer's total does
-        batches = prefetch(self._batches(inputs))
+        self._ahead = batches = prefetch(self._batches(inputs))
         try:
             stream = self.predictor.predict(batches)
             if observe is not None:
@@ -81,6 +82,7 @@ class Job:
                 formats.writer(out_fmt)(until_failure(), out, keep_input=self.options.keep_input)
         finally:
             batches.close()
+            self._ahead = None
         if failure:
             raise failure[0]
 
@@ -108,11 +110,18 @@ class Job:
                 # Once the model is loaded, a table's model input is made here, on the reader thread, while the
                 # model scores the batch before (~20% of a CSV or Parquet run's CPU beside the model's own).
                 predictor = self._predictor
-                if not callable(predictor):
+                if not callable(predictor) and (batch.fallback is None or self._reader_ahead()):
                     features.prepare(batch, predictor.spec)
                 yield batch
             self._done += formats.size(opened.fp) or 0
             self._current = None
+
+    def _reader_ahead(self) -> bool:
+        """Whether the batches read ahead fill the queue: the reader would wait, so it has time to make the next
+        one's model input. Typed columns from text (NDJSON, JSON arrays) take longer to parse than to score on
+        some inputs, and then the main thread, which waits for them anyway, makes it."""
+        full = getattr(self._ahead, "full", None)  # None before prefetch has handed its reader back
+        return full is not None and bool(full())
 
     def _count(self, stream: Iterator[Scored]) -> Iterator[Scored]:
         for scored in stream:

@@ -74,6 +74,10 @@ class ReadAhead(Iterator[T]):
                 raise item.error
             return item  # type: ignore[return-value]
 
+    def full(self) -> bool:
+        """Whether `depth` items wait to be taken: the producer's next hand-over would wait."""
+        return self._slots.full()
+
     def close(self) -> None:
         """No more items wanted: the thread stops at its next hand-over."""
         self._done = True
