@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .formats import Input
     from .options import PredictOptions
     from .predictor import Predictor
+    from .prefetch import ReadAhead
 
 # Called once per batch that dropped rows, with one {"source", "line", "error"} record per dropped row.
 SkipReport = Callable[[list[dict[str, Any]]], None]
@@ -33,6 +34,12 @@ Observer = Callable[["Iterator[Scored]"], "Iterator[Scored]"]
 # (bench/bench_columnar.py: ~10% less CPU than 16k rows on churn). A batch that falls back to decoded rows is
 # that size in Python objects (~120 MiB for churn rows); live pipes still answer after --max-delay.
 TYPED_BATCH_SIZE = 65536
+
+# While the model loads, the reader goes on reading tables (CSV, Parquet, Arrow) up to this many bytes of them
+# instead of stopping at the prefetch depth: parsing the model would otherwise wait for later runs alongside it
+# on the second core. Their model inputs are made, oldest first, as soon as the model is loaded. Bounded, so peak
+# memory stays the same whatever the input's length.
+READ_AHEAD_WHILE_LOADING = 64 << 20
 
 
 class Job:
@@ -49,7 +56,7 @@ class Job:
         self.skipped = 0  # rows dropped under on_error="skip"
         self._current: BinaryIO | None = None
         self._done = 0
-        self._ahead: Iterator[Batch] | None = None  # the batches read ahead (prefetch's ReadAhead)
+        self._ahead: ReadAhead[Batch] | None = None
 
     @property
     def predictor(self) -> Predictor:
@@ -65,9 +72,12 @@ class Job:
         closed properly first (a JSON array gets its `]`, a Parquet file its footer).
         """
         self._done = 0  # position() counts this write's inputs, as its observer's total does
-        self._ahead = batches = prefetch(self._batches(inputs))
+        self._ahead = batches = prefetch(self._batches(inputs), finish=self._prepare, ready=self._loaded,
+                                         weigh=_table_bytes, budget=READ_AHEAD_WHILE_LOADING)
         try:
-            stream = self.predictor.predict(batches)
+            predictor = self.predictor  # loaded now if need be, while the reader reads
+            batches.wake()  # the inputs of the batches read meanwhile can be made now, while BLAS is set up
+            stream = predictor.predict(batches)
             if observe is not None:
                 stream = observe(stream)
             failure: list[FlmError] = []
@@ -106,22 +116,27 @@ class Job:
                 read = ndjson_arrow.read if opened.fmt == "ndjson" else json_array.read_typed
                 if self.options.batch_size is None:
                     size = TYPED_BATCH_SIZE
-            for batch in read(opened.fp, source=opened.name, batch_size=size, max_delay=self.options.max_delay):
-                # Once the model is loaded, a table's model input is made here, on the reader thread, while the
-                # model scores the batch before (~20% of a CSV or Parquet run's CPU beside the model's own).
-                predictor = self._predictor
-                if not callable(predictor) and (batch.fallback is None or self._reader_ahead()):
-                    features.prepare(batch, predictor.spec)
-                yield batch
+            yield from read(opened.fp, source=opened.name, batch_size=size, max_delay=self.options.max_delay)
             self._done += formats.size(opened.fp) or 0
             self._current = None
 
+    def _loaded(self) -> bool:
+        return not callable(self._predictor)
+
+    def _prepare(self, batch: Batch) -> None:
+        """A table's model input, made on the reader thread (prefetch's `finish`) while the model scores the batch
+        before (~20% of a CSV or Parquet run's CPU beside the model's own); the batches read while the model
+        loaded are made as soon as it is, oldest first."""
+        predictor = self._predictor
+        if not callable(predictor) and (batch.fallback is None or self._reader_ahead()):
+            features.prepare(batch, predictor.spec)
+
     def _reader_ahead(self) -> bool:
-        """Whether the batches read ahead fill the queue: the reader would wait, so it has time to make the next
-        one's model input. Typed columns from text (NDJSON, JSON arrays) take longer to parse than to score on
-        some inputs, and then the main thread, which waits for them anyway, makes it."""
-        full = getattr(self._ahead, "full", None)  # None before prefetch has handed its reader back
-        return full is not None and bool(full())
+        """Whether batches already wait to be scored: the reader is ahead, and has time to make a batch's model input.
+        Typed columns from text (NDJSON, JSON arrays) can take longer to parse than to score; then the main thread,
+        which would wait for the reader anyway, makes the input itself (`features.text_input`)."""
+        ahead = self._ahead
+        return ahead is not None and ahead.full()
 
     def _count(self, stream: Iterator[Scored]) -> Iterator[Scored]:
         for scored in stream:
@@ -137,6 +152,13 @@ class Job:
                     self.on_skip(dropped)
             yield scored
             del scored  # not held while the next batch is scored: one batch fewer in memory
+
+
+def _table_bytes(batch: Batch) -> int | None:
+    """What a waiting batch holds, when it is a table alone (rows decoded from text are not counted: None)."""
+    if batch.table is None or batch.records is not None or batch.fallback is not None:
+        return None
+    return int(batch.table.nbytes)
 
 
 # Set by the user, these say how many threads BLAS may start: flm then leaves BLAS alone.

@@ -41,9 +41,11 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
             arrow_limits.check_file(fp, source=source)
             file = ipc.open_file(native(fp))
             batches: Iterable[pa.RecordBatch] = (file.get_batch(i) for i in range(file.num_record_batches))
+            schema = file.schema
         else:
             batches = arrow_limits.stream_batches(fp, source=source)
-        for table, first_row in rebatch(batches, batch_size):
+            schema = None  # an empty batch first says it: see stream_batches
+        for table, first_row in rebatch(batches, batch_size, schema):
             yield Batch(source=source, table=table, first_row=first_row)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"cannot read Arrow IPC: {str(exc).splitlines()[0]}", source=source) from None

@@ -123,17 +123,32 @@ def stream_batches(fp: BinaryIO, *, source: str) -> Iterator[Any]:
     schema = ipc.read_schema(first)
     if any(has_dictionary(field.type) for field in schema):
         # dictionary batches fill a memo that only pyarrow's stream reader keeps: hand it the checked messages
-        yield from ipc.open_stream(_CheckedStream(messages, first, source=source))
+        reader = ipc.open_stream(_CheckedStream(messages, first, source=source))
+        empty = True
+        for batch in reader:
+            empty = False
+            yield batch
+        if empty:
+            yield _no_rows(reader.schema)
         return
     number = 1
     while True:
         try:
             message = messages.read_next_message()
         except StopIteration:
+            if number == 1:
+                yield _no_rows(schema)
             return
         number += 1
         check_message(message, source=source, number=number)
         yield ipc.read_record_batch(message, schema)
+
+
+def _no_rows(schema: Any) -> Any:
+    """A stream of no batches still says its columns: an empty batch (see columnar.rebatch)."""
+    import pyarrow as pa
+
+    return pa.RecordBatch.from_pylist([], schema=schema)
 
 
 class _CheckedStream(io.RawIOBase):

@@ -46,8 +46,14 @@ def has_dictionary(kind: pa.DataType) -> bool:
     return pa.types.is_dictionary(kind) or any(has_dictionary(kind.field(i).type) for i in range(kind.num_fields))
 
 
-def rebatch(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[tuple[pa.Table, int]]:
-    """Tables of exactly `size` rows (the last may be shorter) with the 1-based number of their first row."""
+def rebatch(
+    batches: Iterable[pa.RecordBatch], size: int, schema: pa.Schema | None = None
+) -> Iterator[tuple[pa.Table, int]]:
+    """Tables of exactly `size` rows (the last may be shorter) with the 1-based number of their first row.
+
+    An input of no rows that still says its columns (a CSV header, `schema`, an empty batch) is one empty table:
+    the model checks its columns as it would check its rows', so a header of the wrong columns fails now, not on
+    the day rows come."""
     import pyarrow as pa
 
     pending: list[pa.RecordBatch] = []
@@ -55,6 +61,7 @@ def rebatch(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[tuple[pa.T
     row = 1
     for batch in batches:
         if batch.num_rows == 0:
+            schema = schema or batch.schema
             continue
         pending.append(batch)
         count += batch.num_rows
@@ -70,6 +77,8 @@ def rebatch(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[tuple[pa.T
         count -= start
     if count:
         yield pa.Table.from_batches(pending), row
+    elif row == 1 and schema is not None:
+        yield schema.empty_table(), row
 
 
 def input_table(batch: Batch, keep_input: KeepInput, *, text: bool = False) -> pa.Table:

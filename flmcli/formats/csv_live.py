@@ -59,6 +59,11 @@ def read(chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float,
         end = text.rfind(b"\n") + 1
         complete, tail = text[:end], text[end:]
         if not header:
+            # The header is the first line that is not empty (pyarrow skips empty lines), once its line end has
+            # come: a producer may write it in parts.
+            complete = complete.lstrip(b"\r\n")
+            if not complete:
+                continue
             header, _, complete = complete.partition(b"\n")
             header += b"\n"
         if complete.strip():
@@ -66,10 +71,15 @@ def read(chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float,
         while count >= batch_size or pause.due(count):
             yield take(min(count, batch_size))
             pause.restart()
+    if not header and tail.strip():  # one line and no line end: a header alone
+        header, tail = tail + b"\n", b""
     if tail.strip():
         parse(tail)
     if count:
         yield take(count)
+    elif row == 1 and header.strip():
+        # A header and no rows: its columns are checked as rows' would be (as on the bulk path: columnar.rebatch).
+        yield _batch(_parse(header, source, delimiter, schema, 1)[0], source, 1, {})
 
 
 def _parse(

@@ -41,7 +41,7 @@ def read_row_groups(fp: BinaryIO, *, source: str, batch_size: int, row_groups: S
         groups = range(parquet.metadata.num_row_groups) if row_groups is None else row_groups
         parquet_limits.check(parquet, groups, source=source)
         batches = (b for g in groups for b in parquet.iter_batches(batch_size=batch_size, row_groups=[g]))
-        for table, first_row, dictionaries in parquet_strings.decoded(rebatch(batches, batch_size), declared,
+        for table, first_row, dictionaries in parquet_strings.decoded(rebatch(batches, batch_size, parquet.schema_arrow), declared,
                                                                       source=source):
             yield Batch(source=source, table=table, first_row=first_row, dictionaries=dictionaries)
     except (pa.ArrowInvalid, OSError) as exc:

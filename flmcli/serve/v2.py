@@ -202,9 +202,27 @@ def _read(header: bytes, binary: memoryview | None, served: ServedModel) -> tupl
     request_id = document.get("id")
     if request_id is not None and (type(request_id) not in (str, int, float)):
         raise InputError("id must be a string (or a number, echoed as sent)", source="body", field="id")
+    if type(request_id) is float or request_id == 0 and type(request_id) is int:
+        document["id"] = _number_as_sent(header)
     inputs = tensors.decode_inputs(document.get("inputs"), binary)
     columns, n = _columns(inputs, served)
     return document, columns, n
+
+
+def _number_as_sent(header: bytes) -> Any:
+    """The request's numeric id, as its text: orjson reads 1e2 as 100.0, -0 as 0, and an integer past 64 bits as
+    the nearest double, so echoing its value would answer a different id. Rare (clients send strings), so the
+    header is read again, by the standard library, which hands over each number's text."""
+    import json
+
+    import orjson
+
+    try:
+        text = json.loads(header, parse_float=str, parse_int=str)["id"]
+    except (ValueError, RecursionError):
+        raise InputError("a numeric id must be echoed as sent and this one cannot be; send it as a string",
+                         source="body", field="id") from None
+    return orjson.Fragment(text)
 
 
 def _requested(document: dict[str, Any], served: ServedModel) -> list[tuple[str, bool, int]]:

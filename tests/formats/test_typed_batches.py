@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -27,10 +28,13 @@ def test_batch_size(fmt: str, given: int | None, tmp_path: Path, monkeypatch: py
     sizes: list[int] = []
     original = flmcli.job.prefetch
 
-    def recording(batches: Iterable[Batch]) -> Iterator[Batch]:
-        for batch in original(batches):
+    def recorded(batches: Iterable[Batch]) -> Iterator[Batch]:
+        for batch in batches:
             sizes.append(len(batch))
             yield batch
+
+    def recording(batches: Iterable[Batch], **options: Any) -> Any:
+        return original(recorded(batches), **options)
 
     monkeypatch.setattr(flmcli.job, "prefetch", recording)
     monkeypatch.setattr(flmcli.job, "TYPED_BATCH_SIZE", 16)
