@@ -216,7 +216,7 @@ class Predictor:
         if not len(batch) or batch.bad:
             return None
         if batch.fallback is not None:
-            return feat.text_table_input(batch, self.spec) if feat.table_fits(batch, self.spec) else None
+            return feat.text_input(batch, self.spec)
         if batch.records is None:
             return feat.from_table(batch, self.spec)
         rows, errors = feat.from_records(batch.records, self.spec)
@@ -289,9 +289,9 @@ class Predictor:
     def _score_columns(self, batch: Batch, method: str) -> Scored | None:
         """Typed columns parsed from text scored in one call; None when anything about them is not plain, so
         the row-by-row decoding of the same rows decides, names the bad row and applies --on-error."""
-        if not feat.table_fits(batch, self.spec):
+        X = feat.text_input(batch, self.spec)
+        if X is None:
             return None
-        X = feat.text_table_input(batch, self.spec)
         try:
             y = self.call(X, method)
         except _ROW_FAILURES:
