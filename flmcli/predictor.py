@@ -273,14 +273,14 @@ class Predictor:
             y = self._empty(method)
         n = len(batch)
         if len(ok) == n:
-            outputs, flat = self._frame(y, method)
-            return Scored(batch=batch, outputs=outputs, flat=flat, failures=bad)
+            outputs, flat, array = self._frame(y, method)
+            return Scored(batch=batch, outputs=outputs, flat=flat, failures=bad, array=array)
         # Rows not scored (bad, or after a bad row of their segment) get placeholder outputs: their request fails.
         full = np.zeros((n,) + y.shape[1:], dtype=y.dtype) if y.dtype != object else np.full((n,) + y.shape[1:], None)
         if ok:
             full[ok] = y
-        outputs, flat = self._frame(full, method)
-        return Scored(batch=batch, outputs=outputs, flat=flat, failures=bad)
+        outputs, flat, array = self._frame(full, method)
+        return Scored(batch=batch, outputs=outputs, flat=flat, failures=bad, array=array)
 
     def _score_columns(self, batch: Batch, method: str) -> Scored | None:
         """Typed columns parsed from text scored in one call; None when anything about them is not plain, so
@@ -392,24 +392,24 @@ class Predictor:
         if y is None:
             y = self._empty(method)
         if not bad:
-            outputs, flat = self._frame(y, method)
+            outputs, flat, array = self._frame(y, method)
             # Tracking errors, every batch has its error column, so a columnar output has it from the first batch.
             errors: list[str | None] | None = [None] * n if self.on_error != "fail" else None
-            return Scored(batch=batch, outputs=outputs, errors=errors, flat=flat)
+            return Scored(batch=batch, outputs=outputs, errors=errors, flat=flat, array=array)
         if self.on_error == "fail":
             first = min(bad)
             head = batch.slice(0, first)
-            outputs, flat = self._frame(y[: len([i for i in ok if i < first])], method)
-            raise BatchFailed(Scored(batch=head, outputs=outputs, flat=flat), bad[first])
+            outputs, flat, array = self._frame(y[: len([i for i in ok if i < first])], method)
+            raise BatchFailed(Scored(batch=head, outputs=outputs, flat=flat, array=array), bad[first])
         full = np.zeros((n,) + y.shape[1:], dtype=y.dtype) if y.dtype != object else np.full((n,) + y.shape[1:], None)
         if ok:
             full[ok] = y
-        outputs, flat = self._frame(full, method)
+        outputs, flat, array = self._frame(full, method)
         errors = [None] * n
         for index, error in bad.items():
             errors[index] = str(error)
         keep = [errors[i] is None for i in range(n)] if self.on_error == "skip" else None
-        return Scored(batch=batch, outputs=outputs, errors=errors, keep=keep, flat=flat)
+        return Scored(batch=batch, outputs=outputs, errors=errors, keep=keep, flat=flat, array=array)
 
     def _empty(self, method: str) -> np.ndarray:
         """Outputs for zero rows, shaped like real ones (scikit-learn refuses to run on zero rows)."""
@@ -438,13 +438,15 @@ class Predictor:
             return [f"{given[0]}_{n}" for n in names]
         return names
 
-    def _frame(self, y: np.ndarray, method: str) -> tuple[pd.DataFrame, bool]:
+    def _frame(self, y: np.ndarray, method: str) -> tuple[pd.DataFrame, bool, np.ndarray]:
+        """The outputs as a frame, whether the method returns one value per row, and the 2-D array the frame
+        wraps (Scored.array)."""
         import pandas as pd
 
         flat = y.ndim == 1
         # Explicit width: reshape(0, -1) is ambiguous and numpy refuses it for zero rows.
         y2 = y.reshape(len(y), 1 if flat else math.prod(y.shape[1:]))
-        return pd.DataFrame(y2, columns=self._output_index(method, y2.shape[1], flat), copy=False), flat
+        return pd.DataFrame(y2, columns=self._output_index(method, y2.shape[1], flat), copy=False), flat, y2
 
     def _output_index(self, method: str, width: int, flat: bool) -> pd.Index:
         """The outputs' column index, built once per shape: given a list of names, pandas infers the index's
