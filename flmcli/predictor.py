@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import features as feat
+from . import text_features
 from .batch import Batch, Scored
 from .errors import InputError, ModelFileError, ModelMethodError, clip
 from .options import METHODS, OnError
@@ -57,6 +58,7 @@ class Predictor:
         self.estimator = model.estimator
         self.method = self.check_method(method)
         self.spec = feat.spec_for(self.estimator, features)
+        self._text = text_features.trained_as_text(self.estimator, self.spec.names, self.spec.expected)
         self.output_name = output_name
         self.on_error = on_error
         # A row that scored well: swapping its values into a failing row one field at a time names the culprit.
@@ -215,7 +217,7 @@ class Predictor:
         if not len(batch) or batch.bad:
             return None
         if batch.fallback is not None:
-            return feat.text_table_input(batch, self.spec) if feat.table_fits(batch, self.spec) else None
+            return feat.text_input(batch, self.spec)
         if batch.records is None:
             return feat.from_table(batch, self.spec)
         rows, errors = feat.from_records(batch.records, self.spec)
@@ -234,6 +236,8 @@ class Predictor:
         estimator = self.estimator
         if not _plain_pipeline(estimator):
             return [self.call(X, method) for method in methods]
+        if self._text:
+            self._check_text(X)
         final = estimator.steps[-1][1]
         if not all(callable(getattr(final, method, None)) for method in methods):
             return [self.call(X, method) for method in methods]
@@ -286,9 +290,9 @@ class Predictor:
     def _score_columns(self, batch: Batch, method: str) -> Scored | None:
         """Typed columns parsed from text scored in one call; None when anything about them is not plain, so
         the row-by-row decoding of the same rows decides, names the bad row and applies --on-error."""
-        if not feat.table_fits(batch, self.spec):
+        X = feat.text_input(batch, self.spec)
+        if X is None:
             return None
-        X = feat.text_table_input(batch, self.spec)
         try:
             y = self.call(X, method)
         except _ROW_FAILURES:
@@ -304,7 +308,17 @@ class Predictor:
         """Run the estimator: the only call into the model in flm."""
         import numpy as np
 
+        if self._text:
+            self._check_text(X)
         return np.asarray(self._guard_call(getattr(self.estimator, method or self.method), X))
+
+    def _check_text(self, X: Any) -> None:
+        """A number where the model was trained on text fails its row (see text_features), found by bisecting as
+        any value the model refuses."""
+        found = text_features.first_not_text(X, self._text)
+        if found is not None:
+            row, position, reason = found
+            raise feat.RowError(row, reason, feat.column_name(self.spec, position))
 
     def _guard_call(self, function: Callable[[Any], Any], X: Any) -> Any:
         """A call into the model, its failures worded as `call` words them."""
