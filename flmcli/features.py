@@ -155,8 +155,17 @@ def from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
 
 def prepare(batch: Batch, spec: FeatureSpec) -> None:
     """Make a columnar batch's model input now, on the reader thread while the model scores the batch before
-    (from_table hands it over); an input that cannot be made is left for from_table to refuse, in order."""
-    if batch.table is None or batch.fallback is not None:
+    (from_table hands it over); an input that cannot be made is left for from_table to refuse, in order.
+
+    Typed columns parsed from text (a batch with a fallback) get theirs only when they `table_fits`, for
+    `text_input` to hand over; any other is left to the main thread, which falls back on the decoded rows."""
+    if batch.table is None:
+        return
+    if batch.fallback is not None:
+        try:
+            batch.prepared = (spec, text_table_input(batch, spec)) if table_fits(batch, spec) else None
+        except Exception:  # noqa: BLE001 - made again on the main thread, whose errors decide
+            batch.prepared = None
         return
     try:
         batch.prepared = (spec, _from_table(batch, spec))
@@ -293,10 +302,23 @@ def _by_feature(batch: Batch, spec: FeatureSpec) -> pa.Table | None:
     return table.rename_columns(list(spec.names)) if spec.names is not None else table
 
 
+def text_input(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame | None:
+    """The model input for typed columns parsed from text: the one `prepare` made for `spec` (handed over once),
+    else made now; None unless the table `table_fits`."""
+    prepared = batch.prepared
+    if prepared is not None and prepared[0] == spec:
+        batch.prepared = None  # not held by the batch while the model runs
+        return prepared[1]
+    return text_table_input(batch, spec) if table_fits(batch, spec) else None
+
+
 def text_table_input(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
     """The model input for a table that `table_fits`: numbers as numpy columns, strings as the Python objects
-    the row-by-row path gives the model (pandas' Arrow-backed strings would be converted again, per call)."""
+    the row-by-row path gives the model (pandas' Arrow-backed strings would be converted again, per call), one
+    object per distinct value, as `_object_strings` makes them: fewer made, and each hashed once by the model's
+    encoders (equal values, so the same outputs)."""
     import pandas as pd
+    import pyarrow as pa
 
     table = _by_feature(batch, spec)
     assert table is not None
@@ -305,8 +327,12 @@ def text_table_input(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFra
         return frame.to_numpy(dtype=object)
     columns: dict[str, Any] = {}
     for name in spec.names:
-        array = table.column(name).to_numpy()
-        columns[name] = array if array.dtype != object else pd.Series(array, dtype=object, copy=False)
+        column = table.column(name)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):  # no nulls: table_fits
+            strings = column.dictionary_encode().to_numpy(zero_copy_only=False)
+            columns[name] = pd.Series(strings, dtype=object, copy=False)
+        else:
+            columns[name] = column.to_numpy()
     return pd.DataFrame(columns, copy=False)
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .formats import Input
     from .options import PredictOptions
     from .predictor import Predictor
+    from .prefetch import ReadAhead
 
 # Called once per batch that dropped rows, with one {"source", "line", "error"} record per dropped row.
 SkipReport = Callable[[list[dict[str, Any]]], None]
@@ -55,6 +56,7 @@ class Job:
         self.skipped = 0  # rows dropped under on_error="skip"
         self._current: BinaryIO | None = None
         self._done = 0
+        self._ahead: ReadAhead[Batch] | None = None
 
     @property
     def predictor(self) -> Predictor:
@@ -70,8 +72,8 @@ class Job:
         closed properly first (a JSON array gets its `]`, a Parquet file its footer).
         """
         self._done = 0  # position() counts this write's inputs, as its observer's total does
-        batches = prefetch(self._batches(inputs), finish=self._prepare, ready=self._loaded, weigh=_table_bytes,
-                           budget=READ_AHEAD_WHILE_LOADING)
+        self._ahead = batches = prefetch(self._batches(inputs), finish=self._prepare, ready=self._loaded,
+                                         weigh=_table_bytes, budget=READ_AHEAD_WHILE_LOADING)
         try:
             predictor = self.predictor  # loaded now if need be, while the reader reads
             batches.wake()  # the inputs of the batches read meanwhile can be made now, while BLAS is set up
@@ -90,6 +92,7 @@ class Job:
                 formats.writer(out_fmt)(until_failure(), out, keep_input=self.options.keep_input)
         finally:
             batches.close()
+            self._ahead = None
         if failure:
             raise failure[0]
 
@@ -125,8 +128,15 @@ class Job:
         before (~20% of a CSV or Parquet run's CPU beside the model's own); the batches read while the model
         loaded are made as soon as it is, oldest first."""
         predictor = self._predictor
-        if not callable(predictor):
+        if not callable(predictor) and (batch.fallback is None or self._reader_ahead()):
             features.prepare(batch, predictor.spec)
+
+    def _reader_ahead(self) -> bool:
+        """Whether batches already wait to be scored: the reader is ahead, and has time to make a batch's model input.
+        Typed columns from text (NDJSON, JSON arrays) can take longer to parse than to score; then the main thread,
+        which would wait for the reader anyway, makes the input itself (`features.text_input`)."""
+        ahead = self._ahead
+        return ahead is not None and ahead.full()
 
     def _count(self, stream: Iterator[Scored]) -> Iterator[Scored]:
         for scored in stream:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import features as feat
+from . import text_features
 from .batch import Batch, Scored
 from .errors import InputError, ModelFileError, ModelMethodError, clip
 from .options import METHODS, OnError
@@ -57,6 +58,7 @@ class Predictor:
         self.estimator = model.estimator
         self.method = self.check_method(method)
         self.spec = feat.spec_for(self.estimator, features)
+        self._text = text_features.trained_as_text(self.estimator, self.spec.names, self.spec.expected)
         self.output_name = output_name
         self.on_error = on_error
         # A row that scored well: swapping its values into a failing row one field at a time names the culprit.
@@ -141,24 +143,25 @@ class Predictor:
             rows, row_errors = feat.from_records(batch.records, self.spec)
             for error in row_errors:
                 bad[error.index] = self._row_error(batch, error.index, error.reason, error.field, error.hint)
-            good = [i for i in range(n) if i not in bad]
+            good: Sequence[int] = [i for i in range(n) if i not in bad]
             # rows holds only the good records: map batch positions to it when some were left out
             position = {index: at for at, index in enumerate(good)} if bad else None
 
-            def make(indices: list[int]) -> Any:
+            def make(indices: Sequence[int]) -> Any:
                 if position is None and len(indices) == n:
                     return feat.matrix(rows, self.spec)
                 return feat.matrix([rows[position[i] if position else i] for i in indices], self.spec)
 
         else:
             full = feat.from_table(batch, self.spec)
-            good = list(range(n))
+            # A range, not a list of n ints: made and freed per batch on the main thread, beside the model.
+            good = range(n)
             if batch.bad:
                 for index, reason in batch.bad.items():
                     bad[index] = self._row_error(batch, index, reason, None)
                 good = [i for i in good if i not in batch.bad]
 
-            def make(indices: list[int]) -> Any:
+            def make(indices: Sequence[int]) -> Any:
                 if len(indices) == n:
                     return full
                 return full.iloc[indices] if hasattr(full, "iloc") else full[indices]
@@ -203,9 +206,9 @@ class Predictor:
                     for method, y in zip(methods, outputs):
                         self._shapes[method] = (y.shape[1:], y.dtype)
                         if segments is not None:
-                            scored.append(self._with_failures(batch, list(range(n)), y, {}, method))
+                            scored.append(self._with_failures(batch, range(n), y, {}, method))
                         else:
-                            scored.append(self._assemble(batch, list(range(n)), y, {}, method))
+                            scored.append(self._assemble(batch, range(n), y, {}, method))
                     return scored
         return [self.score(batch, method=method, segments=segments, bisect=bisect) for method in methods]
 
@@ -214,7 +217,7 @@ class Predictor:
         if not len(batch) or batch.bad:
             return None
         if batch.fallback is not None:
-            return feat.text_table_input(batch, self.spec) if feat.table_fits(batch, self.spec) else None
+            return feat.text_input(batch, self.spec)
         if batch.records is None:
             return feat.from_table(batch, self.spec)
         rows, errors = feat.from_records(batch.records, self.spec)
@@ -233,6 +236,8 @@ class Predictor:
         estimator = self.estimator
         if not _plain_pipeline(estimator):
             return [self.call(X, method) for method in methods]
+        if self._text:
+            self._check_text(X)
         final = estimator.steps[-1][1]
         if not all(callable(getattr(final, method, None)) for method in methods):
             return [self.call(X, method) for method in methods]
@@ -244,7 +249,7 @@ class Predictor:
 
     def _stopper(
         self, n: int, segments: Sequence[int] | None
-    ) -> Callable[[list[int], list[int]], list[int]] | None:
+    ) -> Callable[[Sequence[int], list[int]], list[int]] | None:
         """What is left to score of `indices` once rows `bad` failed: nothing after a bad row in its segment."""
         if segments is None:
             if self.on_error != "fail":
@@ -257,7 +262,7 @@ class Predictor:
         def segment(i: int) -> int:
             return bisect.bisect_right(starts, i) - 1
 
-        def stop(indices: list[int], bad: list[int]) -> list[int]:
+        def stop(indices: Sequence[int], bad: list[int]) -> list[int]:
             first: dict[int, int] = {}
             for index in bad:
                 key = segment(index)
@@ -266,7 +271,7 @@ class Predictor:
 
         return stop
 
-    def _with_failures(self, batch: Batch, ok: list[int], y: Any, bad: dict[int, InputError], method: str) -> Scored:
+    def _with_failures(self, batch: Batch, ok: Sequence[int], y: Any, bad: dict[int, InputError], method: str) -> Scored:
         import numpy as np
 
         if y is None:
@@ -285,9 +290,9 @@ class Predictor:
     def _score_columns(self, batch: Batch, method: str) -> Scored | None:
         """Typed columns parsed from text scored in one call; None when anything about them is not plain, so
         the row-by-row decoding of the same rows decides, names the bad row and applies --on-error."""
-        if not feat.table_fits(batch, self.spec):
+        X = feat.text_input(batch, self.spec)
+        if X is None:
             return None
-        X = feat.text_table_input(batch, self.spec)
         try:
             y = self.call(X, method)
         except _ROW_FAILURES:
@@ -297,13 +302,23 @@ class Predictor:
         self._shapes[method] = (y.shape[1:], y.dtype)
         if self._reference is None and len(batch):
             self._reference = X.iloc[0].tolist() if hasattr(X, "iloc") else list(X[0])
-        return self._assemble(batch, list(range(len(batch))), y, {}, method)
+        return self._assemble(batch, range(len(batch)), y, {}, method)
 
     def call(self, X: Any, method: str | None = None) -> Any:
         """Run the estimator: the only call into the model in flm."""
         import numpy as np
 
+        if self._text:
+            self._check_text(X)
         return np.asarray(self._guard_call(getattr(self.estimator, method or self.method), X))
+
+    def _check_text(self, X: Any) -> None:
+        """A number where the model was trained on text fails its row (see text_features), found by bisecting as
+        any value the model refuses."""
+        found = text_features.first_not_text(X, self._text)
+        if found is not None:
+            row, position, reason = found
+            raise feat.RowError(row, reason, feat.column_name(self.spec, position))
 
     def _guard_call(self, function: Callable[[Any], Any], X: Any) -> Any:
         """A call into the model, its failures worded as `call` words them."""
@@ -337,13 +352,13 @@ class Predictor:
 
     def _guarded(
         self,
-        make: Callable[[list[int]], Any],
-        indices: list[int],
+        make: Callable[[Sequence[int]], Any],
+        indices: Sequence[int],
         method: str,
-        stop: Callable[[list[int], list[int]], list[int]] | None = None,
+        stop: Callable[[Sequence[int], list[int]], list[int]] | None = None,
         *,
         bisect: bool = True,
-    ) -> tuple[list[int], Any, list[tuple[int, Exception]]]:
+    ) -> tuple[Sequence[int], Any, list[tuple[int, Exception]]]:
         """Score `indices`; on a value error, bisect to find the rows at fault and score the rest (what `stop`
         leaves of it, when the left half had a bad row)."""
         import numpy as np
@@ -371,7 +386,7 @@ class Predictor:
         right_ok, right_y, right_bad = self._guarded(make, right, method, stop)
         parts = [y for y in (left_y, right_y) if y is not None]
         y = np.concatenate(parts) if parts else None
-        return left_ok + right_ok, y, left_bad + right_bad
+        return [*left_ok, *right_ok], y, left_bad + right_bad
 
     def _fails(self, row: list[Any], method: str) -> bool:
         """Whether a row fails with a TypeError (the check for a row that once scored)."""
@@ -384,7 +399,7 @@ class Predictor:
         return False
 
     def _assemble(
-        self, batch: Batch, ok: list[int], y: Any, bad: dict[int, InputError], method: str
+        self, batch: Batch, ok: Sequence[int], y: Any, bad: dict[int, InputError], method: str
     ) -> Scored:
         import numpy as np
 
@@ -480,7 +495,7 @@ class Predictor:
         return self._row_error(batch, index, f"the model cannot use the value {clip(repr(value))} ({clip(reason)})",
                                field)
 
-    def _remember(self, make: Callable[[list[int]], Any], index: int) -> None:
+    def _remember(self, make: Callable[[Sequence[int]], Any], index: int) -> None:
         X = make([index])
         row = X.iloc[0].tolist() if hasattr(X, "iloc") else list(X[0])
         self._reference = row

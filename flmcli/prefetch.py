@@ -216,6 +216,11 @@ class ReadAhead(Iterator[T]):
             raise item.error
         return item  # type: ignore[return-value]
 
+    def full(self) -> bool:
+        """Whether `depth` items or more wait to be taken: the thread's next hand-over would wait for room."""
+        with self._changed:
+            return len(self._waiting) >= self._depth
+
     def wake(self) -> None:
         """`ready()` may have changed: the thread looks again now rather than at its next poll."""
         with self._changed:

@@ -19,7 +19,8 @@ CHUNK_SIZE = 1 << 20
 class ChunkSource:
     def __init__(self, fp: BinaryIO, size: int = CHUNK_SIZE) -> None:
         self._read = getattr(fp, "read1", fp.read)
-        self._size = size
+        self.size = size  # bytes asked of the next read; a reader may change it between reads
+        self.total = 0  # bytes read so far
         self.fd = _live_fd(fp)
 
     @property
@@ -29,7 +30,9 @@ class ChunkSource:
 
     def read(self) -> bytes:
         """The next chunk, b"" at end of input. Blocks only until *some* bytes are available."""
-        return self._read(self._size)
+        data = self._read(self.size)
+        self.total += len(data)
+        return data
 
     def ready(self, timeout: float) -> bool:
         """Whether a read would return without waiting longer than `timeout` seconds."""

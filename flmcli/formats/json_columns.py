@@ -24,6 +24,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
 # JSON's number grammar (RFC 8259), whole field.
@@ -74,14 +75,9 @@ def parse(text: bytes) -> pa.Table | None:
 def _compact(text: bytes) -> pa.Table | None:
     """`parse` for rows written `[...],[...]`: each `],[` becomes `]\\n[` in place (numpy, without the GIL,
     where bytes.replace would hold it), and each row's brackets stay with its first and last fields."""
-    import numpy as np
     import pyarrow as pa
 
-    data = np.frombuffer(text, dtype=np.uint8)
-    cuts = (data[:-2] == ord("]")) & (data[1:-1] == ord(",")) & (data[2:] == ord("["))
-    lines = data.copy()
-    lines[1:-1][cuts] = ord("\n")
-    rows = int(np.count_nonzero(cuts)) + 1  # the text had no line end of its own
+    lines, rows = _cut_rows(text)
     first = text.find(b"],[")
     width = (text[:first] if first >= 0 else text).count(b",") + 1
     table = _fields(pa.py_buffer(lines), width)
@@ -94,6 +90,20 @@ def _compact(text: bytes) -> pa.Table | None:
             return None
         columns.append(column)
     return _table(columns, [str(i) for i in range(width)])
+
+
+def _cut_rows(text: bytes) -> tuple[np.ndarray, int]:
+    """A copy of `text` with the comma of every `],[` made a line end, and the number of lines it then has."""
+    import numpy as np
+
+    data = np.frombuffer(text, dtype=np.uint8)
+    # Each `[` that follows `],`, found among all `[` (about one a row): one pass over the text and a small array
+    # of positions, where three full-size comparisons and their conjunctions held ~6x the text at once.
+    opens = np.flatnonzero(data[2:] == ord("[")) + 2
+    opens = opens[(data[opens - 1] == ord(",")) & (data[opens - 2] == ord("]"))]
+    lines = data.copy()
+    lines[opens - 1] = ord("\n")
+    return lines, len(opens) + 1  # the text had no line end of its own
 
 
 def parse_objects(text: bytes, lines: int) -> pa.Table | None:

@@ -168,6 +168,7 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
     from starlette.responses import Response, StreamingResponse
 
     query = request.query_params
+    bodies.check_query(query.multi_items(), route_method)
     method = served.check_method(query.get("method") or route_method)
     keep = bodies.keep_option(query.get("keep_input"), query.get("keep"))
     fmt = media.request_format(request.headers.get("content-type"))

@@ -135,6 +135,21 @@ def flama_json(scored: Iterable[Scored], keep_input: bool | list[str] = False) -
     yield b"}"
 
 
+def check_query(pairs: Iterable[tuple[str, str]], route_method: str | None) -> None:
+    """400 for a query parameter the route does not take, or one given twice: `?features=`, `?output_name=` or a
+    typo such as `?keep-input=true` was silently ignored, and the answer was not the one asked for. A per-method
+    route (`/predict_proba/`) takes no `method`, as its schema says."""
+    taken = ("keep_input", "keep") if route_method is not None else ("method", "keep_input", "keep")
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name not in taken:
+            raise InputError(f"unknown parameter; this route takes {', '.join(taken)}", source="query",
+                             field=name[:40])
+        if name in seen:
+            raise InputError("given twice", source="query", field=name)
+        seen.add(name)
+
+
 def keep_option(keep_input: str | None, keep: str | None) -> bool | list[str]:
     """`?keep_input=true` keeps every input field; `?keep=a,b` keeps those fields."""
     if keep:

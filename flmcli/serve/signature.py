@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import text_features
+
 if TYPE_CHECKING:
     from ..predictor import Predictor
 
@@ -94,13 +96,13 @@ def _input_kinds(
     """Per feature: the datatype training saw, or None when nothing says; and the features never read."""
     if width is None:
         return [], set()
-    first = _first_step(estimator)
+    first = text_features.first_step(estimator)
     kind_of = type(first).__name__
     if kind_of == "ColumnTransformer":
         kinds: list[str | None] = [None] * width
         read: set[int] | None = set()
         for label, transformer, columns in getattr(first, "transformers_", []):
-            positions = _positions(columns, names, width)
+            positions = text_features.positions(columns, names, width)
             if positions is None:
                 read = None  # a selector we cannot resolve: any column may be read
                 continue
@@ -119,33 +121,10 @@ def _input_kinds(
     return ([kind or "FP64" for kind in column_kinds] if kind_of not in _ENCODERS else column_kinds), set()
 
 
-def _first_step(estimator: Any) -> Any:
-    while type(estimator).__name__ == "Pipeline" and getattr(estimator, "steps", None):
-        estimator = estimator.steps[0][1]
-    return estimator
-
-
-def _positions(columns: Any, names: tuple[str, ...] | None, width: int) -> list[int] | None:
-    if isinstance(columns, (str, int)):
-        columns = [columns]
-    if not isinstance(columns, (list, tuple)) and hasattr(columns, "tolist"):
-        columns = columns.tolist()
-    if not isinstance(columns, (list, tuple)) or not columns:
-        return None
-    if all(isinstance(c, bool) for c in columns):
-        return [i for i, c in enumerate(columns) if c] if len(columns) == width else None
-    if all(isinstance(c, int) for c in columns):
-        return [c % width for c in columns] if all(-width <= c < width for c in columns) else None
-    if names is not None and all(isinstance(c, str) for c in columns):
-        index = {name: i for i, name in enumerate(names)}
-        return [index[c] for c in columns] if all(c in index for c in columns) else None
-    return None
-
-
 def _column_kinds(transformer: Any, count: int) -> list[str | None]:
     from .tensors import output_datatype
 
-    step = _first_step(transformer)
+    step = text_features.first_step(transformer)
     kind_of = type(step).__name__
     if kind_of in _ENCODERS:
         categories = getattr(step, "categories_", None)

@@ -118,8 +118,14 @@ def test_an_input_that_cannot_be_made_is_left_for_the_main_thread() -> None:
         from_table(batch, spec)
 
 
-def test_rows_decoded_from_text_are_not_made_ahead() -> None:
-    """Batches with a row-by-row fallback (NDJSON through Arrow) take the typed-columns path, not from_table."""
+def test_rows_decoded_from_text_are_made_ahead_only_when_they_fit() -> None:
+    """Batches with a row-by-row fallback (NDJSON through Arrow) take the typed-columns path, not from_table: made
+    ahead only when the table holds the features plainly (tests/job/test_typed_prepared.py has the rest)."""
+    spec = FeatureSpec(names=("a",), width=1, by_name=True)
     batch = Batch(source="t", table=pa.table({"a": [1]}), fallback=lambda: Batch(source="t", records=[{"a": 1}]))
-    prepare(batch, FeatureSpec(names=("a",), width=1, by_name=True))
-    assert batch.prepared is None
+    prepare(batch, spec)
+    assert batch.prepared is not None and batch.prepared[0] == spec
+    nulls = Batch(source="t", table=pa.table({"a": [1, None]}),
+                  fallback=lambda: Batch(source="t", records=[{"a": 1}, {"a": None}]))
+    prepare(nulls, spec)
+    assert nulls.prepared is None
