@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
 
@@ -96,6 +97,9 @@ class Scored:
     flat: bool = True
     # The error of each row that failed, by position in the batch (scored by segments: see Predictor.score).
     failures: dict[int, InputError] | None = None
+    # The 2-D array `outputs` wraps, when it wraps one: row-format writers read its numbers without pandas, whose
+    # per-column access costs more than the rest of a one-row answer's encoding (records.output_columns).
+    array: np.ndarray | None = None
 
     def slice(self, start: int, length: int) -> Scored:
         """Rows start..start+length, with their outputs and errors (positions renumbered from 0)."""
@@ -110,4 +114,5 @@ class Scored:
             keep=self.keep[start:end] if self.keep is not None else None,
             flat=self.flat,
             failures=failures,
+            array=self.array[start:end] if self.array is not None else None,
         )

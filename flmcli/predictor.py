@@ -143,24 +143,25 @@ class Predictor:
             rows, row_errors = feat.from_records(batch.records, self.spec)
             for error in row_errors:
                 bad[error.index] = self._row_error(batch, error.index, error.reason, error.field, error.hint)
-            good = [i for i in range(n) if i not in bad]
+            good: Sequence[int] = [i for i in range(n) if i not in bad]
             # rows holds only the good records: map batch positions to it when some were left out
             position = {index: at for at, index in enumerate(good)} if bad else None
 
-            def make(indices: list[int]) -> Any:
+            def make(indices: Sequence[int]) -> Any:
                 if position is None and len(indices) == n:
                     return feat.matrix(rows, self.spec)
                 return feat.matrix([rows[position[i] if position else i] for i in indices], self.spec)
 
         else:
             full = feat.from_table(batch, self.spec)
-            good = list(range(n))
+            # A range, not a list of n ints: made and freed per batch on the main thread, beside the model.
+            good = range(n)
             if batch.bad:
                 for index, reason in batch.bad.items():
                     bad[index] = self._row_error(batch, index, reason, None)
                 good = [i for i in good if i not in batch.bad]
 
-            def make(indices: list[int]) -> Any:
+            def make(indices: Sequence[int]) -> Any:
                 if len(indices) == n:
                     return full
                 return full.iloc[indices] if hasattr(full, "iloc") else full[indices]
@@ -205,9 +206,9 @@ class Predictor:
                     for method, y in zip(methods, outputs):
                         self._shapes[method] = (y.shape[1:], y.dtype)
                         if segments is not None:
-                            scored.append(self._with_failures(batch, list(range(n)), y, {}, method))
+                            scored.append(self._with_failures(batch, range(n), y, {}, method))
                         else:
-                            scored.append(self._assemble(batch, list(range(n)), y, {}, method))
+                            scored.append(self._assemble(batch, range(n), y, {}, method))
                     return scored
         return [self.score(batch, method=method, segments=segments, bisect=bisect) for method in methods]
 
@@ -248,7 +249,7 @@ class Predictor:
 
     def _stopper(
         self, n: int, segments: Sequence[int] | None
-    ) -> Callable[[list[int], list[int]], list[int]] | None:
+    ) -> Callable[[Sequence[int], list[int]], list[int]] | None:
         """What is left to score of `indices` once rows `bad` failed: nothing after a bad row in its segment."""
         if segments is None:
             if self.on_error != "fail":
@@ -261,7 +262,7 @@ class Predictor:
         def segment(i: int) -> int:
             return bisect.bisect_right(starts, i) - 1
 
-        def stop(indices: list[int], bad: list[int]) -> list[int]:
+        def stop(indices: Sequence[int], bad: list[int]) -> list[int]:
             first: dict[int, int] = {}
             for index in bad:
                 key = segment(index)
@@ -270,21 +271,21 @@ class Predictor:
 
         return stop
 
-    def _with_failures(self, batch: Batch, ok: list[int], y: Any, bad: dict[int, InputError], method: str) -> Scored:
+    def _with_failures(self, batch: Batch, ok: Sequence[int], y: Any, bad: dict[int, InputError], method: str) -> Scored:
         import numpy as np
 
         if y is None:
             y = self._empty(method)
         n = len(batch)
         if len(ok) == n:
-            outputs, flat = self._frame(y, method)
-            return Scored(batch=batch, outputs=outputs, flat=flat, failures=bad)
+            outputs, flat, array = self._frame(y, method)
+            return Scored(batch=batch, outputs=outputs, flat=flat, failures=bad, array=array)
         # Rows not scored (bad, or after a bad row of their segment) get placeholder outputs: their request fails.
         full = np.zeros((n,) + y.shape[1:], dtype=y.dtype) if y.dtype != object else np.full((n,) + y.shape[1:], None)
         if ok:
             full[ok] = y
-        outputs, flat = self._frame(full, method)
-        return Scored(batch=batch, outputs=outputs, flat=flat, failures=bad)
+        outputs, flat, array = self._frame(full, method)
+        return Scored(batch=batch, outputs=outputs, flat=flat, failures=bad, array=array)
 
     def _score_columns(self, batch: Batch, method: str) -> Scored | None:
         """Typed columns parsed from text scored in one call; None when anything about them is not plain, so
@@ -301,7 +302,7 @@ class Predictor:
         self._shapes[method] = (y.shape[1:], y.dtype)
         if self._reference is None and len(batch):
             self._reference = X.iloc[0].tolist() if hasattr(X, "iloc") else list(X[0])
-        return self._assemble(batch, list(range(len(batch))), y, {}, method)
+        return self._assemble(batch, range(len(batch)), y, {}, method)
 
     def call(self, X: Any, method: str | None = None) -> Any:
         """Run the estimator: the only call into the model in flm."""
@@ -351,13 +352,13 @@ class Predictor:
 
     def _guarded(
         self,
-        make: Callable[[list[int]], Any],
-        indices: list[int],
+        make: Callable[[Sequence[int]], Any],
+        indices: Sequence[int],
         method: str,
-        stop: Callable[[list[int], list[int]], list[int]] | None = None,
+        stop: Callable[[Sequence[int], list[int]], list[int]] | None = None,
         *,
         bisect: bool = True,
-    ) -> tuple[list[int], Any, list[tuple[int, Exception]]]:
+    ) -> tuple[Sequence[int], Any, list[tuple[int, Exception]]]:
         """Score `indices`; on a value error, bisect to find the rows at fault and score the rest (what `stop`
         leaves of it, when the left half had a bad row)."""
         import numpy as np
@@ -385,7 +386,7 @@ class Predictor:
         right_ok, right_y, right_bad = self._guarded(make, right, method, stop)
         parts = [y for y in (left_y, right_y) if y is not None]
         y = np.concatenate(parts) if parts else None
-        return left_ok + right_ok, y, left_bad + right_bad
+        return [*left_ok, *right_ok], y, left_bad + right_bad
 
     def _fails(self, row: list[Any], method: str) -> bool:
         """Whether a row fails with a TypeError (the check for a row that once scored)."""
@@ -398,7 +399,7 @@ class Predictor:
         return False
 
     def _assemble(
-        self, batch: Batch, ok: list[int], y: Any, bad: dict[int, InputError], method: str
+        self, batch: Batch, ok: Sequence[int], y: Any, bad: dict[int, InputError], method: str
     ) -> Scored:
         import numpy as np
 
@@ -406,24 +407,24 @@ class Predictor:
         if y is None:
             y = self._empty(method)
         if not bad:
-            outputs, flat = self._frame(y, method)
+            outputs, flat, array = self._frame(y, method)
             # Tracking errors, every batch has its error column, so a columnar output has it from the first batch.
             errors: list[str | None] | None = [None] * n if self.on_error != "fail" else None
-            return Scored(batch=batch, outputs=outputs, errors=errors, flat=flat)
+            return Scored(batch=batch, outputs=outputs, errors=errors, flat=flat, array=array)
         if self.on_error == "fail":
             first = min(bad)
             head = batch.slice(0, first)
-            outputs, flat = self._frame(y[: len([i for i in ok if i < first])], method)
-            raise BatchFailed(Scored(batch=head, outputs=outputs, flat=flat), bad[first])
+            outputs, flat, array = self._frame(y[: len([i for i in ok if i < first])], method)
+            raise BatchFailed(Scored(batch=head, outputs=outputs, flat=flat, array=array), bad[first])
         full = np.zeros((n,) + y.shape[1:], dtype=y.dtype) if y.dtype != object else np.full((n,) + y.shape[1:], None)
         if ok:
             full[ok] = y
-        outputs, flat = self._frame(full, method)
+        outputs, flat, array = self._frame(full, method)
         errors = [None] * n
         for index, error in bad.items():
             errors[index] = str(error)
         keep = [errors[i] is None for i in range(n)] if self.on_error == "skip" else None
-        return Scored(batch=batch, outputs=outputs, errors=errors, keep=keep, flat=flat)
+        return Scored(batch=batch, outputs=outputs, errors=errors, keep=keep, flat=flat, array=array)
 
     def _empty(self, method: str) -> np.ndarray:
         """Outputs for zero rows, shaped like real ones (scikit-learn refuses to run on zero rows)."""
@@ -452,13 +453,15 @@ class Predictor:
             return [f"{given[0]}_{n}" for n in names]
         return names
 
-    def _frame(self, y: np.ndarray, method: str) -> tuple[pd.DataFrame, bool]:
+    def _frame(self, y: np.ndarray, method: str) -> tuple[pd.DataFrame, bool, np.ndarray]:
+        """The outputs as a frame, whether the method returns one value per row, and the 2-D array the frame
+        wraps (Scored.array)."""
         import pandas as pd
 
         flat = y.ndim == 1
         # Explicit width: reshape(0, -1) is ambiguous and numpy refuses it for zero rows.
         y2 = y.reshape(len(y), 1 if flat else math.prod(y.shape[1:]))
-        return pd.DataFrame(y2, columns=self._output_index(method, y2.shape[1], flat), copy=False), flat
+        return pd.DataFrame(y2, columns=self._output_index(method, y2.shape[1], flat), copy=False), flat, y2
 
     def _output_index(self, method: str, width: int, flat: bool) -> pd.Index:
         """The outputs' column index, built once per shape: given a list of names, pandas infers the index's
@@ -492,7 +495,7 @@ class Predictor:
         return self._row_error(batch, index, f"the model cannot use the value {clip(repr(value))} ({clip(reason)})",
                                field)
 
-    def _remember(self, make: Callable[[list[int]], Any], index: int) -> None:
+    def _remember(self, make: Callable[[Sequence[int]], Any], index: int) -> None:
         X = make([index])
         row = X.iloc[0].tolist() if hasattr(X, "iloc") else list(X[0])
         self._reference = row
