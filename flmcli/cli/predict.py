@@ -109,6 +109,13 @@ def predict(
         trust_all=trust_all,
     )
     sources = list(inputs) + list(named_inputs) or ["-"]
+    if output == "-":
+        output = None  # stdout, as "-" is stdin for an input
+    elif output is not None and not output.strip():
+        from ..errors import UsageError
+
+        # Path("") is ".": an unset "$OUT" wrote input.json into the current directory, over any file of that name.
+        raise UsageError("-o: an empty path; give a file or a directory (leave -o out, or -o -, for stdout)")
     if dask_address:
         from .dask import run_on_dask
 

@@ -105,7 +105,7 @@ def read(
             yield from place(block)
         yield from place(_stand_in(None, reader.schema).slice(0, 0))  # short rows after the last good one
 
-    for table, first_row in rebatch(blocks(), batch_size, reader.schema):
+    for table, first_row in rebatch(blocks(), batch_size, None if empty else reader.schema):
         # The header is line 1, so data row i is line i + 1 (a quoted field spanning lines shifts this).
         lines = list(range(first_row + 1, first_row + 1 + table.num_rows))
         bad = {row - first_row: bad_rows.pop(row) for row in sorted(bad_rows) if row < first_row + table.num_rows}
@@ -175,7 +175,12 @@ class _ShortReads:
             return read
         if self._first:
             self._first = False
-            return self._fp.read(size)
+            first = self._fp.read(size)
+            if first and first[-1:] not in (b"\n", b"\r") and not 0 <= size <= len(first):
+                # The whole input, one line without its end (a header alone): pyarrow takes no header from a block
+                # without a line end, and refused it as "longer than the reader's block".
+                first += b"\n"
+            return first
         if size < 0:
             return self._fp.read(size)
         parts = [self._fp.read(min(READ_SIZE, size))]
