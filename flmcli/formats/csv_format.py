@@ -57,6 +57,7 @@ def read(
     quiet_undecodable_rows()
     reads = _ShortReads(fp)
     types = _first_block_types(reads, delimiter)
+    reads.end_last_line()
     try:
         reader = pacsv.open_csv(
             reads,
@@ -159,6 +160,14 @@ class _ShortReads:
         """Give these reads again, first, to the next reader."""
         self._replayed = [read for read in reads if read]
 
+    def end_last_line(self) -> None:
+        """The whole input, replayed as one read shorter than a block, gets its last line's end if it has none:
+        pyarrow takes no header from a block without one (a header alone was refused as "longer than the
+        reader's block")."""
+        if len(self._replayed) == 1 and len(self._replayed[0]) < BLOCK_SIZE and self._replayed[0][-1:] not in (
+                b"\n", b"\r"):
+            self._replayed[0] += b"\n"
+
     @property
     def closed(self) -> bool:
         return self._fp.closed
@@ -175,12 +184,7 @@ class _ShortReads:
             return read
         if self._first:
             self._first = False
-            first = self._fp.read(size)
-            if first and first[-1:] not in (b"\n", b"\r") and not 0 <= size <= len(first):
-                # The whole input, one line without its end (a header alone): pyarrow takes no header from a block
-                # without a line end, and refused it as "longer than the reader's block".
-                first += b"\n"
-            return first
+            return self._fp.read(size)
         if size < 0:
             return self._fp.read(size)
         parts = [self._fp.read(min(READ_SIZE, size))]
