@@ -54,6 +54,8 @@ class Batch:
     # The model input made ahead for this batch (on the reader thread, while the model scores the one before),
     # and the feature spec it was made for: see features.prepare.
     prepared: tuple[Any, Any] | None = None
+    # Typed columns from text: bytes of the text their fallback keeps to decode the rows from (None: not known).
+    text_bytes: int | None = None
 
     def __len__(self) -> int:
         if self.records is not None:
