@@ -47,9 +47,11 @@ def _fit(estimator: Any) -> Any | None:
 
 @functools.cache
 def _estimator_classes() -> list[tuple[str, type]]:
-    """What `all_estimators` lists, taken once per process: importing scikit-learn's instance generator (in
-    `_instances`) enables its experimental estimators (IterativeImputer, the Halving searches), which would
-    otherwise join the list part-way through a sweep taken in parts. The allow-list was generated without them."""
+    """What `all_estimators` lists, taken once per process, with scikit-learn's experimental estimators
+    (IterativeImputer, the Halving searches) enabled first: real models use them, and importing the instance
+    generator (in `_instances`) would otherwise enable them part-way through a sweep taken in parts."""
+    import sklearn.experimental.enable_halving_search_cv  # noqa: F401
+    import sklearn.experimental.enable_iterative_imputer  # noqa: F401
     from sklearn.utils import all_estimators
 
     return list(all_estimators())
