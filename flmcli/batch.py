@@ -57,6 +57,8 @@ class Batch:
     # The table's column types were guessed from text (CSV): an integer column may be a text feature's categories
     # written in digits (see features.digits_as_text).
     inferred_types: bool = False
+    # Typed columns from text: bytes of the text their fallback keeps to decode the rows from (None: not known).
+    text_bytes: int | None = None
 
     def __len__(self) -> int:
         if self.records is not None:
