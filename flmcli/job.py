@@ -155,9 +155,12 @@ class Job:
 
 
 def _table_bytes(batch: Batch) -> int | None:
-    """What a waiting batch holds, when it is a table alone (rows decoded from text are not counted: None)."""
-    if batch.table is None or batch.records is not None or batch.fallback is not None:
+    """What a waiting batch holds, when it is a table alone, or typed columns and the text they were parsed from
+    (JSON arrays); None for anything else (rows decoded from text are not counted)."""
+    if batch.table is None or batch.records is not None:
         return None
+    if batch.fallback is not None:
+        return None if batch.text_bytes is None else int(batch.table.nbytes) + batch.text_bytes
     return int(batch.table.nbytes)
 
 

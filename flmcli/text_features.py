@@ -85,6 +85,22 @@ def _categories(transformer: Any, count: int) -> list[tuple[str, ...]]:
     return out
 
 
+def digits_read_back(text: TextFeatures) -> frozenset[int]:
+    """Positions of the features some of whose categories are integers written in digits, each as an integer
+    reads back ("7", "-12"; not "007" nor "+7"): for those, an integer from an untyped source (CSV) is taken as
+    its digits. A feature of word categories only (churn's Gender) keeps refusing numbers: 0 and 1 there are a
+    label-encoded column, not text."""
+
+    def digits(category: str) -> bool:
+        number = category.removeprefix("-")
+        return number.isascii() and number.isdigit()
+
+    return frozenset(
+        position for position, categories in text
+        if any(digits(c) for c in categories) and all(str(int(c)) == c for c in categories if digits(c))
+    )
+
+
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 

@@ -111,7 +111,7 @@ def read(
         lines = list(range(first_row + 1, first_row + 1 + table.num_rows))
         bad = {row - first_row: bad_rows.pop(row) for row in sorted(bad_rows) if row < first_row + table.num_rows}
         check_text(table, source, first_row + 1, bad)
-        yield Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)
+        yield Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None, inferred_types=True)
 
 
 def _first_block_types(reads: _ShortReads, delimiter: str) -> dict[str, pa.DataType] | None:

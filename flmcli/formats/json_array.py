@@ -189,7 +189,9 @@ class _Pending:
             table = pa.concat_tables(tables, promote_options="none")
         except pa.ArrowException:  # an int column in one piece that is float in the next: the rows decide
             return decoded()
-        return Batch(source=self.source, table=table, first_row=first_row, fallback=decoded, positional=True)
+        texts = {id(piece): len(piece.text) for piece, _, _ in taken if isinstance(piece, _Columns)}
+        return Batch(source=self.source, table=table, first_row=first_row, fallback=decoded, positional=True,
+                     text_bytes=sum(texts.values()))
 
 
 def _kind_of(text: bytes) -> str:
