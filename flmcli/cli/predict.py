@@ -38,7 +38,7 @@ def _once_each(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("-i", "--input", "--file", "named_inputs", multiple=True, metavar="PATH",
               help="An input file (Flama's spellings; same as the INPUT argument). '-' is stdin.")
 @click.option("-o", "--output", metavar="PATH",
-              help="Write here instead of stdout, atomically. With several inputs: a directory, one file each.")
+              help="Write here instead of stdout ('-'), atomically. With several inputs: a directory, one file each.")
 @click.option("--from", "from_", type=click.Choice(FORMAT_NAMES),
               help="Input format (default: from the extension, else the first bytes).")
 @click.option("--to", type=click.Choice(FORMAT_NAMES),
