@@ -523,7 +523,7 @@ class Predictor:
             for column, value in enumerate(values):
                 if str(value) == match.group(1):
                     return feat.column_name(self.spec, column), value
-        reference = self._reference
+        reference = self._reference if self._reference is not None else self._stand_in_reference()
         if reference is None or len(reference) != len(values):
             return None
         for column in range(len(values)):
@@ -537,6 +537,17 @@ class Predictor:
                 return None
             return feat.column_name(self.spec, column), values[column]
         return None
+
+
+    def _stand_in_reference(self) -> list[Any] | None:
+        """Before any row has scored (a one-row input), values to swap in one field at a time: a category for a
+        feature trained as text, 0.0 for any other. A swap that lets the row score names the field at fault,
+        whatever the values' origin; without them the first row's error named no field."""
+        width = self.spec.expected
+        if width is None:
+            return None
+        text = dict(self._text)
+        return [text[position][0] if position in text else 0.0 for position in range(width)]
 
 
 def _plain_pipeline(estimator: Any) -> bool:
