@@ -406,7 +406,7 @@ from flmcli.predictor import Predictor
 from flmcli.prefetch import prefetch
 
 source, threads, ahead, parse_only = sys.argv[1], sys.argv[2] == "1", sys.argv[3] == "1", sys.argv[4] == "1"
-ndjson_arrow.USE_THREADS = json_columns.USE_THREADS = threads
+ndjson_arrow.USE_THREADS = json_columns.USE_THREADS = json_columns.ARRAY_USE_THREADS = threads
 predictor = Predictor(flmcli.load(sys.argv[5]))
 read = ndjson_arrow.read if source.endswith(".ndjson") else json_array.read_typed
 start, cpu = time.perf_counter(), time.process_time()
@@ -476,7 +476,7 @@ from flmcli.job import TYPED_BATCH_SIZE, _model_threads
 from flmcli.predictor import Predictor
 
 source, model, who = sys.argv[1], sys.argv[2], sys.argv[3]
-ndjson_arrow.USE_THREADS = json_columns.USE_THREADS = False  # every stage's CPU on this thread, one at a time
+ndjson_arrow.USE_THREADS = json_columns.USE_THREADS = json_columns.ARRAY_USE_THREADS = False  # every stage's CPU on this thread, one at a time
 predictor = Predictor(flmcli.load(model))
 cost = {"start-up": time.process_time() - start}
 clock = time.process_time

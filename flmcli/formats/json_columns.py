@@ -32,8 +32,13 @@ _NUMBER = r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$"
 # An integer token a float column cannot hold exactly (2**53 has 16 digits): orjson keeps it an int, and the
 # row-by-row path would not make one float column of it.
 _LONG_INTEGER = r"^-?[0-9]{16,}$"
-# Whether Arrow may split the CSV parse over its own threads (bench/bench_columnar.py --only threads measures both).
+# Whether Arrow may split the CSV parse of NDJSON object lines over its own threads (bench/bench_columnar.py --only
+# threads measures both).
 USE_THREADS = True
+# The same for array rows, off: read a batch at a time (json_array), their parse on the reader thread alone cost no
+# more CPU than split over Arrow's pool, and held ~45 MiB less at peak (per-thread allocator heaps; 1M churn rows,
+# interleaved runs at load ~5: RSS 380-396 vs 430-442 MiB, CPU 2.50-2.83 vs 2.70-3.11 s).
+ARRAY_USE_THREADS = False
 # Rows wider than this go to the row-by-row path: each column here costs a few kB and a dozen kernel calls, so one
 # 20 MB row of 10M numbers took 22 GB before it was refused for its width.
 MAX_COLUMNS = 4096
@@ -58,7 +63,7 @@ def parse(text: bytes) -> pa.Table | None:
         if boundary in body:
             body = body.replace(boundary, b"\n")
     rows = body.count(b"\n") + 1  # every line end is a row boundary: the text had none of its own
-    table = _fields(body, _width(body))
+    table = _fields(body, _width(body), threads=ARRAY_USE_THREADS)
     if table is None or table.num_rows != rows:  # an empty last row, `[1],[]`, reads as no line at all
         return None
     columns = []
@@ -80,7 +85,7 @@ def _compact(text: bytes) -> pa.Table | None:
     lines, rows = _cut_rows(text)
     first = text.find(b"],[")
     width = (text[:first] if first >= 0 else text).count(b",") + 1
-    table = _fields(pa.py_buffer(lines), width)
+    table = _fields(pa.py_buffer(lines), width, threads=ARRAY_USE_THREADS)
     if table is None or table.num_rows != rows:
         return None
     columns = []
@@ -113,7 +118,7 @@ def parse_objects(text: bytes, lines: int) -> pa.Table | None:
     if not text.startswith(b"{") or b"\\" in text or b"\r" in text:
         return None
     width = _width(text)
-    table = _fields(text, width)
+    table = _fields(text, width, threads=USE_THREADS)
     if table is None or table.num_rows != lines:
         return None
     names: list[str] = []
@@ -138,7 +143,7 @@ def _width(text: bytes) -> int:
     return (text[:first] if first >= 0 else text).count(b",") + 1
 
 
-def _fields(text: bytes | pa.Buffer, width: int) -> pa.Table | None:
+def _fields(text: bytes | pa.Buffer, width: int, *, threads: bool) -> pa.Table | None:
     """Each line of `text` cut at every comma, as `width` string columns; None if a line has another count or
     the text is not UTF-8, or for rows wider than MAX_COLUMNS."""
     if width > MAX_COLUMNS:
@@ -150,7 +155,7 @@ def _fields(text: bytes | pa.Buffer, width: int) -> pa.Table | None:
     try:
         return pacsv.read_csv(
             pa.BufferReader(text),
-            read_options=pacsv.ReadOptions(column_names=names, use_threads=USE_THREADS, block_size=1 << 22),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=threads, block_size=1 << 22),
             parse_options=pacsv.ParseOptions(quote_char=False, double_quote=False, escape_char=False,
                                              newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in names},

@@ -174,3 +174,25 @@ def test_who_makes_a_typed_input(ahead: bool, tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(features, "text_table_input", original)
     monkeypatch.setattr(flmcli.job.Job, "_reader_ahead", lambda self: not ahead)
     assert run([str(CHURN), str(source), "--batch-size", "16"], False, monkeypatch)[1] == out
+
+
+def test_array_rows_are_parsed_on_the_reader_thread_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arrays: Arrow's CSV reader without its thread pool (ARRAY_USE_THREADS); NDJSON objects keep USE_THREADS."""
+    calls: list[bool] = []
+    original = json_columns._fields
+
+    def spying(text: Any, width: int, *, threads: bool) -> Any:
+        calls.append(threads)
+        return original(text, width, threads=threads)
+
+    monkeypatch.setattr(json_columns, "_fields", spying)
+    batches = list(json_array.read_typed(io.BytesIO(churn_array(300)), source="s", batch_size=100))
+    assert [len(b) for b in batches] == [100] * 3 and all(b.table is not None for b in batches)
+    assert calls and set(calls) == {json_columns.ARRAY_USE_THREADS} == {False}
+    calls.clear()
+    assert json_columns.parse(b'[1, "a"], [2, "b"]') is not None  # json.dumps separators: the other path
+    assert calls == [False]
+    calls.clear()
+    lines = b"".join(orjson.dumps(row) + b"\n" for row in churn_rows()[:5])
+    assert json_columns.parse_objects(lines, 5) is not None
+    assert calls == [json_columns.USE_THREADS] == [True]
