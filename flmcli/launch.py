@@ -7,6 +7,12 @@ import sys
 
 
 def main() -> None:
+    from .stack import call_reserved
+
+    call_reserved(_main)
+
+
+def _main() -> None:
     # A Dask job runs in this process: its client threads and a LocalCluster's spawned workers are no
     # business of a forked child of the helper.
     dask = any(arg == "--dask" or arg.startswith("--dask=") for arg in sys.argv) or bool(os.environ.get("FLM_DASK"))
