@@ -149,11 +149,18 @@ def matrix(rows: Sequence[Sequence[Any]], spec: FeatureSpec) -> np.ndarray | pd.
 
 def from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
     """The model input for a columnar batch (CSV, Parquet, Arrow): the one `prepare` made for it, if any."""
+    prepared = _take_prepared(batch, spec)
+    return prepared if prepared is not None else _from_table(batch, spec)
+
+
+def _take_prepared(batch: Batch, spec: FeatureSpec) -> Any:
+    """The model input `prepare` made for `spec`, if any, handed over once: the batch no longer holds it while
+    the model runs."""
     prepared = batch.prepared
-    if prepared is not None and prepared[0] == spec:
-        batch.prepared = None  # handed over once: the batch no longer holds it while the model runs
-        return prepared[1]
-    return _from_table(batch, spec)
+    if prepared is None or prepared[0] != spec:
+        return None
+    batch.prepared = None
+    return prepared[1]
 
 
 def prepare(batch: Batch, spec: FeatureSpec) -> None:
@@ -209,7 +216,8 @@ def digits_as_text(table: pa.Table, positions: frozenset[int]) -> pa.Table:
 
     CSV holds no types: pyarrow reads a column of category codes (1, 2, 3; a store or product number) as
     integers, which a model trained on the text "1", "2", "3" would refuse (text_features). Their digits are the
-    text as written, for the categories this is done for (spec_for_model: none with a leading zero or a sign)."""
+    text as written, for the categories this is done for (text_features.digits_read_back: none with a leading
+    zero or a sign)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -326,10 +334,9 @@ def _by_feature(batch: Batch, spec: FeatureSpec) -> pa.Table | None:
 def text_input(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame | None:
     """The model input for typed columns parsed from text: the one `prepare` made for `spec` (handed over once),
     else made now; None unless the table `table_fits`."""
-    prepared = batch.prepared
-    if prepared is not None and prepared[0] == spec:
-        batch.prepared = None  # not held by the batch while the model runs
-        return prepared[1]
+    prepared = _take_prepared(batch, spec)
+    if prepared is not None:
+        return prepared
     return text_table_input(batch, spec) if table_fits(batch, spec) else None
 
 

@@ -538,7 +538,6 @@ class Predictor:
             return feat.column_name(self.spec, column), values[column]
         return None
 
-
     def _stand_in_reference(self) -> list[Any] | None:
         """Before any row has scored (a one-row input), values to swap in one field at a time: a category for a
         feature trained as text, 0.0 for any other. A swap that lets the row score names the field at fault,
