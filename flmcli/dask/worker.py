@@ -212,8 +212,11 @@ def text_batches(block: bytes, fmt: str, source: str, shift: int, header: bytes 
     for batch in formats.reader(fmt)(io.BytesIO(data), source=source, batch_size=size, max_delay=None):
         if shift:
             batch.first_row += shift
-            if batch.lines is not None:
-                batch.lines = [line + shift for line in batch.lines]
+            lines = batch.lines
+            if isinstance(lines, range):
+                batch.lines = range(lines.start + shift, lines.stop + shift)
+            elif lines is not None:
+                batch.lines = [line + shift for line in lines]
         yield batch
 
 
