@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -57,6 +58,10 @@ class Job:
         self._current: BinaryIO | None = None
         self._done = 0
         self._ahead: ReadAhead[Batch] | None = None
+        # Set once the model is loaded (or failed to load): a CSV reader waits for it to fix its column types.
+        self._settled = threading.Event()
+        if not callable(predictor):
+            self._settled.set()
 
     @property
     def predictor(self) -> Predictor:
@@ -75,7 +80,10 @@ class Job:
         self._ahead = batches = prefetch(self._batches(inputs), finish=self._prepare, ready=self._loaded,
                                          weigh=_table_bytes, budget=READ_AHEAD_WHILE_LOADING)
         try:
-            predictor = self.predictor  # loaded now if need be, while the reader reads
+            try:
+                predictor = self.predictor  # loaded now if need be, while the reader reads
+            finally:
+                self._settled.set()
             batches.wake()  # the inputs of the batches read meanwhile can be made now, while BLAS is set up
             stream = predictor.predict(batches)
             if observe is not None:
@@ -107,7 +115,7 @@ class Job:
         for opened in inputs:
             self._current = opened.fp
             size = self.options.batch_size_for(opened.fmt)
-            read = formats.reader(opened.fmt)
+            read = formats.reader(opened.fmt, self._as_text)
             if opened.fmt in ("ndjson", "json") and not self.options.keep_input:
                 # Typed columns parsed in C++: NDJSON objects through Arrow's JSON reader, plain array rows
                 # through json_columns. Kept input fields are written as they came, so those go row by row.
@@ -119,6 +127,13 @@ class Job:
             yield from read(opened.fp, source=opened.name, batch_size=size, max_delay=self.options.max_delay)
             self._done += formats.size(opened.fp) or 0
             self._current = None
+
+    def _as_text(self, header: list[str]) -> frozenset[str]:
+        """The columns of a CSV header read as text (features.read_as_text): the model says which, so the reader
+        waits for it to be loaded before it converts a row (it has read its first block meanwhile)."""
+        self._settled.wait()
+        predictor = self._predictor
+        return frozenset() if callable(predictor) else features.read_as_text(predictor.spec, header)
 
     def _loaded(self) -> bool:
         return not callable(self._predictor)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import FlmError
+from ..features import read_as_text
 from ..options import ServeConfig
 from . import bodies, media
 from .batcher import SMALL_BODY, Batcher
@@ -181,7 +183,8 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
     elif fmt == "json":
         batches = await run_in_threadpool(bodies.json_batches, body, size)
     else:
-        batches = await run_in_threadpool(bodies.read_batches, fmt, body, size, request.app.state.max_body_size)
+        batches = await run_in_threadpool(bodies.read_batches, fmt, body, size, request.app.state.max_body_size,
+                                          functools.partial(read_as_text, served.predictor.spec))
     small = len(body) <= SMALL_BODY
     scored = await asyncio.gather(*(served.batcher.submit(batch, method, small=small) for batch in batches))
     media_type = media.RESPONSE_TYPES[out]
