@@ -58,6 +58,7 @@ class Job:
         self._current: BinaryIO | None = None
         self._done = 0
         self._ahead: ReadAhead[Batch] | None = None
+        self._last_source: str | None = None
         # Set once the model is loaded (or failed to load): a CSV reader waits for it to fix its column types.
         self._settled = threading.Event()
         if not callable(predictor):
@@ -112,7 +113,21 @@ class Job:
             return self._done
 
     def _batches(self, inputs: Iterable[Input]) -> Iterator[Batch]:
+        """Every input's batches in order; for inputs that held no batch at all (`[]`, an empty or blank file), one
+        batch of no rows: the output is then the format's empty file, with the output columns (a Parquet or Arrow
+        file of no rows, a CSV header), as for a CSV header alone, never a file of no bytes."""
+        from .batch import Batch
+
+        source = None
+        for batch in self._input_batches(inputs):
+            source = batch.source
+            yield batch
+        if source is None:
+            yield Batch(source=self._last_source or "<stdin>", records=[])
+
+    def _input_batches(self, inputs: Iterable[Input]) -> Iterator[Batch]:
         for opened in inputs:
+            self._last_source = opened.name
             self._current = opened.fp
             size = self.options.batch_size_for(opened.fmt)
             read = formats.reader(opened.fmt, self._as_text)

@@ -60,6 +60,9 @@ def read(
         raise InputError("not text: a NUL byte (binary data, or UTF-16 text); CSV is read as UTF-8 text",
                          source=source, line=head.count(b"\n", 0, head.index(b"\x00")) + 1,
                          hint="give the format with --from, or convert the text to UTF-8")
+    if head[:1].isspace():
+        fp = after_blank = _AfterBlankLines(fp)  # type: ignore[assignment]
+        empty = not after_blank.rest
     quiet_undecodable_rows()
     reads = _ShortReads(fp)
     first = _first_block_schema(reads, delimiter)
@@ -228,6 +231,37 @@ class _ShortReads:
             parts.append(self._fp.read(min(READ_SIZE, size - total)))
             total += len(parts[-1])
         return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+class _AfterBlankLines:
+    """`fp` from its first line that is not blank: the lines of spaces, tabs or nothing before the header are
+    skipped, all of them, as pyarrow skips the empty ones itself (a line of spaces was a header of one column named
+    ' ', so an input of blank lines was "missing column" from a file and no rows from a pipe: csv_live)."""
+
+    mode = "rb"
+
+    def __init__(self, fp: BinaryIO) -> None:
+        self._fp = fp
+        self.rest = b""  # what was read past the blank lines: the header's line on
+        while data := fp.read(1 << 20):
+            text = data.lstrip(b" \t\r\n")
+            if text:
+                blank = len(data) - len(text)
+                self.rest = data[max(data.rfind(b"\n", 0, blank), data.rfind(b"\r", 0, blank)) + 1:]
+                break
+
+    @property
+    def closed(self) -> bool:
+        return self._fp.closed
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.rest:
+            return self._fp.read(size)
+        if size < 0:
+            data, self.rest = self.rest + self._fp.read(), b""
+            return data
+        data, self.rest = self.rest[:size], self.rest[size:]
+        return data + self._fp.read(size - len(data)) if len(data) < size else data
 
 
 def _stand_in(block: pa.RecordBatch | None, schema: pa.Schema) -> pa.RecordBatch:

@@ -8,6 +8,7 @@ supported on this path. Short and long rows are bad rows in place, as on the bul
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +69,7 @@ def read(
         if not header:
             # The header is the first line that is not empty (pyarrow skips empty lines), once its line end has
             # come: a producer may write it in parts.
-            complete = complete.lstrip(b"\r\n")
+            complete = _BLANK_LINES.sub(b"", complete)  # lines of spaces too (csv_format._AfterBlankLines)
             if not complete:
                 continue
             header, _, complete = complete.partition(b"\n")
@@ -88,6 +89,9 @@ def read(
         # A header and no rows: its columns are checked as rows' would be (as on the bulk path: columnar.rebatch).
         yield _batch(_parse(header, source, delimiter, schema or _as_text(header, source, delimiter, as_text) or None,
                             1)[0], source, 1, {})
+
+
+_BLANK_LINES = re.compile(rb"\A(?:[ \t]*(?:\r\n?|\n))+")
 
 
 def _as_text(header: bytes, source: str, delimiter: str, as_text: AsText | None) -> dict[str, pa.DataType]:
