@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -12,7 +13,7 @@ from flmcli.errors import InputError
 from flmcli.formats import csv_live
 from flmcli.formats.chunks import ChunkSource
 from flmcli.formats.columnar import encode_tables, rebatch
-from flmcli.formats.csv_errors import check_text, quiet_undecodable_rows, read_error
+from flmcli.formats.csv_errors import NOT_TEXT, NOT_TEXT_HINT, check_text, quiet_undecodable_rows, read_error
 from flmcli.formats.records import write_chunks
 from flmcli.formats.registry import AsText, KeepInput
 
@@ -29,6 +30,11 @@ BLOCK_SIZE = 1 << 22
 # reads are few enough (each takes the GIL on Arrow's thread, against the model's) to keep the reader ahead:
 # 256 KiB reads took 8.8 s for 10M churn rows against 7.4 s, for 23 MiB less peak RSS.
 READ_SIZE = 1 << 20
+# The inputs pyarrow's CSV reader may still read from its own thread, calling back into Python: its read-ahead
+# goes on after the reader failed or was left (a bad row, a row longer than a block), and a process finalizing
+# meanwhile aborted ("Fatal Python error: PyGILState_Release", exit 134). An input leaves once read to its end;
+# while one is here, the process leaves without finalizing (cli._exit).
+READING: weakref.WeakSet[_ShortReads] = weakref.WeakSet()
 
 
 def read(
@@ -57,9 +63,8 @@ def read(
     head = _peek(fp)
     empty = not head.strip()
     if b"\x00" in head:
-        raise InputError("not text: a NUL byte (binary data, or UTF-16 text); CSV is read as UTF-8 text",
-                         source=source, line=head.count(b"\n", 0, head.index(b"\x00")) + 1,
-                         hint="give the format with --from, or convert the text to UTF-8")
+        raise InputError(NOT_TEXT, source=source, line=head.count(b"\n", 0, head.index(b"\x00")) + 1,
+                         hint=NOT_TEXT_HINT)
     if head[:1].isspace():
         fp = after_blank = _AfterBlankLines(fp)  # type: ignore[assignment]
         empty = not after_blank.rest
@@ -189,6 +194,7 @@ class _ShortReads:
         self._fp = fp
         self._first = True
         self._replayed: list[bytes] = []
+        READING.add(self)
 
     def replay(self, *reads: bytes) -> None:
         """Give these reads again, first, to the next reader."""
@@ -220,6 +226,12 @@ class _ShortReads:
                 self._replayed.insert(0, read[size:])
                 read = read[:size]
             return read
+        read = self._read(size)
+        if not read and size:
+            READING.discard(self)
+        return read
+
+    def _read(self, size: int) -> bytes:
         if self._first:
             self._first = False
             return self._fp.read(size)
