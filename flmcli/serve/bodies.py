@@ -11,11 +11,15 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
+
 from ..batch import Batch, Scored
 from ..errors import InputError
 from ..formats import envelope
 from ..formats.registry import FORMATS, AsText
 from ..options import named_twice, names
+
+_KEY = f'"{envelope.KEY}"'.encode()
 
 # The source name in error messages: `input:3: field 'Age': ...` is row 3 of the request's rows.
 SOURCE = "input"
@@ -23,13 +27,14 @@ SOURCE = "input"
 
 def json_batches(body: bytes, batch_size: int) -> list[Batch]:
     """Flama's envelope `{"input": [row, ...]}` (or a bare `[row, ...]`), read by the JSON reader."""
+    batches = plain_json_batches(body, batch_size)
+    if batches is not None:
+        return batches
     if not body.strip():
         raise InputError(f"empty body; {envelope.USAGE}", source="body")
     batches = read_batches("json", body, batch_size)
     if not batches:
         # The reader found no rows: say why, if the envelope itself is wrong.
-        import orjson
-
         try:
             document = orjson.loads(body)
         except orjson.JSONDecodeError as error:
@@ -39,6 +44,30 @@ def json_batches(body: bytes, batch_size: int) -> list[Batch]:
             raise problem
         batches = [Batch(source=SOURCE, records=[])]
     return batches
+
+
+def plain_json_batches(body: bytes, batch_size: int) -> list[Batch] | None:
+    """What most bodies are, `{"input": [row, ...]}` with array or object rows, parsed in one orjson call: the
+    batches the JSON reader makes of it (the same records, row numbers and batch cuts). None for anything else (no
+    rows, a bad row, a syntax error, another key, a key twice): the reader reads those and names what is wrong.
+    The key may be counted twice where a string holds it: that body is then simply left to the reader."""
+    if body.count(_KEY) != 1:
+        return None
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if type(document) is not dict or len(document) != 1:
+        return None
+    rows = document.get(envelope.KEY)
+    if type(rows) is not list or not rows:
+        return None
+    for row in rows:
+        if row.__class__ is not list and row.__class__ is not dict:
+            return None  # the reader keeps it as a bad row, in place
+    if len(rows) <= batch_size:
+        return [Batch(source=SOURCE, records=rows)]
+    return records_batches(rows, batch_size)
 
 
 def check_body(fmt: str, body: bytes) -> None:

@@ -32,6 +32,12 @@ class ServedModel:
 
         return signature(self.predictor)
 
+    @cached_property
+    def methods(self) -> tuple[str, ...]:
+        """The estimator's methods, found once: each lookup asks scikit-learn's `available_if` descriptors, which
+        cost microseconds per method per request."""
+        return tuple(self.predictor.methods())
+
     @property
     def model(self) -> Any:
         """The ModelFile: `.meta`, `.artifacts`, `.inspect()`."""

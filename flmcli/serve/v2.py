@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..errors import InputError
 from . import tensors
-from .batcher import SMALL_BODY
+from .batcher import SMALL_BODY, Part
 from .bodies import records_batches
 from .errors import NotFound
 from .models import ServedModel, concat, served_model
@@ -147,13 +147,17 @@ async def infer(request: Request) -> Response:
     # Every output asked for in one model call per batch: the rows' features are extracted once for all.
     methods = tuple(dict.fromkeys(method for method, _, _ in wanted))
     small = len(body) <= SMALL_BODY
-    per_batch = await asyncio.gather(*(served.batcher.submit_all(batch, methods, small=small) for batch in batches))
-    results = {method: concat([scored[i] for scored in per_batch]) for i, method in enumerate(methods)}
+    submit = served.batcher.submit_parts
+    if len(batches) == 1:  # one batch (almost every request): no task and gather per request
+        per_batch = [await submit(batches[0], methods, small=small)]
+    else:
+        per_batch = await asyncio.gather(*(submit(batch, methods, small=small) for batch in batches))
+    results = {method: _values([parts[i] for parts in per_batch]) for i, method in enumerate(methods)}
     sig = served.signature
     outputs: list[dict[str, Any]] = []
     blobs: list[bytes] = []
     for method, binary_out, class_count in wanted:
-        values = results[method].outputs.to_numpy()
+        values = results[method]
         spec = sig.output(method)
         assert spec is not None
         n = len(values)
@@ -176,6 +180,19 @@ async def infer(request: Request) -> Response:
     response: dict[str, Any] = {"model_name": served.name, "model_version": VERSION,
                                 "id": str(uuid.uuid4()) if request_id is None else request_id, "outputs": outputs}
     return _answer(response, blobs)
+
+
+def _values(parts: list[Part]) -> Any:
+    """One method's outputs for the request's rows as a 2-D array: the model calls' own arrays where they are plain
+    numbers (a view per part, no frame), else the Scored frames' `to_numpy()`."""
+    arrays = [part.array() for part in parts]
+    if all(array is not None and array.dtype.kind in "biuf" for array in arrays):
+        if len(arrays) == 1:
+            return arrays[0]
+        import numpy as np
+
+        return np.concatenate(arrays)
+    return concat([part.scored() for part in parts]).outputs.to_numpy()
 
 
 def _answer(response: dict[str, Any], blobs: list[bytes]) -> Response:
@@ -232,7 +249,7 @@ def _requested(document: dict[str, Any], served: ServedModel) -> list[tuple[str,
         raise InputError("parameters must be an object", source="body", field="parameters")
     binary_all = parameters.get("binary_data_output", False) is True
     outputs = document.get("outputs")
-    methods = served.predictor.methods()
+    methods = served.methods
     if outputs is None:
         return [(method, binary_all, 0) for method in methods]
     if not isinstance(outputs, list) or not outputs:
