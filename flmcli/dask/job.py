@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import features
 from ..errors import ExitStatus, FlmError, InputError, ModelFileError, PartialFailure
 from ..options import PredictOptions
 from .worker import (
@@ -245,12 +246,13 @@ def write_part(piece: Any, ref: ModelRef, options: PredictOptions, out_fmt: str,
     if isinstance(piece, bytes):
         if not piece.strip():
             return result
-        batches = text_batches(piece, fmt, source, shift, header)
+        batches = text_batches(piece, fmt, source, shift, header,
+                               lambda names: features.read_as_text(predictor.spec, names))
     else:
         if len(piece) == 0:
             return result
         batches = parquet_batches(piece, source, shift)
-    predictor = predictor_for(ref, options)
+    predictor = predictor_for(ref, options)  # before the first batch is read
 
     def counted() -> Iterator[Any]:
         for scored in score(predictor, batches):

@@ -120,9 +120,13 @@ async def model_metadata(request: Request) -> Response:
 async def infer(request: Request) -> Response:
     served = _model(request)
     body = await request.body()
+    return await infer_answer(served, body, request.headers.get(HEADER_LENGTH))
+
+
+async def infer_answer(served: ServedModel, body: bytes, header_length: str | None) -> Response:
+    """The answer to an infer request for `served`: its body, and its Inference-Header-Content-Length if any."""
     if not body:
         raise InputError('empty body; send {"inputs": [...]}', source="body")
-    header_length = request.headers.get(HEADER_LENGTH)
     binary: memoryview | None = None
     if header_length is not None:
         try:
