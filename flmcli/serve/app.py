@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import FlmError
+from ..features import read_as_text
 from ..options import ServeConfig
 from . import bodies, media
 from .batcher import SMALL_BODY, Batcher, Part
@@ -231,7 +233,8 @@ async def predict_answer(served: ServedModel, method: str, keep: bool | list[str
     elif fmt == "json":
         batches = await run_in_threadpool(bodies.json_batches, body, size)
     else:
-        batches = await run_in_threadpool(bodies.read_batches, fmt, body, size, max_body_size)
+        batches = await run_in_threadpool(bodies.read_batches, fmt, body, size, max_body_size,
+                                          functools.partial(read_as_text, served.predictor.spec))
     small = len(body) <= SMALL_BODY
     methods = (method,)
     if len(batches) == 1:  # one batch (almost every request): no task and gather per request

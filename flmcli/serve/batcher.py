@@ -320,5 +320,4 @@ def _merge(batches: list[Batch]) -> Batch:
     import pyarrow as pa
 
     table = pa.concat_tables([b.table for b in batches if b.table is not None])
-    return Batch(source=batches[0].source, table=table, lines=lines,
-                 inferred_types=all(batch.inferred_types for batch in batches))
+    return Batch(source=batches[0].source, table=table, lines=lines)

@@ -16,7 +16,7 @@ import orjson
 from ..batch import Batch, Scored
 from ..errors import InputError
 from ..formats import envelope
-from ..formats.registry import FORMATS
+from ..formats.registry import FORMATS, AsText
 from ..options import named_twice, names
 
 _KEY = f'"{envelope.KEY}"'.encode()
@@ -95,7 +95,7 @@ def records_batches(rows: list[Any], batch_size: int) -> list[Batch]:
     ]
 
 
-def read_batches(fmt: str, body: bytes, batch_size: int, limit: int = 0) -> list[Batch]:
+def read_batches(fmt: str, body: bytes, batch_size: int, limit: int = 0, as_text: AsText | None = None) -> list[Batch]:
     """Any other format, read by the reader `flm predict` uses.
 
     A columnar body is bounded by what it decodes to, not by its size on the wire: its uncompressed bytes
@@ -113,7 +113,7 @@ def read_batches(fmt: str, body: bytes, batch_size: int, limit: int = 0) -> list
         # from the metadata, before pyarrow allocates what a compressed buffer says it inflates to
         found = declared(body, source=SOURCE)
         _check_decoded("Arrow", found.size, found.values, limit)
-    read = formats.reader(fmt)
+    read = formats.reader(fmt, as_text)
     batches = read(io.BytesIO(body), source=SOURCE, batch_size=max(1, batch_size), max_delay=None)
     if limit <= 0 or not formats.get(fmt).binary:  # text cannot decode to more than its size
         return list(batches)
