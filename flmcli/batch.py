@@ -55,9 +55,6 @@ class Batch:
     # The model input made ahead for this batch (on the reader thread, while the model scores the one before),
     # and the feature spec it was made for: see features.prepare.
     prepared: tuple[Any, Any] | None = None
-    # The table's column types were guessed from text (CSV): an integer column may be a text feature's categories
-    # written in digits (see features.digits_as_text).
-    inferred_types: bool = False
     # Typed columns from text: bytes of the text their fallback keeps to decode the rows from (None: not known).
     text_bytes: int | None = None
 
@@ -78,7 +75,6 @@ class Batch:
             first_row=self.first_row + start,
             bad={i - start: reason for i, reason in self.bad.items() if start <= i < end} if self.bad else None,
             positional=self.positional,
-            inferred_types=self.inferred_types,
             dictionaries={name: column.slice(start, length) for name, column in self.dictionaries.items()}
             if self.dictionaries else None,
         )

@@ -30,9 +30,9 @@ class FeatureSpec:
     names: tuple[str, ...] | None  # the model's feature names (or --features), in model order
     width: int | None  # n_features_in_, when known
     by_name: bool  # the estimator was fitted on named columns: give it a DataFrame
-    # Positions (model order) of features trained as text whose categories read back from integers as written
-    # (no leading zero, no sign): CSV's integer columns there are made text again (digits_as_text).
-    digits_text: frozenset[int] = frozenset()
+    # Positions (model order) of features trained as text whose categories CSV's type inference would read as
+    # something else (text_features.read_as_text): CSV's columns for them are read as text (`read_as_text`).
+    as_text: frozenset[int] = frozenset()
 
     @property
     def expected(self) -> int | None:
@@ -208,29 +208,23 @@ def _from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
             source=batch.source,
         )
     _refuse_nested(table, batch.source)
-    if batch.inferred_types and spec.digits_text:
-        table = digits_as_text(table, spec.digits_text)
     frame = table.to_pandas(split_blocks=True)
     if spec.by_name:
         return _object_strings(table, frame, batch.dictionaries)
     return frame.to_numpy(dtype=object)
 
 
-def digits_as_text(table: pa.Table, positions: frozenset[int]) -> pa.Table:
-    """`table` (columns in model order) with each integer column at `positions` as its decimal text.
-
-    CSV holds no types: pyarrow reads a column of category codes (1, 2, 3; a store or product number) as
-    integers, which a model trained on the text "1", "2", "3" would refuse (text_features). Their digits are the
-    text as written, for the categories this is done for (text_features.digits_read_back: none with a leading
-    zero or a sign)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    for position in sorted(positions):
-        if position < table.num_columns and pa.types.is_integer(table.schema.field(position).type):
-            table = table.set_column(position, table.schema.field(position).name,
-                                     pc.cast(table.column(position), pa.string()))
-    return table
+def read_as_text(spec: FeatureSpec, header: Sequence[str]) -> frozenset[str]:
+    """The columns of a CSV header that are read as text for `spec`: its features of categories that CSV's type
+    inference would misread (`FeatureSpec.as_text`), by name, or by position when the model has no names and the
+    header has one column per feature (as from_table maps them)."""
+    if not spec.as_text:
+        return frozenset()
+    if spec.names is not None:
+        return frozenset(spec.names[position] for position in spec.as_text)
+    if spec.width is not None and len(header) == spec.width:
+        return frozenset(header[position] for position in spec.as_text)
+    return frozenset()
 
 
 def _separator_hint(names: list[str]) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -57,6 +58,11 @@ class Job:
         self._current: BinaryIO | None = None
         self._done = 0
         self._ahead: ReadAhead[Batch] | None = None
+        self._last_source: str | None = None
+        # Set once the model is loaded (or failed to load): a CSV reader waits for it to fix its column types.
+        self._settled = threading.Event()
+        if not callable(predictor):
+            self._settled.set()
 
     @property
     def predictor(self) -> Predictor:
@@ -75,7 +81,10 @@ class Job:
         self._ahead = batches = prefetch(self._batches(inputs), finish=self._prepare, ready=self._loaded,
                                          weigh=_table_bytes, budget=READ_AHEAD_WHILE_LOADING)
         try:
-            predictor = self.predictor  # loaded now if need be, while the reader reads
+            try:
+                predictor = self.predictor  # loaded now if need be, while the reader reads
+            finally:
+                self._settled.set()
             batches.wake()  # the inputs of the batches read meanwhile can be made now, while BLAS is set up
             stream = predictor.predict(batches)
             if observe is not None:
@@ -104,10 +113,24 @@ class Job:
             return self._done
 
     def _batches(self, inputs: Iterable[Input]) -> Iterator[Batch]:
+        """Every input's batches in order; for inputs that held no batch at all (`[]`, an empty or blank file), one
+        batch of no rows: the output is then the format's empty file, with the output columns (a Parquet or Arrow
+        file of no rows, a CSV header), as for a CSV header alone, never a file of no bytes."""
+        from .batch import Batch
+
+        source = None
+        for batch in self._input_batches(inputs):
+            source = batch.source
+            yield batch
+        if source is None:
+            yield Batch(source=self._last_source or "<stdin>", records=[])
+
+    def _input_batches(self, inputs: Iterable[Input]) -> Iterator[Batch]:
         for opened in inputs:
+            self._last_source = opened.name
             self._current = opened.fp
             size = self.options.batch_size_for(opened.fmt)
-            read = formats.reader(opened.fmt)
+            read = formats.reader(opened.fmt, self._as_text)
             if opened.fmt in ("ndjson", "json") and not self.options.keep_input:
                 # Typed columns parsed in C++: NDJSON objects through Arrow's JSON reader, plain array rows
                 # through json_columns. Kept input fields are written as they came, so those go row by row.
@@ -119,6 +142,13 @@ class Job:
             yield from read(opened.fp, source=opened.name, batch_size=size, max_delay=self.options.max_delay)
             self._done += formats.size(opened.fp) or 0
             self._current = None
+
+    def _as_text(self, header: list[str]) -> frozenset[str]:
+        """The columns of a CSV header read as text (features.read_as_text): the model says which, so the reader
+        waits for it to be loaded before it converts a row (it has read its first block meanwhile)."""
+        self._settled.wait()
+        predictor = self._predictor
+        return frozenset() if callable(predictor) else features.read_as_text(predictor.spec, header)
 
     def _loaded(self) -> bool:
         return not callable(self._predictor)

@@ -60,7 +60,7 @@ class Predictor:
         self.method = self.check_method(method)
         self.spec = feat.spec_for(self.estimator, features)
         self._text = text_features.trained_as_text(self.estimator, self.spec.names, self.spec.expected)
-        self.spec = dataclasses.replace(self.spec, digits_text=text_features.digits_read_back(self._text))
+        self.spec = dataclasses.replace(self.spec, as_text=text_features.read_as_text(self._text))
         self.output_name = output_name
         self.on_error = on_error
         # A row that scored well: swapping its values into a failing row one field at a time names the culprit.

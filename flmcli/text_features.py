@@ -85,20 +85,32 @@ def _categories(transformer: Any, count: int) -> list[tuple[str, ...]]:
     return out
 
 
-def digits_read_back(text: TextFeatures) -> frozenset[int]:
-    """Positions of the features some of whose categories are integers written in digits, each as an integer
-    reads back ("7", "-12"; not "007" nor "+7"): for those, an integer from an untyped source (CSV) is taken as
-    its digits. A feature of word categories only (churn's Gender) keeps refusing numbers: 0 and 1 there are a
-    label-encoded column, not text."""
+def read_as_text(text: TextFeatures) -> frozenset[int]:
+    """Positions of the features some of whose categories CSV's type inference reads as something else than
+    their text: a number ("02139", "7", "1.50"), a boolean ("true"), a date or time, a missing value ("NA", "").
+    A CSV column there is read as text, so that every value is the text as written: "02139" stays "02139" (an
+    integer column gave "2139", another category, or none). A feature of word categories only (churn's Gender)
+    keeps its column's inferred type, so that 0 and 1 there stay numbers, refused as a label-encoded column.
 
-    def digits(category: str) -> bool:
-        number = category.removeprefix("-")
-        return number.isascii() and number.isdigit()
+    pyarrow itself judges, with the CSV reader's own options, on a one-row CSV of one column per category."""
+    import csv
+    import io
 
-    return frozenset(
-        position for position, categories in text
-        if any(digits(c) for c in categories) and all(str(int(c)) == c for c in categories if digits(c))
-    )
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    cells = [(position, category) for position, categories in text for category in categories]
+    if not cells:
+        return frozenset()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(range(len(cells)))
+    writer.writerow(category for _, category in cells)
+    schema = pacsv.read_csv(io.BytesIO(out.getvalue().encode("utf-8", "surrogatepass")),
+                            read_options=pacsv.ReadOptions(use_threads=False, block_size=max(1 << 20, out.tell() * 2)),
+                            ).schema
+    return frozenset(position for (position, _), field in zip(cells, schema, strict=True)
+                     if not pa.types.is_string(field.type))
 
 
 def _missing(value: Any) -> bool:

@@ -245,7 +245,8 @@ def main() -> None:
 def _exit(code: int) -> None:
     from ..prefetch import RUNNING
 
-    if any(thread.is_alive() for thread in RUNNING):
+    csv = sys.modules.get("flmcli.formats.csv_format")  # pyarrow's reader may still call back: csv_format.READING
+    if any(thread.is_alive() for thread in RUNNING) or (csv is not None and len(csv.READING)):
         # A reader thread still blocked on stdin (Ctrl-C, or an error in a live pipe) would make the interpreter
         # abort at shutdown while it holds stdin's lock: flush what we wrote and leave at once.
         import os

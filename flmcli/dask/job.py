@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import features
 from ..errors import ExitStatus, FlmError, InputError, ModelFileError, PartialFailure
 from ..options import PredictOptions
 from .worker import (
@@ -245,12 +246,13 @@ def write_part(piece: Any, ref: ModelRef, options: PredictOptions, out_fmt: str,
     if isinstance(piece, bytes):
         if not piece.strip():
             return result
-        batches = text_batches(piece, fmt, source, shift, header)
+        batches = text_batches(piece, fmt, source, shift, header,
+                               lambda names: features.read_as_text(predictor.spec, names))
     else:
         if len(piece) == 0:
             return result
         batches = parquet_batches(piece, source, shift)
-    predictor = predictor_for(ref, options)
+    predictor = predictor_for(ref, options)  # before the first batch is read
 
     def counted() -> Iterator[Any]:
         for scored in score(predictor, batches):
@@ -425,13 +427,17 @@ def _score_parts(client: Any, parts: list[Part], pieces: list[Any], ref: ModelRe
     with _progress(show, len(parts)) as advance:
         for future in as_completed(futures):
             number = index[future.key]
-            if future.status == "finished":
+            if future.status == "cancelled":
+                continue
+            # A result held by a worker that died before it was read here is "lost": Dask computes it again,
+            # and exception() waits for that (None once it is done) rather than the part being reported failed.
+            error = future.exception()
+            if future.status == "cancelled":
+                continue
+            if error is None:
                 results[number] = future.result()
                 advance(results[number]["rows"])  # type: ignore[index]
                 continue
-            if future.status == "cancelled":
-                continue
-            error = future.exception()
             if isinstance(error, RowFailure):
                 if first_bad is None or number < first_bad[0]:
                     first_bad = (number, error)

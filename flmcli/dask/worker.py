@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from ..batch import Batch, Scored
     from ..flm.model import ModelFile
+    from ..formats.registry import AsText
     from ..options import PredictOptions
     from ..predictor import Predictor
 
@@ -200,7 +201,9 @@ def parquet_batches(piece: RowGroups, source: str, shift: int) -> Iterator[Batch
             yield batch
 
 
-def text_batches(block: bytes, fmt: str, source: str, shift: int, header: bytes | None = None) -> Iterator[Batch]:
+def text_batches(
+    block: bytes, fmt: str, source: str, shift: int, header: bytes | None = None, as_text: AsText | None = None
+) -> Iterator[Batch]:
     """A block of an NDJSON or CSV file (cut at line ends by Dask) parsed by flm's own reader, as locally;
     `shift` turns the reader's line numbers into the file's. A CSV block after the first gets the header."""
     import io
@@ -209,7 +212,7 @@ def text_batches(block: bytes, fmt: str, source: str, shift: int, header: bytes 
 
     data = header + block if header is not None else block
     size = formats.get(fmt).batch_size
-    for batch in formats.reader(fmt)(io.BytesIO(data), source=source, batch_size=size, max_delay=None):
+    for batch in formats.reader(fmt, as_text)(io.BytesIO(data), source=source, batch_size=size, max_delay=None):
         if shift:
             batch.first_row += shift
             lines = batch.lines

@@ -7,6 +7,7 @@ first use, exposing `read`, `write` and `encode` (`FormatModule`), and has one `
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import shutil
@@ -14,7 +15,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from flmcli.errors import InputError
 from flmcli.formats.detection import detect, format_for_path, refuse_compressed
@@ -24,6 +25,7 @@ from flmcli.formats.registry import (
     FORMATS,
     MEDIA_TYPES,
     STREAM_FALLBACK,
+    AsText,
     Encode,
     Format,
     FormatModule,
@@ -55,9 +57,13 @@ def module(fmt: str) -> FormatModule:
     return loaded
 
 
-def reader(fmt: str) -> Read:
-    """`read(fp, *, source, batch_size, max_delay) -> Iterator[Batch]` for a format."""
-    return module(fmt).read
+def reader(fmt: str, as_text: AsText | None = None) -> Read:
+    """`read(fp, *, source, batch_size, max_delay) -> Iterator[Batch]` for a format; for a format without types
+    (CSV), `as_text(header)` names the columns read as text (features.read_as_text)."""
+    read: Any = module(fmt).read
+    if as_text is not None and get(fmt).untyped:
+        return functools.partial(read, as_text=as_text)
+    return read  # type: ignore[no-any-return]
 
 
 def writer(fmt: str) -> Write:

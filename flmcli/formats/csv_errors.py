@@ -19,6 +19,8 @@ _NOT_UTF8 = re.compile(r"In CSV column #(\d+): (?:Row #(\d+): )?CSV conversion e
 _WIDTH = re.compile(r"CSV parse error: Row #(\d+): Expected (\d+) columns, got (\d+)")
 NOT_UTF8 = "the text is not UTF-8"
 NOT_UTF8_HINT = "convert the file to UTF-8 first (iconv -f latin1 -t utf-8, say)"
+NOT_TEXT = "not text: a NUL byte (binary data, or UTF-16 text); CSV is read as UTF-8 text"
+NOT_TEXT_HINT = "give the format with --from, or convert the text to UTF-8"
 
 
 def quiet_undecodable_rows() -> None:
@@ -53,6 +55,8 @@ def check_text(table: pa.Table | pa.RecordBatch, source: str, first_line: int, s
         raise InputError(f"the header: {NOT_UTF8}", source=source, line=1, hint=NOT_UTF8_HINT) from None
     skipped = set(skip)
     for index, field in enumerate(table.schema):
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            _refuse_nul(table.column(index), source, first_line, names[index], skipped)
         if not (pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type)):
             continue
         for row, value in enumerate(table.column(index).to_pylist()):
@@ -63,6 +67,17 @@ def check_text(table: pa.Table | pa.RecordBatch, source: str, first_line: int, s
             except UnicodeDecodeError:
                 raise InputError(NOT_UTF8, source=source, line=first_line + row, field=names[index],
                                  hint=NOT_UTF8_HINT) from None
+
+
+def _refuse_nul(column: Any, source: str, first_line: int, name: str, skipped: set[int]) -> None:
+    """A NUL byte in a value: refused as in the input's first bytes (csv_format.read), wherever it is."""
+    import pyarrow.compute as pc
+
+    found = pc.match_substring(column, "\x00")
+    if not found.null_count == len(found) and pc.any(found).as_py():
+        rows = [row for row, nul in enumerate(found.to_pylist()) if nul and row not in skipped]
+        if rows:
+            raise InputError(NOT_TEXT, source=source, line=first_line + rows[0], field=name, hint=NOT_TEXT_HINT)
 
 
 def read_error(

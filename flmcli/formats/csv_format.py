@@ -7,6 +7,7 @@ import io
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -15,9 +16,9 @@ from flmcli.errors import InputError
 from flmcli.formats import csv_live
 from flmcli.formats.chunks import ChunkSource
 from flmcli.formats.columnar import encode_tables, rebatch
-from flmcli.formats.csv_errors import check_text, quiet_undecodable_rows, read_error
+from flmcli.formats.csv_errors import NOT_TEXT, NOT_TEXT_HINT, check_text, quiet_undecodable_rows, read_error
 from flmcli.formats.records import write_chunks
-from flmcli.formats.registry import KeepInput
+from flmcli.formats.registry import AsText, KeepInput
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -32,25 +33,33 @@ BLOCK_SIZE = 1 << 22
 # reads are few enough (each takes the GIL on Arrow's thread, against the model's) to keep the reader ahead:
 # 256 KiB reads took 8.8 s for 10M churn rows against 7.4 s, for 23 MiB less peak RSS.
 READ_SIZE = 1 << 20
-# Reads Arrow's thread makes ahead of the blocks taken, while the reader is not waiting for one. Its queue holds
-# 32 (fixed), refilled 16 at a time: up to 32 MiB of text waiting, ~10% of flm's peak heap (28 of 258 MB at 1M churn
-# rows, memray). A few keep the parser fed.
+# Reads Arrow's thread makes ahead of the blocks taken. Its queue holds 32 (fixed), refilled 16 at a time: up to
+# 32 MiB of text waiting, ~10% of flm's peak heap (28 of 258 MB at 1M churn rows, memray). A few keep the parser fed.
 READS_AHEAD = 4
 # How often a held-back read looks whether the interpreter is exiting (then it must not keep Arrow's thread).
 _POLL = 0.1
 # The longest a read is held back while the reader waits for a block and takes none.
 _STALL = 0.5
+# The inputs pyarrow's CSV reader may still read from its own thread, calling back into Python: its read-ahead
+# goes on after the reader failed or was left (a bad row, a row longer than a block), and a process finalizing
+# meanwhile aborted ("Fatal Python error: PyGILState_Release", exit 134). An input leaves once read to its end;
+# while one is here, the process leaves without finalizing (cli._exit).
+READING: weakref.WeakSet[_ShortReads] = weakref.WeakSet()
 
 
 def read(
-    fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None, delimiter: str = ","
+    fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None, delimiter: str = ",",
+    as_text: AsText | None = None,
 ) -> Iterator[Batch]:
+    """`as_text(header)`: the header's columns to read as text, whatever their values look like; called once,
+    before the first row is converted (it may wait for the model to be loaded)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     chunks = ChunkSource(fp)
     if max_delay is not None and chunks.live:
-        yield from csv_live.read(chunks, source=source, batch_size=batch_size, max_delay=max_delay, delimiter=delimiter)
+        yield from csv_live.read(chunks, source=source, batch_size=batch_size, max_delay=max_delay, delimiter=delimiter,
+                                 as_text=as_text)
         return
     invalid: list[tuple[int, str]] = []  # (data row number, reason) of rows pyarrow could not split
 
@@ -64,20 +73,41 @@ def read(
     head = _peek(fp)
     empty = not head.strip()
     if b"\x00" in head:
-        raise InputError("not text: a NUL byte (binary data, or UTF-16 text); CSV is read as UTF-8 text",
-                         source=source, line=head.count(b"\n", 0, head.index(b"\x00")) + 1,
-                         hint="give the format with --from, or convert the text to UTF-8")
+        raise InputError(NOT_TEXT, source=source, line=head.count(b"\n", 0, head.index(b"\x00")) + 1,
+                         hint=NOT_TEXT_HINT)
+    if head[:1].isspace():
+        fp = after_blank = _AfterBlankLines(fp)  # type: ignore[assignment]
+        empty = not after_blank.rest
     quiet_undecodable_rows()
     reads = _ShortReads(fp)
-    types = _first_block_types(reads, delimiter)
+    first = _first_block_schema(reads, delimiter)
     reads.end_last_line()
-    try:
-        reader = pacsv.open_csv(
+    replay = reads.replayed
+    whole = sum(map(len, replay)) <= BLOCK_SIZE + 1  # the input ended within the first read (+ end_last_line's)
+    types = _types(first) if first is not None else None
+    if as_text is not None and first is not None:
+        types = (types or {}) | dict.fromkeys(as_text(first.names), pa.string())
+
+    def open_csv(types: dict[str, pa.DataType] | None) -> Any:
+        return pacsv.open_csv(
             reads,
             read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(column_types=types) if types else None,
         )
+
+    try:
+        reader = open_csv(types)
+        if as_text is not None and first is None and whole:
+            # An input of one block, parsed by the reader as it opened: opened again on the same bytes when a column
+            # it typed is to be read as text (a reader cannot be retyped).
+            schema = reader.schema
+            text = {name: pa.string() for name in as_text(schema.names)
+                    if name in schema.names and not pa.types.is_string(schema.field(name).type)}
+            if text:
+                invalid.clear()
+                reads.replay(*replay)
+                reader = open_csv(text)
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" in str(exc):
             if empty:
@@ -128,19 +158,17 @@ def read(
             lines = range(first_row + 1, first_row + 1 + table.num_rows)
             bad = {row - first_row: bad_rows.pop(row) for row in sorted(bad_rows) if row < first_row + table.num_rows}
             check_text(table, source, first_row + 1, bad)
-            yield Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None,
-                        inferred_types=True)
+            yield Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)
     finally:
         reads.stop()  # Arrow's thread may be holding a read back: it must not wait for a reader that is gone
 
 
-def _first_block_types(reads: _ShortReads, delimiter: str) -> dict[str, pa.DataType] | None:
-    """The column types pyarrow's streaming reader would infer from its first block, inferred here by pyarrow
+def _first_block_schema(reads: _ShortReads, delimiter: str) -> pa.Schema | None:
+    """The columns and types pyarrow's streaming reader would infer from its first block, inferred here by pyarrow
     from the same two first reads (the second tells it the first block is not the last: a row cut by the block's
-    end is then left out, as the reader leaves it out), so that the reader can be given them: it converts a
-    typed column at ~0.65x the CPU of one it inferred itself (bench/bench_columnar.py --only csv). A column of no
-    value yet (null) is left to the reader, as before. None for an input of one block (nothing to gain), or one
-    whose first block does not parse here: the reader then infers, and reports, as it did."""
+    end is then left out, as the reader leaves it out), so that the reader can be given them (`_types`). None
+    for an input of one block (nothing to gain: the reader's own schema is there at once), or one whose first
+    block does not parse here: the reader then infers, and reports, as it did."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -150,13 +178,20 @@ def _first_block_types(reads: _ShortReads, delimiter: str) -> dict[str, pa.DataT
     if not second:
         return None
     try:
-        schema = pacsv.open_csv(
+        return pacsv.open_csv(
             io.BytesIO(first + second),
             read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=lambda row: "skip"),
         ).schema
     except (pa.ArrowException, ValueError):
         return None
+
+
+def _types(schema: pa.Schema) -> dict[str, pa.DataType] | None:
+    """The first block's column types, given to the reader: it converts a typed column at ~0.65x the CPU of one it
+    inferred itself (bench/bench_columnar.py --only csv). A column of no value yet (null) is left to the reader."""
+    import pyarrow as pa
+
     if len(set(schema.names)) < len(schema.names):  # column_types is keyed by name: two of one name would share one
         return None
     return {field.name: field.type for field in schema if not pa.types.is_null(field.type)}
@@ -177,10 +212,11 @@ class _ShortReads:
         self._replayed: list[bytes] = []
         self._made = 0  # reads made after the first (replays aside)
         self._taken = 0  # blocks the reader has taken
-        self._wanted = True  # the reader waits for a block (or has not started): reads go ahead freely
+        self._wanted = True  # the reader waits for a block (or has not started)
         self._stopped = False
         self._moved = threading.Condition()
         self.stalls = 0  # reads let go because the reader seemed to wait for them: none, with reads as made here
+        READING.add(self)
 
     def waiting(self, wanted: bool) -> None:
         """The reader starts (True) or stops (False) waiting for its next block."""
@@ -215,6 +251,10 @@ class _ShortReads:
         """Give these reads again, first, to the next reader."""
         self._replayed = [read for read in reads if read]
 
+    @property
+    def replayed(self) -> list[bytes]:
+        return list(self._replayed)
+
     def end_last_line(self) -> None:
         """The whole input, replayed as one read shorter than a block, gets its last line's end if it has none:
         pyarrow takes no header from a block without one (a header alone was refused as "longer than the
@@ -237,6 +277,12 @@ class _ShortReads:
                 self._replayed.insert(0, read[size:])
                 read = read[:size]
             return read
+        read = self._read(size)
+        if not read and size:
+            READING.discard(self)
+        return read
+
+    def _read(self, size: int) -> bytes:
         if self._first:
             self._first = False
             return self._fp.read(size)
@@ -249,6 +295,37 @@ class _ShortReads:
             parts.append(self._fp.read(min(READ_SIZE, size - total)))
             total += len(parts[-1])
         return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+class _AfterBlankLines:
+    """`fp` from its first line that is not blank: the lines of spaces, tabs or nothing before the header are
+    skipped, all of them, as pyarrow skips the empty ones itself (a line of spaces was a header of one column named
+    ' ', so an input of blank lines was "missing column" from a file and no rows from a pipe: csv_live)."""
+
+    mode = "rb"
+
+    def __init__(self, fp: BinaryIO) -> None:
+        self._fp = fp
+        self.rest = b""  # what was read past the blank lines: the header's line on
+        while data := fp.read(1 << 20):
+            text = data.lstrip(b" \t\r\n")
+            if text:
+                blank = len(data) - len(text)
+                self.rest = data[max(data.rfind(b"\n", 0, blank), data.rfind(b"\r", 0, blank)) + 1:]
+                break
+
+    @property
+    def closed(self) -> bool:
+        return self._fp.closed
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.rest:
+            return self._fp.read(size)
+        if size < 0:
+            data, self.rest = self.rest + self._fp.read(), b""
+            return data
+        data, self.rest = self.rest[:size], self.rest[size:]
+        return data + self._fp.read(size - len(data)) if len(data) < size else data
 
 
 def _stand_in(block: pa.RecordBatch | None, schema: pa.Schema) -> pa.RecordBatch:

@@ -8,22 +8,28 @@ supported on this path. Short and long rows are bad rows in place, as on the bul
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from flmcli.batch import Batch
 from flmcli.formats.chunks import ChunkSource, Pause
 from flmcli.formats.csv_errors import check_text, quiet_undecodable_rows, read_error
+from flmcli.formats.registry import AsText
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 
-def read(chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float, delimiter: str) -> Iterator[Batch]:
+def read(
+    chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float, delimiter: str,
+    as_text: AsText | None = None,
+) -> Iterator[Batch]:
     import pyarrow as pa
 
     header = b""
     schema: pa.Schema | None = None
+    text_types: dict[str, pa.DataType] | None = None  # the columns read as text (as_text), until `schema` is known
     pending: list[pa.Table] = []
     count = 0
     row = 1  # 1-based data row of the first pending row
@@ -32,10 +38,12 @@ def read(chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float,
     pause = Pause(chunks, max_delay)
     quiet_undecodable_rows()
 
-    def parse(text: bytes) -> None:
-        nonlocal schema, count
+    def parse(lines: bytes) -> None:
+        nonlocal schema, count, text_types
         first = row + count  # the data row number of the text's first row
-        table, invalid = _parse(header + text, source, delimiter, schema, first)
+        if schema is None and text_types is None:
+            text_types = _as_text(header, source, delimiter, as_text)
+        table, invalid = _parse(header + lines, source, delimiter, schema or text_types or None, first)
         if schema is None and table.num_rows > len(invalid):
             schema = table.schema  # from the first good rows: a run of short rows alone would type every column null
         for index, reason in invalid:
@@ -61,7 +69,7 @@ def read(chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float,
         if not header:
             # The header is the first line that is not empty (pyarrow skips empty lines), once its line end has
             # come: a producer may write it in parts.
-            complete = complete.lstrip(b"\r\n")
+            complete = _BLANK_LINES.sub(b"", complete)  # lines of spaces too (csv_format._AfterBlankLines)
             if not complete:
                 continue
             header, _, complete = complete.partition(b"\n")
@@ -79,11 +87,25 @@ def read(chunks: ChunkSource, *, source: str, batch_size: int, max_delay: float,
         yield take(count)
     elif row == 1 and header.strip():
         # A header and no rows: its columns are checked as rows' would be (as on the bulk path: columnar.rebatch).
-        yield _batch(_parse(header, source, delimiter, schema, 1)[0], source, 1, {})
+        yield _batch(_parse(header, source, delimiter, schema or _as_text(header, source, delimiter, as_text) or None,
+                            1)[0], source, 1, {})
+
+
+_BLANK_LINES = re.compile(rb"\A(?:[ \t]*(?:\r\n?|\n))+")
+
+
+def _as_text(header: bytes, source: str, delimiter: str, as_text: AsText | None) -> dict[str, pa.DataType]:
+    """The header's columns read as text, as column types for pyarrow."""
+    import pyarrow as pa
+
+    if as_text is None:
+        return {}
+    names = _parse(header, source, delimiter, None, 1)[0].column_names
+    return dict.fromkeys(as_text(names), pa.string())
 
 
 def _parse(
-    text: bytes, source: str, delimiter: str, schema: pa.Schema | None, first: int
+    text: bytes, source: str, delimiter: str, schema: pa.Schema | dict[str, pa.DataType] | None, first: int
 ) -> tuple[pa.Table, list[tuple[int, str]]]:
     """The rows of `text` (a header line, then complete lines) in `schema`'s types, with a stand-in row wherever a
     row had too few or too many fields, and those rows' (index, reason): bad rows as on the bulk CSV path."""
@@ -106,6 +128,8 @@ def _parse(
         )
     except pa.ArrowInvalid as exc:
         # pyarrow's row numbers count from this text's header; the text's first data row is line first + 1.
+        if isinstance(schema, dict):  # only some types known: the columns' names are the header's
+            schema = pacsv.read_csv(io.BytesIO(text.partition(b"\n")[0] + b"\n")).schema
         raise read_error(exc, source, first - 1, schema, line_offset=first - 1) from None
     if not invalid:
         return table, invalid
@@ -128,4 +152,4 @@ def _parse(
 def _batch(table: pa.Table, source: str, first_row: int, bad: dict[int, str]) -> Batch:
     lines = range(first_row + 1, first_row + 1 + table.num_rows)  # the header is line 1
     check_text(table, source, first_row + 1, bad)
-    return Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None, inferred_types=True)
+    return Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)

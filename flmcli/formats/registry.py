@@ -5,7 +5,7 @@ Adding a format is one new module (`read`, `encode`, `write`; see `FormatModule`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
@@ -29,6 +29,8 @@ class Format:
     # The reader needs a seekable file (a footer, an index): always, or only when the input opens with these bytes.
     needs_seek: bool = False
     seek_magic: bytes = b""
+    # Values have no types (CSV): the reader infers them, and takes `as_text` for the columns to read as text.
+    untyped: bool = False
 
     def seekable_needed(self, head: bytes) -> bool:
         return self.needs_seek or bool(self.seek_magic and head.startswith(self.seek_magic))
@@ -53,7 +55,8 @@ FORMATS: dict[str, Format] = {
             "application/x-ndjson",
             _ROWS,
         ),
-        Format("csv", "flmcli.formats.csv_format", (".csv",), ("text/csv",), "text/csv; charset=utf-8", _COLUMNAR),
+        Format("csv", "flmcli.formats.csv_format", (".csv",), ("text/csv",), "text/csv; charset=utf-8", _COLUMNAR,
+               untyped=True),
         Format(
             "tsv",
             "flmcli.formats.tsv_format",
@@ -61,6 +64,7 @@ FORMATS: dict[str, Format] = {
             ("text/tab-separated-values",),
             "text/tab-separated-values; charset=utf-8",
             _COLUMNAR,
+            untyped=True,
         ),
         Format(
             "parquet",
@@ -93,6 +97,10 @@ FORMAT_NAMES: tuple[str, ...] = tuple(FORMATS)
 STREAM_FALLBACK = "ndjson"
 EXTENSIONS: dict[str, str] = {ext: fmt.name for fmt in FORMATS.values() for ext in fmt.extensions}
 MEDIA_TYPES: dict[str, str] = {media: fmt.name for fmt in FORMATS.values() for media in fmt.media_types}
+
+
+# Given a CSV header's names, those read as text whatever their values look like (features.read_as_text).
+AsText = Callable[[list[str]], Collection[str]]
 
 
 class Read(Protocol):

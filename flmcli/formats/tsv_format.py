@@ -7,14 +7,17 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from flmcli.formats import csv_format
 from flmcli.formats.records import write_chunks
-from flmcli.formats.registry import KeepInput
+from flmcli.formats.registry import AsText, KeepInput
 
 if TYPE_CHECKING:
     from flmcli.batch import Batch, Scored
 
 
-def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
-    return csv_format.read(fp, source=source, batch_size=batch_size, max_delay=max_delay, delimiter="\t")
+def read(
+    fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None, as_text: AsText | None = None
+) -> Iterator[Batch]:
+    return csv_format.read(fp, source=source, batch_size=batch_size, max_delay=max_delay, delimiter="\t",
+                           as_text=as_text)
 
 
 def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterator[bytes]:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import FlmError
+from ..features import read_as_text
 from ..options import ServeConfig
 from . import bodies, media
-from .batcher import SMALL_BODY, Batcher
+from .batcher import SMALL_BODY, Batcher, Part
 from .errors import GatewayTimeout, error_body
 from .guard import Guard
 from .metrics import Metrics
@@ -24,11 +26,15 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from ..predictor import Predictor
+    from .lane import Answer, Lane
 
 logger = logging.getLogger("flm.serve")
 
 # Responses up to this many rows are encoded on the event loop.
 _INLINE_ROWS = 64
+# JSON answers of plain numbers up to this many values are written on the event loop straight from the model calls'
+# values (one orjson call: microseconds).
+_INLINE_VALUES = 4096
 # Bodies up to this many bytes are parsed on the event loop; larger ones on a worker thread, so one big request
 # never stalls the others.
 INLINE_BODY = 64 * 1024
@@ -60,6 +66,7 @@ def create_app(
 
     from . import docs, v2
     from .decoding import ContentDecoding
+    from .lane import FastLane
     from .limits import BodySizeLimit
 
     if not isinstance(predictors, Mapping):
@@ -112,9 +119,13 @@ def create_app(
         for served in models.values():
             await served.batcher.aclose()
 
+    lanes = fast_lanes(models, single, metrics, config.max_body_size)
     app = Starlette(
         routes=all_routes,
         middleware=[
+            # First: the requests it takes skip everything after it (and are answered as it would answer them).
+            Middleware(FastLane, lanes=lanes, max_body_size=config.max_body_size, timeout=config.timeout,
+                       gzip_above=GZIP_ABOVE, on_error=flm_error_response),
             Middleware(BodySizeLimit, max_body_size=config.max_body_size),
             Middleware(ContentDecoding, max_body_size=config.max_body_size),
             Middleware(GZipMiddleware, minimum_size=GZIP_ABOVE, compresslevel=5),
@@ -133,6 +144,41 @@ def create_app(
     app.state.guard = guard
     app.state.max_body_size = config.max_body_size
     return app
+
+
+def fast_lanes(models: Mapping[str, ServedModel], single: bool, metrics: Metrics, max_body_size: int) -> dict[str, Lane]:
+    """The fast lane's routes, by path: each model's predict routes and v2 infer, with their routes' metrics.
+    Where two routes share a path the first is the one Starlette would route to, as here."""
+    from . import v2
+    from .lane import Lane, takes_json
+
+    def predict(served: ServedModel, method: str) -> Answer:
+        async def answer(body: bytes, headers: dict[bytes, bytes]) -> Response:
+            return await predict_answer(served, method, False, "json", "json", body, max_body_size)
+
+        return answer
+
+    def infer(served: ServedModel) -> Answer:
+        async def answer(body: bytes, headers: dict[bytes, bytes]) -> Response:
+            length = headers.get(v2.HEADER_LENGTH.encode())
+            return await v2.infer_answer(served, body, None if length is None else length.decode("latin-1"))
+
+        return answer
+
+    lanes: dict[str, Lane] = {}
+    for served in models.values():
+        lane = Lane(infer(served), metrics.recorder("v2", "infer"))
+        lanes.setdefault(f"/v2/models/{served.name}/infer", lane)
+        lanes.setdefault(f"/v2/models/{served.name}/versions/{v2.VERSION}/infer", lane)
+    for served in models.values():
+        for prefix in ["", f"/{served.name}"] if single else [f"/{served.name}"]:
+            lanes.setdefault(f"{prefix}/predict/", Lane(predict(served, served.check_method(None)),
+                                                        metrics.recorder(served.name, "predict"), takes_json))
+            for method in served.methods:
+                if method != "predict":
+                    lanes.setdefault(f"{prefix}/{method}/", Lane(predict(served, served.check_method(method)),
+                                                                 metrics.recorder(served.name, method), takes_json))
+    return lanes
 
 
 def model_routes(served: ServedModel, prefix: str, guard: Guard) -> list[BaseRoute]:
@@ -164,9 +210,6 @@ def model_routes(served: ServedModel, prefix: str, guard: Guard) -> list[BaseRou
 
 
 async def predict_response(request: Request, served: ServedModel, route_method: str | None) -> Response:
-    from starlette.concurrency import run_in_threadpool
-    from starlette.responses import Response, StreamingResponse
-
     query = request.query_params
     bodies.check_query(query.multi_items(), route_method)
     method = served.check_method(query.get("method") or route_method)
@@ -174,6 +217,15 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
     fmt = media.request_format(request.headers.get("content-type"))
     out = media.response_format(request.headers.get("accept"), fmt)
     body = await request.body()
+    return await predict_answer(served, method, keep, fmt, out, body, request.app.state.max_body_size)
+
+
+async def predict_answer(served: ServedModel, method: str, keep: bool | list[str], fmt: str, out: str, body: bytes,
+                         max_body_size: int) -> Response:
+    """The answer to a predict request once its options are read: `body` in format `fmt`, answered in `out`."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import Response, StreamingResponse
+
     bodies.check_body(fmt, body)
     size = served.batcher.max_batch_size
     if fmt == "json" and len(body) <= INLINE_BODY:
@@ -181,10 +233,21 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
     elif fmt == "json":
         batches = await run_in_threadpool(bodies.json_batches, body, size)
     else:
-        batches = await run_in_threadpool(bodies.read_batches, fmt, body, size, request.app.state.max_body_size)
+        batches = await run_in_threadpool(bodies.read_batches, fmt, body, size, max_body_size,
+                                          functools.partial(read_as_text, served.predictor.spec))
     small = len(body) <= SMALL_BODY
-    scored = await asyncio.gather(*(served.batcher.submit(batch, method, small=small) for batch in batches))
+    methods = (method,)
+    if len(batches) == 1:  # one batch (almost every request): no task and gather per request
+        parts = [(await served.batcher.submit_parts(batches[0], methods, small=small))[0]]
+    else:
+        parts = [found[0] for found in await asyncio.gather(
+            *(served.batcher.submit_parts(batch, methods, small=small) for batch in batches))]
     media_type = media.RESPONSE_TYPES[out]
+    if out == "json" and not keep and sum(part.length * part.width() for part in parts) <= _INLINE_VALUES:
+        content = _flama_json(parts)
+        if content is not None:
+            return Response(content, media_type=media_type)
+    scored = [part.scored() for part in parts]
     if out == "ndjson":
         return StreamingResponse(bodies.encode(out, scored, keep), media_type=media_type)
     stream = bodies.flama_json(scored, keep) if out == "json" else bodies.encode(out, scored, keep)
@@ -195,6 +258,25 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
     return Response(content, media_type=media_type)
 
 
+def _flama_json(parts: list[Part]) -> bytes | None:
+    """`bodies.flama_json` of the parts' Scored rows, the same bytes, from the model calls' values (no slices,
+    no frames); None when a part's outputs are not plain numbers, which the JSON writer then encodes."""
+    import orjson
+
+    if len(parts) == 1:
+        values = parts[0].bare()
+    else:
+        values = []
+        for part in parts:
+            bare = part.bare()
+            if bare is None:
+                return None
+            values.extend(bare)
+    if values is None:
+        return None
+    return b'{"output":' + orjson.dumps(values) + b"}"
+
+
 async def _index(request: Request) -> Response:
     from starlette.responses import JSONResponse
 
@@ -203,11 +285,16 @@ async def _index(request: Request) -> Response:
 
 
 async def _flm_error(request: Request, exc: Exception) -> Response:
+    return flm_error_response(request.url.path, exc, request.method)
+
+
+def flm_error_response(path: str, exc: Exception, method: str = "POST") -> Response:
+    """The answer to a request that raised FlmError (its status, `{"error": ...}`); a server fault is logged."""
     from starlette.responses import Response
 
     status = getattr(exc, "http_status", 500)
     if status >= 500 and not isinstance(exc, GatewayTimeout):
-        logger.error("%s %s: %s", request.method, request.url.path, exc)
+        logger.error("%s %s: %s", method, path, exc)
     return Response(error_body(str(exc)), status_code=status, media_type="application/json")
 
 
@@ -229,4 +316,4 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return Response(error_body("internal error"), status_code=500, media_type="application/json")
 
 
-__all__ = ["create_app", "model_routes", "predict_response"]
+__all__ = ["create_app", "model_routes", "predict_answer", "predict_response"]

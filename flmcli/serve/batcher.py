@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..batch import Batch, Scored
+from ..errors import InputError
 from ..predictor import Predictor, Unbisected
 
 # Event-loop iterations a request needs from its body being read to its batch being queued.
@@ -36,8 +37,72 @@ BatchObserver = Callable[[int, int], None]
 class _Job:
     batch: Batch
     methods: tuple[str, ...]
-    future: asyncio.Future[list[Scored]]
+    future: asyncio.Future[list[Part]]
     small: bool
+
+
+class _Call:
+    """One method's outputs for every request merged into a model call, shared by their Parts."""
+
+    __slots__ = ("scored", "_bare")
+
+    def __init__(self, scored: Scored) -> None:
+        self.scored = scored
+        self._bare: list[Any] | None = None
+
+    def bare(self) -> list[Any] | None:
+        """Every row's output as the JSON writer writes it (records.bare_values), made once for the whole call;
+        None unless the outputs are plain numbers (or booleans) with no per-row errors."""
+        if self._bare is None:
+            scored = self.scored
+            array = scored.array
+            if array is None or array.dtype.kind not in "biuf" or scored.errors is not None or scored.keep is not None:
+                return None
+            flat = scored.flat and array.shape[1] == 1
+            self._bare = array[:, 0].tolist() if flat else array.tolist()
+        return self._bare
+
+
+@dataclass(slots=True)
+class Part:
+    """One request's share of a model call: rows start..start+length of `call.scored`, viewed, not copied.
+
+    Slicing a Scored copies its frame (pandas, tens of microseconds): per request, as much as the request's share
+    of the model call itself. A Part is sliced only when a Scored is asked for; the routes' JSON answers are
+    written from the call's values directly (`bare`, `array`)."""
+
+    call: _Call
+    start: int
+    length: int
+
+    def scored(self) -> Scored:
+        whole = self.call.scored
+        if self.start == 0 and self.length == len(whole.batch):
+            part = Scored(batch=whole.batch, outputs=whole.outputs, errors=whole.errors, keep=whole.keep,
+                          flat=whole.flat, array=whole.array)
+        else:
+            part = whole.slice(self.start, self.length)
+        part.failures = None
+        return part
+
+    def bare(self) -> list[Any] | None:
+        """`records.bare_values(self.scored())`, without the slice; None where that shortcut does not hold."""
+        values = self.call.bare()
+        if values is None:
+            return None
+        if self.start == 0 and self.length == len(values):
+            return values
+        return values[self.start : self.start + self.length]
+
+    def width(self) -> int:
+        """Values per row (outputs of the method), 0 when unknown."""
+        array = self.call.scored.array
+        return 0 if array is None else int(array.shape[1])
+
+    def array(self) -> Any:
+        """The 2-D array of this request's outputs (rows x outputs), or None when the call has none."""
+        array = self.call.scored.array
+        return None if array is None else array[self.start : self.start + self.length]
 
 
 class Batcher:
@@ -71,19 +136,23 @@ class Batcher:
 
         `small`: the rows came in a small body, so that the call cannot take long for what they hold (a huge
         text field, say); only such rows may be scored on the event loop."""
-        return (await self.submit_all(batch, (method,), small=small))[0]
+        return (await self.submit_parts(batch, (method,), small=small))[0].scored()
 
     async def submit_all(self, batch: Batch, methods: tuple[str, ...], *, small: bool = False) -> list[Scored]:
         """`submit` for several methods at once: one Scored per method, the rows' features extracted once."""
+        return [part.scored() for part in await self.submit_parts(batch, methods, small=small)]
+
+    def submit_parts(self, batch: Batch, methods: tuple[str, ...], *, small: bool = False) -> asyncio.Future[list[Part]]:
+        """`submit_all` as Parts (one per method): views of the model call's outputs, sliced only if asked."""
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done():
             self._wakeup = asyncio.Event()
             self._task = loop.create_task(self._drain())
-        future: asyncio.Future[list[Scored]] = loop.create_future()
+        future: asyncio.Future[list[Part]] = loop.create_future()
         self._queue.append(_Job(batch, methods, future, small))
         assert self._wakeup is not None
         self._wakeup.set()
-        return await future
+        return future
 
     async def aclose(self) -> None:
         if self._task is not None:
@@ -177,12 +246,12 @@ class Batcher:
 
     # --- on the model thread -------------------------------------------------------------------------
 
-    def _score_jobs(self, jobs: list[_Job], bisect: bool = True) -> list[list[Scored] | BaseException]:
+    def _score_jobs(self, jobs: list[_Job], bisect: bool = True) -> list[list[Part] | BaseException]:
         """Requests that can be concatenated are scored in one call and sliced back; each gets its own rows,
         or its own first bad row's error (the predictor's bisection finds them all in that one call).
         With bisect=False a failed model call raises Unbisected (Predictor.score)."""
         started = time.perf_counter()
-        results: list[list[Scored] | BaseException | None] = [None] * len(jobs)
+        results: list[list[Part] | BaseException | None] = [None] * len(jobs)
         groups: dict[tuple[tuple[str, ...], Any], list[int]] = {}
         for index, job in enumerate(jobs):
             groups.setdefault((job.methods, _shape_key(job.batch)), []).append(index)
@@ -206,15 +275,11 @@ class Batcher:
                     results[i] = error
                 continue
             self._note(at, len(members))
+            calls = [_Call(scored) for scored in outputs]
+            failures = [scored.failures for scored in outputs if scored.failures]
             for i, start, batch in zip(members, starts, batches):
-                parts = [scored.slice(start, len(batch)) if len(members) > 1 else scored for scored in outputs]
-                failed = next((part.failures for part in parts if part.failures), None)
-                if failed:
-                    results[i] = failed[min(failed)]
-                else:
-                    for part in parts:
-                        part.failures = None
-                    results[i] = parts
+                bad = _first_failure(failures, start, start + len(batch)) if failures else None
+                results[i] = bad if bad is not None else [Part(call, start, len(batch)) for call in calls]
         if sum(len(job.batch) for job in jobs) <= INLINE_ROWS:
             self._small_calls.append(time.perf_counter() - started)
         return [r if r is not None else RuntimeError("request was not scored") for r in results]
@@ -222,6 +287,15 @@ class Batcher:
     def _note(self, rows: int, requests: int) -> None:
         if self._observe is not None:
             self._observe(rows, requests)
+
+
+def _first_failure(failures: list[dict[int, InputError]], start: int, end: int) -> InputError | None:
+    """A request's error: its first bad row (rows start..end of the call) in the first method that had one."""
+    for failed in failures:
+        rows = [row for row in failed if start <= row < end]
+        if rows:
+            return failed[min(rows)]
+    return None
 
 
 def _shape_key(batch: Batch) -> Any:
@@ -246,5 +320,4 @@ def _merge(batches: list[Batch]) -> Batch:
     import pyarrow as pa
 
     table = pa.concat_tables([b.table for b in batches if b.table is not None])
-    return Batch(source=batches[0].source, table=table, lines=lines,
-                 inferred_types=all(batch.inferred_types for batch in batches))
+    return Batch(source=batches[0].source, table=table, lines=lines)

@@ -11,11 +11,15 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
+
 from ..batch import Batch, Scored
 from ..errors import InputError
 from ..formats import envelope
-from ..formats.registry import FORMATS
+from ..formats.registry import FORMATS, AsText
 from ..options import named_twice, names
+
+_KEY = f'"{envelope.KEY}"'.encode()
 
 # The source name in error messages: `input:3: field 'Age': ...` is row 3 of the request's rows.
 SOURCE = "input"
@@ -23,13 +27,14 @@ SOURCE = "input"
 
 def json_batches(body: bytes, batch_size: int) -> list[Batch]:
     """Flama's envelope `{"input": [row, ...]}` (or a bare `[row, ...]`), read by the JSON reader."""
+    batches = plain_json_batches(body, batch_size)
+    if batches is not None:
+        return batches
     if not body.strip():
         raise InputError(f"empty body; {envelope.USAGE}", source="body")
     batches = read_batches("json", body, batch_size)
     if not batches:
         # The reader found no rows: say why, if the envelope itself is wrong.
-        import orjson
-
         try:
             document = orjson.loads(body)
         except orjson.JSONDecodeError as error:
@@ -39,6 +44,30 @@ def json_batches(body: bytes, batch_size: int) -> list[Batch]:
             raise problem
         batches = [Batch(source=SOURCE, records=[])]
     return batches
+
+
+def plain_json_batches(body: bytes, batch_size: int) -> list[Batch] | None:
+    """What most bodies are, `{"input": [row, ...]}` with array or object rows, parsed in one orjson call: the
+    batches the JSON reader makes of it (the same records, row numbers and batch cuts). None for anything else (no
+    rows, a bad row, a syntax error, another key, a key twice): the reader reads those and names what is wrong.
+    The key may be counted twice where a string holds it: that body is then simply left to the reader."""
+    if body.count(_KEY) != 1:
+        return None
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if type(document) is not dict or len(document) != 1:
+        return None
+    rows = document.get(envelope.KEY)
+    if type(rows) is not list or not rows:
+        return None
+    for row in rows:
+        if row.__class__ is not list and row.__class__ is not dict:
+            return None  # the reader keeps it as a bad row, in place
+    if len(rows) <= batch_size:
+        return [Batch(source=SOURCE, records=rows)]
+    return records_batches(rows, batch_size)
 
 
 def check_body(fmt: str, body: bytes) -> None:
@@ -66,7 +95,7 @@ def records_batches(rows: list[Any], batch_size: int) -> list[Batch]:
     ]
 
 
-def read_batches(fmt: str, body: bytes, batch_size: int, limit: int = 0) -> list[Batch]:
+def read_batches(fmt: str, body: bytes, batch_size: int, limit: int = 0, as_text: AsText | None = None) -> list[Batch]:
     """Any other format, read by the reader `flm predict` uses.
 
     A columnar body is bounded by what it decodes to, not by its size on the wire: its uncompressed bytes
@@ -84,7 +113,7 @@ def read_batches(fmt: str, body: bytes, batch_size: int, limit: int = 0) -> list
         # from the metadata, before pyarrow allocates what a compressed buffer says it inflates to
         found = declared(body, source=SOURCE)
         _check_decoded("Arrow", found.size, found.values, limit)
-    read = formats.reader(fmt)
+    read = formats.reader(fmt, as_text)
     batches = read(io.BytesIO(body), source=SOURCE, batch_size=max(1, batch_size), max_delay=None)
     if limit <= 0 or not formats.get(fmt).binary:  # text cannot decode to more than its size
         return list(batches)

@@ -22,7 +22,7 @@ def read_all(data: bytes, *, inferred_by_reader: bool, monkeypatch: pytest.Monke
     """Every batch the reader yields and its error, if any; with the types given, or left to pyarrow."""
     with monkeypatch.context() as patch:
         if inferred_by_reader:
-            patch.setattr(csv_format, "_first_block_types", lambda reads, delimiter: None)
+            patch.setattr(csv_format, "_first_block_schema", lambda reads, delimiter: None)
         tables: list[pa.Table] = []
         try:
             for batch in csv_format.read(io.BytesIO(data), source="rows.csv", batch_size=65536):
@@ -43,7 +43,8 @@ def same_either_way(data: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[list[
 
 
 def types_of(data: bytes) -> dict[str, pa.DataType] | None:
-    return csv_format._first_block_types(csv_format._ShortReads(io.BytesIO(data)), ",")
+    schema = csv_format._first_block_schema(csv_format._ShortReads(io.BytesIO(data)), ",")
+    return csv_format._types(schema) if schema is not None else None
 
 
 def rows_until(line: bytes, size: int) -> int:
@@ -102,14 +103,14 @@ def test_a_column_empty_in_the_first_block_is_left_to_the_reader(monkeypatch: py
 def test_an_input_of_one_block_is_left_to_the_reader_and_replayed_whole(size: int) -> None:
     data = (b"a,b\n" + b"1,2\n" * size)[:size]
     reads = csv_format._ShortReads(io.BytesIO(data))
-    assert csv_format._first_block_types(reads, ",") is None  # the reader infers from its one block anyway
+    assert csv_format._first_block_schema(reads, ",") is None  # the reader infers from its one block anyway
     assert b"".join(iter(lambda: reads.read(BLOCK), b"")) == data
 
 
 def test_the_reads_taken_for_the_types_are_given_again_in_order() -> None:
     data = bytes(range(256)) * (3 * BLOCK // 256) + b"\n"
     reads = csv_format._ShortReads(io.BytesIO(b"a\n" + data))
-    csv_format._first_block_types(reads, ",")
+    csv_format._first_block_schema(reads, ",")
     got = [reads.read(BLOCK) for _ in range(40)]
     assert b"".join(got) == b"a\n" + data and all(len(read) <= BLOCK for read in got)
 

@@ -152,7 +152,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return made
 
 
-@pytest.mark.parametrize("name", ["csv", "parquet"])
+# Not CSV: its reader types no row before the model says which columns are text (Job._as_text; a zip code
+# 02139 typed as an integer is 2139): see tests/job/test_csv_types_wait_for_the_model.py.
+@pytest.mark.parametrize("name", ["parquet"])
 def test_batches_read_while_the_model_loads_are_made_on_the_reader_thread(
     files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:

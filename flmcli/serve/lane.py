@@ -1,0 +1,123 @@
+"""The fast lane: the requests a model server mostly gets, answered without Starlette's per-request machinery.
+
+A POST of a small body to a model's predict route (JSON in, JSON out, no query) or to v2 infer goes straight
+to the route's own answer function (`app.predict_answer`, `v2.infer_answer`): no Request, no router, no
+middleware closures, one body read. It is the same answer, the same errors, the same timeout and metrics as
+through the routes (`Guard`): only the way there is shorter. Everything else — other formats, query options,
+compressed or large bodies, bodies without a Content-Length — goes through the app as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from ..errors import FlmError
+from . import media
+from .errors import GatewayTimeout, RequestTimeout
+
+if TYPE_CHECKING:
+    from starlette.responses import Response
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+# What a route in the lane does with a request's body and headers (lower-case names, latin-1 text).
+Answer = Callable[[bytes, dict[bytes, bytes]], Awaitable["Response"]]
+# Bodies up to this many bytes (and within the body limit) may take the lane: they are parsed on the event loop.
+LANE_BODY = 64 * 1024
+
+
+class Lane:
+    """One route in the lane: how it answers, and what its metrics are recorded under."""
+
+    __slots__ = ("answer", "record", "takes")
+
+    def __init__(self, answer: Answer, record: Callable[[int, float], None],
+                 takes: Callable[[dict[bytes, bytes]], bool] | None = None) -> None:
+        self.answer = answer
+        self.record = record
+        self.takes = takes
+
+
+def takes_json(headers: dict[bytes, bytes]) -> bool:
+    """A predict request the lane answers: a JSON body answered in JSON (anything else, including a type it
+    would refuse, is the app's to answer or refuse)."""
+    try:
+        fmt = media.request_format(_text(headers.get(b"content-type")))
+        return fmt == "json" and media.response_format(_text(headers.get(b"accept")), fmt) == "json"
+    except FlmError:
+        return False
+
+
+class FastLane:
+    def __init__(self, app: ASGIApp, *, lanes: dict[str, Lane], max_body_size: int, timeout: float | None,
+                 gzip_above: int, on_error: Callable[[str, FlmError], Response]) -> None:
+        self.app = app
+        self.lanes = lanes
+        self.limit = min(LANE_BODY, max_body_size) if max_body_size > 0 else LANE_BODY
+        self.timeout = timeout
+        self.gzip_above = gzip_above
+        self.on_error = on_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lane = None
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope["query_string"] \
+                and not scope.get("root_path"):
+            lane = self.lanes.get(scope["path"])
+        if lane is not None:
+            headers = dict(scope["headers"])  # a repeated header: the app's to judge
+            if len(headers) == len(scope["headers"]) and self._plain(headers) \
+                    and (lane.takes is None or lane.takes(headers)):
+                await self._answer(lane, headers, scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _plain(self, headers: dict[bytes, bytes]) -> bool:
+        """A body of a declared, small length, not compressed."""
+        if b"content-encoding" in headers or b"transfer-encoding" in headers:
+            return False
+        length = headers.get(b"content-length")
+        return length is not None and length.isdigit() and 0 < int(length) <= self.limit
+
+    async def _answer(self, lane: Lane, headers: dict[bytes, bytes], scope: Scope, receive: Receive,
+                      send: Send) -> None:
+        started = time.perf_counter()
+        status = 500
+        done = False
+        try:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    message = await receive()
+                    body = message.get("body", b"")
+                    while message.get("more_body", False):
+                        message = await receive()
+                        body += message.get("body", b"")
+                    if message["type"] == "http.disconnect":
+                        from starlette.requests import ClientDisconnect
+
+                        raise ClientDisconnect()
+                    done = True
+                    response = await lane.answer(body, headers)
+            except TimeoutError:
+                if not done:
+                    raise RequestTimeout(f"the request body did not arrive within {self.timeout:g} s",
+                                         source="body") from None
+                raise GatewayTimeout(f"no answer within {self.timeout:g} s") from None
+            status = response.status_code
+        except FlmError as error:
+            status = error.http_status
+            response = self.on_error(scope["path"], error)
+        finally:
+            lane.record(status, time.perf_counter() - started)
+        if len(response.body) >= self.gzip_above:
+            # What the app's GZip middleware does to a large answer, by that middleware.
+            from starlette.middleware.gzip import GZipMiddleware
+
+            await GZipMiddleware(response, minimum_size=self.gzip_above, compresslevel=5)(scope, receive, send)
+        else:
+            await response(scope, receive, send)
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
