@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import secrets
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+# What tempfile.mkstemp opens with: only a file this call creates, never one (or a link) already there.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def replaced(target: str | os.PathLike[str], files: Iterable[tuple[str, str | int | None]]) -> str | None:
@@ -49,26 +54,44 @@ def atomic_write(target: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         return
     # Through a link to the file it names: the rename must replace that file, not the link.
     path = Path(os.path.realpath(path)) if path.is_symlink() else path
+    # The part's name is known before it is created, so that an exception raised between the creating call and
+    # the line after it (SIGTERM, SIGHUP and Ctrl-C are raised wherever the main thread is) still removes it:
+    # tempfile.mkstemp names the file only once it has made it.
+    temporary = ""
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError as error:
-        # Like open(target, "wb"): a missing folder is the caller's error, named by the file asked for, not by
-        # our temporary name.
-        raise type(error)(error.errno, error.strerror, str(path)) from None
-    try:
+        for _ in range(tempfile.TMP_MAX):
+            temporary = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(8)}.part")
+            try:
+                fd = os.open(temporary, _CREATE, 0o600)
+            except FileExistsError:
+                temporary = ""  # someone else's: never ours to remove
+                continue
+            except OSError as error:
+                temporary = ""
+                # Like open(target, "wb"): a missing folder is the caller's error, named by the file asked for,
+                # not by our temporary name.
+                raise type(error)(error.errno, error.strerror, str(path)) from None
+            break
+        else:
+            raise FileExistsError(errno.EEXIST, "no free temporary name beside it", str(path))
         with os.fdopen(fd, "wb") as out:
             yield out
             out.flush()
             os.fsync(out.fileno())
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it 0600; the result should look like any file we write
+        os.chmod(temporary, 0o666 & ~umask)  # created 0600; the result should look like any file we write
         os.replace(temporary, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+        _remove(temporary)
         raise
     _sync_directory(path.parent)
+
+
+def _remove(temporary: str) -> None:
+    if temporary:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
 
 
 def _sync_directory(directory: Path) -> None:

@@ -427,13 +427,17 @@ def _score_parts(client: Any, parts: list[Part], pieces: list[Any], ref: ModelRe
     with _progress(show, len(parts)) as advance:
         for future in as_completed(futures):
             number = index[future.key]
-            if future.status == "finished":
+            if future.status == "cancelled":
+                continue
+            # A result held by a worker that died before it was read here is "lost": Dask computes it again,
+            # and exception() waits for that (None once it is done) rather than the part being reported failed.
+            error = future.exception()
+            if future.status == "cancelled":
+                continue
+            if error is None:
                 results[number] = future.result()
                 advance(results[number]["rows"])  # type: ignore[index]
                 continue
-            if future.status == "cancelled":
-                continue
-            error = future.exception()
             if isinstance(error, RowFailure):
                 if first_bad is None or number < first_bad[0]:
                     first_bad = (number, error)
