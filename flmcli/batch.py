@@ -7,7 +7,7 @@ columnar sources (CSV, Parquet, Arrow) keep a pyarrow Table.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,8 @@ class Batch:
     source: str  # "<stdin>" or the input's path, for error messages
     records: list[Any] | None = None  # row sources: each a list (positional) or a dict (named fields)
     table: pa.Table | None = None  # columnar sources
-    lines: list[int] | None = None  # 1-based line (text) or row number (columnar) of each row
+    # 1-based line (text) or row number (columnar) of each row; a range where they follow each other (CSV).
+    lines: Sequence[int] | None = None
     first_row: int = 1  # 1-based row number of the first row in its source
     # Rows of a columnar batch that could not be parsed (a short CSV row), by index: their place in `table` is
     # held by a stand-in row that is never scored, so --on-error can skip or null them in order.

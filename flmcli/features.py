@@ -186,6 +186,11 @@ def prepare(batch: Batch, spec: FeatureSpec) -> None:
 def _from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
     table = batch.table
     assert table is not None
+    if any(column.num_chunks > 1 for column in table.columns):
+        # One chunk per column (a copy, in place of the batch's table) lets the model's frame view the numbers
+        # where they are (to_pandas(split_blocks=True)) instead of copying them: a batch waiting to be scored
+        # holds its values once, not twice.
+        batch.table = table = table.combine_chunks()
     if spec.names is not None:
         missing = [name for name in spec.names if name not in table.column_names]
         if missing:
@@ -203,7 +208,7 @@ def _from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
             source=batch.source,
         )
     _refuse_nested(table, batch.source)
-    frame = table.to_pandas()
+    frame = table.to_pandas(split_blocks=True)
     if spec.by_name:
         return _object_strings(table, frame, batch.dictionaries)
     return frame.to_numpy(dtype=object)

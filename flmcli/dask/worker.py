@@ -215,8 +215,11 @@ def text_batches(
     for batch in formats.reader(fmt, as_text)(io.BytesIO(data), source=source, batch_size=size, max_delay=None):
         if shift:
             batch.first_row += shift
-            if batch.lines is not None:
-                batch.lines = [line + shift for line in batch.lines]
+            lines = batch.lines
+            if isinstance(lines, range):
+                batch.lines = range(lines.start + shift, lines.stop + shift)
+            elif lines is not None:
+                batch.lines = [line + shift for line in lines]
         yield batch
 
 

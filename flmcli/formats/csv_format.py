@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
+import threading
+import time
 import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -30,6 +33,13 @@ BLOCK_SIZE = 1 << 22
 # reads are few enough (each takes the GIL on Arrow's thread, against the model's) to keep the reader ahead:
 # 256 KiB reads took 8.8 s for 10M churn rows against 7.4 s, for 23 MiB less peak RSS.
 READ_SIZE = 1 << 20
+# Reads Arrow's thread makes ahead of the blocks taken. Its queue holds 32 (fixed), refilled 16 at a time: up to
+# 32 MiB of text waiting, ~10% of flm's peak heap (28 of 258 MB at 1M churn rows, memray). A few keep the parser fed.
+READS_AHEAD = 4
+# How often a held-back read looks whether the interpreter is exiting (then it must not keep Arrow's thread).
+_POLL = 0.1
+# The longest a read is held back while the reader waits for a block and takes none.
+_STALL = 0.5
 # The inputs pyarrow's CSV reader may still read from its own thread, calling back into Python: its read-ahead
 # goes on after the reader failed or was left (a bad row, a row longer than a block), and a process finalizing
 # meanwhile aborted ("Fatal Python error: PyGILState_Release", exit 134). An input leaves once read to its end;
@@ -130,21 +140,27 @@ def read(
 
     def blocks() -> Iterator[pa.RecordBatch]:
         while True:
+            reads.waiting(True)
             try:
                 block = reader.read_next_batch()
             except StopIteration:
                 break
             except pa.ArrowInvalid as exc:
                 raise read_error(exc, source, rows_read, reader.schema, BLOCK_SIZE) from None
+            finally:
+                reads.waiting(False)
             yield from place(block)
         yield from place(_stand_in(None, reader.schema).slice(0, 0))  # short rows after the last good one
 
-    for table, first_row in rebatch(blocks(), batch_size, None if empty else reader.schema):
-        # The header is line 1, so data row i is line i + 1 (a quoted field spanning lines shifts this).
-        lines = list(range(first_row + 1, first_row + 1 + table.num_rows))
-        bad = {row - first_row: bad_rows.pop(row) for row in sorted(bad_rows) if row < first_row + table.num_rows}
-        check_text(table, source, first_row + 1, bad)
-        yield Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)
+    try:
+        for table, first_row in rebatch(blocks(), batch_size, None if empty else reader.schema):
+            # The header is line 1, so data row i is line i + 1 (a quoted field spanning lines shifts this).
+            lines = range(first_row + 1, first_row + 1 + table.num_rows)
+            bad = {row - first_row: bad_rows.pop(row) for row in sorted(bad_rows) if row < first_row + table.num_rows}
+            check_text(table, source, first_row + 1, bad)
+            yield Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)
+    finally:
+        reads.stop()  # Arrow's thread may be holding a read back: it must not wait for a reader that is gone
 
 
 def _first_block_schema(reads: _ShortReads, delimiter: str) -> pa.Schema | None:
@@ -194,7 +210,42 @@ class _ShortReads:
         self._fp = fp
         self._first = True
         self._replayed: list[bytes] = []
+        self._made = 0  # reads made after the first (replays aside)
+        self._taken = 0  # blocks the reader has taken
+        self._wanted = True  # the reader waits for a block (or has not started)
+        self._stopped = False
+        self._moved = threading.Condition()
+        self.stalls = 0  # reads let go because the reader seemed to wait for them: none, with reads as made here
         READING.add(self)
+
+    def waiting(self, wanted: bool) -> None:
+        """The reader starts (True) or stops (False) waiting for its next block."""
+        with self._moved:
+            self._wanted = wanted
+            if not wanted:
+                self._taken += 1
+            self._moved.notify_all()
+
+    def stop(self) -> None:
+        with self._moved:
+            self._stopped = True
+            self._moved.notify_all()
+
+    def _hold_back(self) -> None:
+        """Wait while READS_AHEAD reads are made that no block was taken for. Each later read yields a block (it
+        ends at a line end), so the reader never needs more than the next one or two to make its block; should it
+        ever wait _STALL on a read held back here with no block taken, the read goes (counted in `stalls`)."""
+        with self._moved:
+            taken, since = self._taken, time.monotonic()
+            while not (self._stopped or self._made - self._taken < READS_AHEAD or sys.is_finalizing()):
+                now = time.monotonic()
+                if self._taken != taken or not self._wanted:
+                    taken, since = self._taken, now
+                elif now - since >= _STALL:
+                    self.stalls += 1
+                    break
+                self._moved.wait(_POLL)
+            self._made += 1
 
     def replay(self, *reads: bytes) -> None:
         """Give these reads again, first, to the next reader."""
@@ -237,6 +288,7 @@ class _ShortReads:
             return self._fp.read(size)
         if size < 0:
             return self._fp.read(size)
+        self._hold_back()
         parts = [self._fp.read(min(READ_SIZE, size))]
         total = len(parts[0])
         while parts[-1] and total < size and b"\n" not in parts[-1] and b"\r" not in parts[-1]:

@@ -150,6 +150,6 @@ def _parse(
 
 
 def _batch(table: pa.Table, source: str, first_row: int, bad: dict[int, str]) -> Batch:
-    lines = list(range(first_row + 1, first_row + 1 + table.num_rows))  # the header is line 1
+    lines = range(first_row + 1, first_row + 1 + table.num_rows)  # the header is line 1
     check_text(table, source, first_row + 1, bad)
     return Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)

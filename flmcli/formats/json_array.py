@@ -10,7 +10,7 @@ import orjson
 
 from flmcli.batch import BadRecord, Batch
 from flmcli.errors import InputError
-from flmcli.formats import envelope
+from flmcli.formats import envelope, json_keys
 from flmcli.formats.chunks import ChunkSource, Pause
 from flmcli.formats.nesting import DepthGuard
 from flmcli.formats.records import bare_values, row_objects, write_chunks
@@ -87,7 +87,7 @@ def _read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None
             if isinstance(piece, _Columns) or piece:
                 if isinstance(piece, list):
                     for index, value in enumerate(piece):
-                        if value.__class__ is not list and value.__class__ is not dict:
+                        if value.__class__ not in (list, dict, BadRecord):
                             # Kept in place as a bad row, like a malformed NDJSON line: --on-error decides.
                             kind = "null" if value is None else type(value).__name__
                             piece[index] = BadRecord(f"expected an array or object row, got {kind}")
@@ -277,7 +277,8 @@ def _split_rows(
 
 def _rows(text: bytes) -> list[Any]:
     """The rows of `text`, elements of an array written without its brackets."""
-    return orjson.loads(b"[" + text + b"]")  # type: ignore[no-any-return]
+    rows: list[Any] = orjson.loads(b"[" + text + b"]")
+    return json_keys.refuse_in_rows(text, rows)
 
 
 def _typed_rows(text: bytes) -> list[Any] | _Columns:

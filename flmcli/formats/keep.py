@@ -28,13 +28,17 @@ def positional(source: str, line: int | None = None) -> InputError:
 
 
 def select(table: pa.Table, names: list[str] | None, source: str) -> pa.Table:
-    """The kept columns of a columnar batch."""
+    """The kept columns of a columnar batch. A column named twice (a CSV header's) is refused: a record holds one
+    field of a name, so one of the two would be lost, or the next stage would read either."""
+    every = names is None
     if names is None:
-        return table
+        if len(set(table.column_names)) == table.num_columns:
+            return table
+        names = table.column_names
     for name in names:
         if name not in table.column_names:
             raise missing(name, source)
         if table.column_names.count(name) > 1:
             raise InputError(f"the input has {table.column_names.count(name)} columns of this name", source=source,
-                             field=name)
+                             field=name, hint="rename one, or keep the others with --keep" if every else None)
     return table.select(names)

@@ -9,6 +9,7 @@ import orjson
 
 from flmcli.batch import BadRecord, Batch
 from flmcli.errors import InputError
+from flmcli.formats import json_keys
 from flmcli.formats.chunks import ChunkSource, Pause
 from flmcli.formats.nesting import is_depth_error, too_deep
 from flmcli.formats.numeric_lines import numeric_lines
@@ -105,6 +106,11 @@ def parse_lines(parts: list[bytes], first_line: int, source: str) -> tuple[list[
         return _parse_slowly(parts, first_line, source)
     if not _ROW_TYPES.issuperset(map(type, values)):
         return _parse_slowly(parts, first_line, source)
+    if json_keys.suspect(b"\n".join(parts), values):
+        for index, (raw, value) in enumerate(zip(parts, values, strict=True)):
+            key = json_keys.twice_in_line(raw, value)
+            if key is not None:
+                values[index] = json_keys.bad_record(key)
     return values, list(range(first_line, first_line + len(parts)))
 
 
@@ -123,6 +129,9 @@ def _parse_slowly(parts: list[bytes], first_line: int, source: str) -> tuple[lis
         if value.__class__ not in _ROW_TYPES and value.__class__ is not BadRecord:
             error = _scalar(value, source, lineno)
             value = BadRecord(error.reason, error.hint)
+        key = json_keys.twice_in_line(raw, value)
+        if key is not None:
+            value = json_keys.bad_record(key)
         values.append(value)
         numbers.append(lineno)
     return values, numbers

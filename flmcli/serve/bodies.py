@@ -15,7 +15,7 @@ import orjson
 
 from ..batch import Batch, Scored
 from ..errors import InputError
-from ..formats import envelope
+from ..formats import envelope, json_keys
 from ..formats.registry import FORMATS, AsText
 from ..options import named_twice, names
 
@@ -65,6 +65,8 @@ def plain_json_batches(body: bytes, batch_size: int) -> list[Batch] | None:
     for row in rows:
         if row.__class__ is not list and row.__class__ is not dict:
             return None  # the reader keeps it as a bad row, in place
+    if json_keys.suspect(body, rows, other_keys=1):  # the envelope's "input"
+        return None  # maybe a key twice in a row: the reader names it
     if len(rows) <= batch_size:
         return [Batch(source=SOURCE, records=rows)]
     return records_batches(rows, batch_size)

@@ -38,6 +38,14 @@ class ServedModel:
         cost microseconds per method per request."""
         return tuple(self.predictor.methods())
 
+    @cached_property
+    def feature_positions(self) -> dict[str, int] | None:
+        """Each feature name's position in a row, when the model names its features."""
+        names = self.predictor.spec.names
+        if names is None or len(set(names)) != len(names):
+            return None
+        return {name: i for i, name in enumerate(names)}
+
     @property
     def model(self) -> Any:
         """The ModelFile: `.meta`, `.artifacts`, `.inspect()`."""

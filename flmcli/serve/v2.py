@@ -15,7 +15,7 @@ With `outputs` omitted the answer holds every output the metadata lists, as the 
 from __future__ import annotations
 
 import asyncio
-import uuid
+import os
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
@@ -143,11 +143,11 @@ async def infer_answer(served: ServedModel, body: bytes, header_length: str | No
     if len(body) > _THREAD_ABOVE:
         from starlette.concurrency import run_in_threadpool
 
-        document, columns, n = await run_in_threadpool(_read, header, binary, served)
+        document, rows = await run_in_threadpool(_read, header, binary, served)
     else:
-        document, columns, n = _read(header, binary, served)
+        document, rows = _read(header, binary, served)
     wanted = _requested(document, served)
-    batches = records_batches(_rows(columns, n), served.batcher.max_batch_size)
+    batches = records_batches(rows, served.batcher.max_batch_size)
     # Every output asked for in one model call per batch: the rows' features are extracted once for all.
     methods = tuple(dict.fromkeys(method for method, _, _ in wanted))
     small = len(body) <= SMALL_BODY
@@ -182,7 +182,7 @@ async def infer_answer(served: ServedModel, body: bytes, header_length: str | No
         outputs.append(output)
     request_id = document.get("id")
     response: dict[str, Any] = {"model_name": served.name, "model_version": VERSION,
-                                "id": str(uuid.uuid4()) if request_id is None else request_id, "outputs": outputs}
+                                "id": new_id() if request_id is None else request_id, "outputs": outputs}
     return _answer(response, blobs)
 
 
@@ -199,6 +199,25 @@ def _values(parts: list[Part]) -> Any:
     return concat([part.scored() for part in parts]).outputs.to_numpy()
 
 
+class _Ids:
+    """Random (version 4) UUIDs, as `str(uuid.uuid4())` makes them, from 4 KiB of the OS's randomness at a time:
+    uuid4 asks the kernel for 16 bytes per call, a system call per answer that sends no id."""
+
+    def __init__(self) -> None:
+        self.pool = b""
+        self.at = 0
+
+    def __call__(self) -> str:
+        if self.at >= len(self.pool):
+            self.pool, self.at = os.urandom(16 * 256), 0
+        h = self.pool[self.at : self.at + 16].hex()
+        self.at += 16
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+new_id = _Ids()
+
+
 def _answer(response: dict[str, Any], blobs: list[bytes]) -> Response:
     import orjson
     from starlette.responses import Response
@@ -210,7 +229,7 @@ def _answer(response: dict[str, Any], blobs: list[bytes]) -> Response:
                     headers={"Inference-Header-Content-Length": str(len(head))})
 
 
-def _read(header: bytes, binary: memoryview | None, served: ServedModel) -> tuple[dict[str, Any], Any, int]:
+def _read(header: bytes, binary: memoryview | None, served: ServedModel) -> tuple[dict[str, Any], list[list[Any]]]:
     import orjson
 
     try:
@@ -225,9 +244,13 @@ def _read(header: bytes, binary: memoryview | None, served: ServedModel) -> tupl
         raise InputError("id must be a string (or a number, echoed as sent)", source="body", field="id")
     if type(request_id) is float or request_id == 0 and type(request_id) is int:
         document["id"] = _number_as_sent(header)
+    if binary is None:
+        row = _plain_row(document.get("inputs"), served)
+        if row is not None:
+            return document, [row]
     inputs = tensors.decode_inputs(document.get("inputs"), binary)
     columns, n = _columns(inputs, served)
-    return document, columns, n
+    return document, _rows(columns, n)
 
 
 def _number_as_sent(header: bytes) -> Any:
@@ -346,6 +369,47 @@ def _columns(inputs: list[tensors.Tensor], served: ServedModel) -> tuple[dict[st
         raise InputError(f"{len(inputs)} column inputs sent but the model takes {width} features",
                          source="body", field="inputs")
     return {str(i): tensor.values for i, tensor in enumerate(inputs)}, n
+
+
+_INT64 = (-(2**63), 2**63)
+
+
+def _plain_row(inputs: Any, served: ServedModel) -> list[Any] | None:
+    """The row of what most single-row requests are, one JSON tensor of one value per feature, all named as the
+    model names them, each plain (name, shape [1], datatype FP64, INT64 or BYTES, data of that type, nothing
+    else): the row `_rows(_columns(decode_inputs(...)))` makes of it, made without tensors and arrays (FP64 values
+    as floats, as numpy would make them). None for anything else, which the general path reads and checks."""
+    positions = served.feature_positions
+    if positions is None or type(inputs) is not list or len(inputs) != len(positions):
+        return None
+    row: list[Any] = [_MISSING] * len(positions)
+    for spec in inputs:
+        if type(spec) is not dict or len(spec) != 4:
+            return None
+        shape, data = spec.get("shape"), spec.get("data")
+        if type(shape) is not list or len(shape) != 1 or type(shape[0]) is not int or shape[0] != 1:
+            return None
+        if type(data) is not list or len(data) != 1:
+            return None
+        value = data[0]
+        kind, datatype = type(value), spec.get("datatype")
+        if datatype == "FP64" and kind is float:
+            pass
+        elif datatype == "FP64" and kind is int and _INT64[0] <= value < _INT64[1]:
+            value = float(value)
+        elif datatype == "INT64" and kind is int and _INT64[0] <= value < _INT64[1]:
+            pass
+        elif not (datatype == "BYTES" and kind is str):
+            return None
+        name = spec.get("name")
+        at = positions.get(name) if type(name) is str else None
+        if at is None or row[at] is not _MISSING:
+            return None
+        row[at] = value
+    return row
+
+
+_MISSING = object()
 
 
 def _rows(columns: dict[str, Any], n: int) -> list[list[Any]]:

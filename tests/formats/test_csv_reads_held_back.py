@@ -1,0 +1,78 @@
+"""pyarrow's CSV reader thread queues 32 reads ahead of the parser; flm holds its reads back to READS_AHEAD
+ahead of the blocks taken, without ever keeping the parser waiting for one."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from flmcli import formats
+from flmcli.formats import csv_format
+from flmcli.formats.csv_format import BLOCK_SIZE, READ_SIZE
+
+from .test_csv_reads import CountingBytes, settled
+
+
+@pytest.fixture
+def made(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[csv_format._ShortReads]]:
+    """Every reader's reads, to look at how it went. A read is let go after 30 s rather than 0.5 s of the reader
+    taking no block: on a loaded machine parsing one block can take that long, and only a reader truly waiting
+    on a held read would reach 30 s (and count a stall)."""
+    made: list[csv_format._ShortReads] = []
+    monkeypatch.setattr(csv_format, "_STALL", 30.0)
+
+    class Watched(csv_format._ShortReads):
+        def __init__(self, fp: io.BufferedIOBase) -> None:
+            super().__init__(fp)  # type: ignore[arg-type]
+            made.append(self)
+
+    monkeypatch.setattr(csv_format, "_ShortReads", Watched)
+    yield made
+
+
+def test_reads_wait_a_few_ahead_of_a_reader_that_does_not_take_blocks(made: list[csv_format._ShortReads]) -> None:
+    data = b"id,x\n" + b"1,2\n" * (40 * (1 << 20) // 4)
+    fp = CountingBytes(data)
+    batches = formats.reader("csv")(fp, source="big.csv", batch_size=1000)
+    assert len(next(batches)) == 1000
+    ahead = settled(fp)
+    # The first two blocks are read whole (the column types are inferred from them); then READ_SIZE reads, one
+    # per block: READS_AHEAD (4) and one being parsed. Arrow alone would have 32 waiting.
+    assert ahead <= 2 * BLOCK_SIZE + 6 * READ_SIZE, f"{ahead >> 20} MiB read for the first 1000 rows"
+    assert sum(len(batch) for batch in batches) + 1000 == len(data) // 4 - 1
+    assert made[0].stalls == 0
+
+
+def _rows(ending: bytes, count: int) -> bytes:
+    return b"".join(b'%d,"a, b",%d.5%s' % (i, i % 7, ending) for i in range(count))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"id,t,x\n" + _rows(b"\n", 600_000), id="lf"),
+        pytest.param(b"id,t,x\r\n" + _rows(b"\r\n", 600_000), id="crlf"),
+        pytest.param(b"id,t,x\r" + _rows(b"\r", 600_000), id="cr"),
+        # Rows longer than a read: a read then goes on to the next line end.
+        pytest.param(b"id,t,x\n" + _rows(b"\n", 300_000) + b''.join(
+            b'-%d,"%s",1.5\n' % (i, b"v" * (READ_SIZE + 3)) for i in range(12)) + _rows(b"\n", 1000), id="long"),
+    ],
+)
+def test_a_slow_reader_gets_every_row_in_order_and_never_waits_on_a_held_read(
+    made: list[csv_format._ShortReads], data: bytes
+) -> None:
+    import pyarrow.csv as pacsv
+
+    expected = pacsv.read_csv(io.BytesIO(data), read_options=pacsv.ReadOptions(block_size=2 * BLOCK_SIZE)).to_pylist()
+    held = list(formats.reader("csv")(io.BytesIO(data), source="in.csv", batch_size=20_000))
+    slow: list[dict[str, object]] = []
+    reader = formats.reader("csv")(io.BytesIO(data), source="in.csv", batch_size=20_000)
+    for batch in reader:
+        time.sleep(0.01)  # the model scoring: Arrow's thread reads on meanwhile, up to READS_AHEAD
+        slow.extend(batch.table.to_pylist())
+    assert slow == expected
+    assert [row for batch in held for row in batch.table.to_pylist()] == expected
+    assert [reads.stalls for reads in made] == [0, 0]
