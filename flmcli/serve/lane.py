@@ -2,20 +2,20 @@
 
 A POST of a small body to a model's predict route (JSON in, JSON out, no query) or to v2 infer goes straight
 to the route's own answer function (`app.predict_answer`, `v2.infer_answer`): no Request, no router, no
-middleware closures, one body read. It is the same answer, the same errors, the same timeout and metrics as
-through the routes (`Guard`): only the way there is shorter. Everything else — other formats, query options,
+middleware closures, one body read, one timer for every request's timeout (`Deadlines`). It is the same answer,
+the same errors, the same timeout and metrics as through the routes (`Guard`): only the way there is shorter. Everything else — other formats, query options,
 compressed or large bodies, bodies without a Content-Length — goes through the app as before.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from ..errors import FlmError
 from . import media
+from .deadlines import Deadlines
 from .errors import GatewayTimeout, RequestTimeout
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ class FastLane:
         self.lanes = lanes
         self.limit = min(LANE_BODY, max_body_size) if max_body_size > 0 else LANE_BODY
         self.timeout = timeout
+        self.deadlines = Deadlines(timeout)
         self.gzip_above = gzip_above
         self.on_error = on_error
 
@@ -87,7 +88,7 @@ class FastLane:
         done = False
         try:
             try:
-                async with asyncio.timeout(self.timeout):
+                with self.deadlines.scope():
                     message = await receive()
                     body = message.get("body", b"")
                     while message.get("more_body", False):
