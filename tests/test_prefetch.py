@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from types import FrameType
 
@@ -18,6 +20,20 @@ class Poked(Exception):
 
 def _poke(signum: int, frame: FrameType | None) -> None:
     raise Poked
+
+
+def _poke_once_waiting(consumer: int, reader: int) -> None:
+    """SIGUSR1 to the reader thread once the consumer sleeps in next()'s wait for the next item."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        frame = sys._current_frames().get(consumer)
+        if frame is not None and frame.f_code.co_name == "wait" and frame.f_back is not None \
+                and frame.f_back.f_code.co_name == "__next__":
+            break
+        time.sleep(0.005)
+    else:
+        raise AssertionError("the consumer never waited in next()")
+    signal.pthread_kill(reader, signal.SIGUSR1)
 
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
@@ -43,8 +59,9 @@ def test_a_signal_delivered_to_the_reader_thread_still_interrupts_the_consumer()
         assert reader and reader[0].ident is not None
         ident = reader[0].ident
         # Sent from another thread once the consumer waits in next(): sent from here, the flag set in the reader
-        # could be handled by this thread before next() was entered (it failed so), proving nothing.
-        poke = threading.Timer(0.3, signal.pthread_kill, (ident, signal.SIGUSR1))
+        # could be handled by this thread before next() was entered (it failed so), proving nothing; sent after a
+        # fixed delay, it could come before next() was entered on a busy machine, proving nothing either.
+        poke = threading.Thread(target=_poke_once_waiting, args=(threading.get_ident(), ident))
         with pytest.raises(Poked):
             poke.start()
             next(items)

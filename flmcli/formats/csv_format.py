@@ -88,7 +88,7 @@ def read(
     if as_text is not None and first is not None:
         types = (types or {}) | dict.fromkeys(as_text(first.names), pa.string())
 
-    def open_csv(types: dict[str, pa.DataType] | None) -> Any:
+    def open_csv(reads: _ShortReads, types: dict[str, pa.DataType] | None) -> Any:
         return pacsv.open_csv(
             reads,
             read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=False),
@@ -97,17 +97,19 @@ def read(
         )
 
     try:
-        reader = open_csv(types)
+        reader = open_csv(reads, types)
         if as_text is not None and first is None and whole:
             # An input of one block, parsed by the reader as it opened: opened again on the same bytes when a column
-            # it typed is to be read as text (a reader cannot be retyped).
+            # it typed is to be read as text (a reader cannot be retyped). Through reads of its own: the first
+            # reader's thread may still ask its reads for more, and must not take these bytes.
             schema = reader.schema
             text = {name: pa.string() for name in as_text(schema.names)
                     if name in schema.names and not pa.types.is_string(schema.field(name).type)}
             if text:
                 invalid.clear()
-                reads.replay(*replay)
-                reader = open_csv(text)
+                again = _ShortReads(fp)
+                again.replay(*replay)
+                reader = open_csv(again, text)
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" in str(exc):
             if empty:

@@ -11,9 +11,7 @@ from sklearn.linear_model import LogisticRegression
 
 from flmcli.cli import cli
 from flmcli.errors import ExitStatus
-
-ROOT = Path(__file__).resolve().parents[2]
-CHURN = ROOT / "samples" / "churn.flm"
+from tests.helpers import CHURN
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import orjson
 import pytest
@@ -12,9 +11,8 @@ from flmcli.cli.environment import Environment
 from flmcli.cli.predict import run
 from flmcli.errors import InputError, PartialFailure
 from flmcli.options import PredictOptions
+from tests.helpers import CHURN
 
-ROOT = Path(__file__).resolve().parents[2]
-CHURN = ROOT / "samples" / "churn.flm"
 ROW = [10000, 15628319, "Walker", 792, "France", "Female", 28, 4, 130142.79, 1, 1, 0, 38190.78]
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.helpers import ROOT
 from tests.plain_model import TRUST, process_env
 
-ROOT = Path(__file__).resolve().parents[2]
 CHURN = ROOT / "samples" / "churn.flm"  # `flm inspect` never unpickles: it may read the real sample
 ROW = [10000, 15628319, "Walker", 792, "France", "Female", 28, 4, 130142.79, 1, 1, 0, 38190.78]
 FLM = f"{shlex.quote(sys.executable)} -m flmcli"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,10 +11,9 @@ import flmcli
 from flmcli.batch import Batch
 from flmcli.errors import InputError, ModelFileError
 from flmcli.predictor import Predictor
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 IRIS = ROOT / "tests" / "data" / "flm-corpus" / "flama-2.2.2_iris-logreg_zstd_p2.flm"
-CHURN = ROOT / "samples" / "churn.flm"
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3]]
 
 

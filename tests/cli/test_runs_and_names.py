@@ -12,9 +12,8 @@ from click.testing import CliRunner
 from flmcli.cli import cli
 from flmcli.cli.serve import _parse_models
 from flmcli.predictor import Predictor
+from tests.helpers import CHURN
 
-ROOT = Path(__file__).resolve().parents[2]
-CHURN = ROOT / "samples" / "churn.flm"
 ROW = [10000, 15628319, "Walker", 792, "France", "Female", 28, 4, 130142.79, 1, 1, 0, 38190.78]
 NAMES = ["RowNumber", "CustomerId", "Surname", "CreditScore", "Geography", "Gender", "Age", "Tenure", "Balance",
          "NumOfProducts", "HasCrCard", "IsActiveMember", "EstimatedSalary"]

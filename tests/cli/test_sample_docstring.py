@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT
+
 SAMPLE = ROOT / "samples" / "churn_loss.py"
 
 

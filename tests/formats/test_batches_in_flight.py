@@ -19,10 +19,8 @@ import flmcli.formats.parquet_format
 import flmcli.predictor
 from flmcli.batch import Batch
 from flmcli.cli import cli
+from tests.helpers import CHURN, DATA
 
-ROOT = Path(__file__).resolve().parents[2]
-CHURN = ROOT / "samples" / "churn.flm"
-DATA = ROOT / "data" / "data.parquet"
 BATCH = 250
 BATCHES = 8
 

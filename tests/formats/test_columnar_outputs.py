@@ -14,9 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from flmcli.cli import cli
+from tests.helpers import CHURN, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-CHURN = ROOT / "samples" / "churn.flm"
 FORMATS = ["csv", "tsv", "parquet", "arrow", "json", "ndjson"]
 
 

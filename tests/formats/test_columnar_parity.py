@@ -23,11 +23,8 @@ import flmcli.flm
 from flmcli.cli import cli
 from flmcli.formats import json_array, ndjson, ndjson_arrow
 from tests.formats.model_calls import each_input_scored_once, each_model_loaded_once
+from tests.helpers import CHURN, CORPUS, DATA
 
-ROOT = Path(__file__).resolve().parents[2]
-CHURN = ROOT / "samples" / "churn.flm"
-CORPUS = ROOT / "tests" / "data" / "flm-corpus"
-DATA = ROOT / "data" / "data.parquet"
 OUTPUTS = ("ndjson", "json", "csv", "tsv", "parquet", "arrow")
 IRIS = CORPUS / "flama-2.2.2_iris-logreg_zstd_p2.flm"
 CHURN_POSITIONAL = CORPUS / "flama-2.2.2_churn_zstd_p2.flm"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,10 +9,7 @@ import pytest
 import flmcli.flm
 from flmcli.predictor import Predictor
 from tests.formats.model_calls import each_input_scored_once
-
-ROOT = Path(__file__).resolve().parents[2]
-CHURN = ROOT / "samples" / "churn.flm"
-DATA = ROOT / "data" / "data.parquet"
+from tests.helpers import CHURN, DATA
 
 
 def test_an_answer_is_kept_only_for_the_same_input() -> None:

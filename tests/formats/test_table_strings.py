@@ -20,10 +20,8 @@ import flmcli.flm
 from flmcli.batch import Batch
 from flmcli.cli import cli
 from flmcli.features import FeatureSpec, from_table
+from tests.helpers import CHURN, DATA
 
-ROOT = Path(__file__).resolve().parents[2]
-CHURN = ROOT / "samples" / "churn.flm"
-DATA = ROOT / "data" / "data.parquet"
 OUTPUTS = ("ndjson", "csv", "parquet", "arrow")
 SPEC = FeatureSpec(names=("name", "n", "city"), width=3, by_name=True)
 

@@ -56,6 +56,27 @@ class Helper:
 
         return int(json.loads(result.stdout)["pid"])
 
+    def wait_until_free(self, timeout: float = 120) -> None:
+        """Until the helper greets a new connection: done with the loads and imports its last requests reported.
+
+        A client not greeted within HELLO_TIMEOUT (5 s) runs cold, rightly, with a warning on stderr; under load
+        a helper still loading the model of the run before can take that long, and a test comparing a warm run's
+        bytes with a cold one's would then compare two cold runs, one of them with the warning. The tests that
+        compare wait here first (tests/warm/test_greeting.py tests the busy helper's greeting itself)."""
+        import socket
+
+        from flmcli.warm import paths, protocol
+
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(paths.socket_path(self.directory))
+            hello = b""
+            while not hello.endswith(b"\n"):
+                chunk = sock.recv(4096)
+                assert chunk, "the helper closed the connection without a greeting"
+                hello += chunk
+        assert protocol.decode(hello.rstrip(b"\n")).get("flm") == "warm"
+
     def status(self) -> dict[str, Any]:
         import json
 

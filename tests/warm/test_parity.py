@@ -70,8 +70,11 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _run_case(name: str, root: Path, env: dict[str, str]) -> tuple[Run, dict[str, bytes]]:
+def _run_case(name: str, root: Path, env: dict[str, str],
+              helper: Helper | None = None) -> tuple[Run, dict[str, bytes]]:
     argv, stdin, extra = CASES[name]
+    if helper is not None:
+        helper.wait_until_free()
     folder = root / name
     data = (folder / stdin).read_bytes() if stdin else b""
     result = run(argv, {**env, **extra}, input=data, cwd=folder)
@@ -88,7 +91,7 @@ def results(helper: Helper, inputs: Path, plain_flm: Path,
     # cold runs pay the imports each: run them side by side while the warm ones go one after another
     with ThreadPoolExecutor(max_workers=3) as pool:
         cold = {name: pool.submit(_run_case, name, root / "cold", env_for(None)) for name in CASES}
-        warm = {name: _run_case(name, root / "warm", helper.env) for name in CASES}
+        warm = {name: _run_case(name, root / "warm", helper.env, helper) for name in CASES}
         return {name: (warm[name], cold[name].result()) for name in CASES}
 
 
@@ -130,12 +133,14 @@ def _cached(helper: Helper, path: Path) -> dict[str, Any] | None:
 def test_a_cached_model_is_used_again(helper: Helper, inputs: Path, tmp_path: Path) -> None:
     model = tmp_path / "again.flm"
     shutil.copy(CHURN, model)
+    helper.wait_until_free()
     first = run(["predict", str(model), str(inputs / "json-rows.json")], helper.env)
     deadline = time.monotonic() + 30  # the helper loads it after the first child reported it
     while _cached(helper, model) is None and time.monotonic() < deadline:
         time.sleep(0.1)
     entry = _cached(helper, model)
     assert entry is not None and entry["hits"] == 0
+    helper.wait_until_free()
     second = run(["predict", str(model), str(inputs / "json-rows.json")], helper.env)
     assert (second.returncode, second.stdout, second.stderr) == (first.returncode, first.stdout, first.stderr)
     deadline = time.monotonic() + 30  # the child's report and its exit reach the helper in either order
@@ -156,6 +161,7 @@ def test_chain_of_three_models(helper: Helper, inputs: Path, tmp_path: Path) -> 
     )
     with ThreadPoolExecutor(max_workers=1) as pool:
         cold = pool.submit(shell, script, env_for(None), cwd=inputs)
+        helper.wait_until_free()
         warm = shell(script, helper.env, cwd=inputs)
         cold_result = cold.result()
     assert warm.stdout == cold_result.stdout
@@ -173,6 +179,7 @@ def test_head_closes_the_pipe_early(helper: Helper, inputs: Path) -> None:
     shutil.copy(CHURN, inputs / "churn.flm")
     with ThreadPoolExecutor(max_workers=1) as pool:
         cold = pool.submit(shell, script, env_for(None), cwd=inputs)
+        helper.wait_until_free()
         warm = shell(script, helper.env, cwd=inputs)
         cold_result = cold.result()
     assert warm.stdout == cold_result.stdout and warm.stdout.count(b"\n") == 1

@@ -63,6 +63,7 @@ def _live_then_interrupt(env: dict[str, str]) -> tuple[bytes, Run]:
 def test_live_pipe_answers_before_eof_and_ctrl_c_is_130(helper: Helper) -> None:
     with ThreadPoolExecutor(max_workers=1) as pool:
         cold = pool.submit(_live_then_interrupt, env_for(None))
+        helper.wait_until_free()
         warm_first, warm = _live_then_interrupt(helper.env)
         cold_first, cold_run = cold.result()
     assert warm_first == cold_first == b'{"prediction":0}\n'
@@ -167,6 +168,7 @@ def test_model_file_changed_on_disk(helper: Helper, inputs: Path, tmp_path: Path
     original = CHURN.read_bytes()
     model.write_bytes(original)
     rows = str(inputs / "ndjson-rows.ndjson")
+    helper.wait_until_free()
     first = run(["predict", str(model), rows], helper.env)
     assert first.returncode == 0
     # same size, same mtime, other bytes: only the content hash can tell
@@ -175,11 +177,13 @@ def test_model_file_changed_on_disk(helper: Helper, inputs: Path, tmp_path: Path
     changed[-10] ^= 0xFF  # inside the compressed model section: a checksum error when read
     model.write_bytes(bytes(changed))
     os.utime(model, ns=(stamp, stamp))
+    helper.wait_until_free()
     warm = run(["predict", str(model), rows], helper.env)
     cold = run(["predict", str(model), rows], env_for(None))
     assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
     assert warm.returncode == 3 and b"corrupt" in warm.stderr  # not the cached model
     model.write_bytes(original)
+    helper.wait_until_free()
     back = run(["predict", str(model), rows], helper.env)
     assert (back.returncode, back.stdout, back.stderr) == (first.returncode, first.stdout, first.stderr)
 
