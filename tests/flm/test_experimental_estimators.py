@@ -31,7 +31,8 @@ def _model(name: str) -> object:
     if name == "iterative":
         return make_pipeline(IterativeImputer(random_state=0), LogisticRegression()).fit(X, Y)
     if name == "halving-grid":
-        return HalvingGridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=3, min_resources=12).fit(filled, Y)
+        return HalvingGridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=3, min_resources=12,
+                                   random_state=0).fit(filled, Y)
     return HalvingRandomSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=3, n_candidates=2, min_resources=12,
                                  random_state=0).fit(filled, Y)
 
