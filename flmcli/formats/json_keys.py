@@ -1,17 +1,24 @@
 """A JSON object that gives a key twice (`{"Age": 42, "Age": 99}`): JSON leaves which value is meant undefined and
 orjson keeps the last, silently. Such a row is a bad row naming the key, as Arrow's JSON reader refuses it.
 
-orjson cannot tell, so the decoded objects are checked against the text: each key ends with `":` (or `" :`), so
-a text with more of those than its decoded objects have keys may hold a key twice (or a string holding `":`, or
-a nested object), and only then is it parsed again by Python's `json`, which shows every key. Stdlib only.
+orjson cannot tell, so the decoded objects are checked against the text: each key ends with `":` (or `" :`, or
+other whitespace before the colon), so a text with more of those than its decoded objects have keys may hold a
+key twice (or a string holding `":`, or a nested object), and only then is it parsed again by Python's `json`,
+which shows every key. Stdlib only.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flmcli.batch import BadRecord
+
+# JSON allows any run of spaces, tabs and line ends between a key and its colon; `":` and `" :` are the usual two.
+_KEY_END = re.compile(rb'"[ \t\r\n]*:')
+# Any other run of it begins with one of these: looked for first, as `in` is much quicker than the pattern.
+_SPACED = (b'"\t', b'"\n', b'"\r', b'"  ', b'" \t', b'" \n', b'" \r')
 
 
 class _Twice:
@@ -37,6 +44,8 @@ def _more_keys_written(text: bytes, values: list[Any], other_keys: int = 0) -> b
     if text.count(b":") <= decoded:
         return False
     written = text.count(b'":') + text.count(b'" :')
+    if written <= decoded and any(spaced in text for spaced in _SPACED):
+        written = len(_KEY_END.findall(text))  # a key ended by other whitespace before its colon: count them all
     return written > decoded and written > _nested_keys(values) + other_keys
 
 
