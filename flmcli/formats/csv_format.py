@@ -107,9 +107,10 @@ def read(
                     if name in schema.names and not pa.types.is_string(schema.field(name).type)}
             if text:
                 invalid.clear()
-                again = _ShortReads(fp)
-                again.replay(*replay)
-                reader = open_csv(again, text)
+                reads.stop()  # its thread must not be held back for blocks no one takes now
+                reads = _ShortReads(fp)
+                reads.replay(*replay)
+                reader = open_csv(reads, text)
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" in str(exc):
             if empty:

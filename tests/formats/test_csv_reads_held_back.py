@@ -76,3 +76,16 @@ def test_a_slow_reader_gets_every_row_in_order_and_never_waits_on_a_held_read(
     assert slow == expected
     assert [row for batch in held for row in batch.table.to_pylist()] == expected
     assert [reads.stalls for reads in made] == [0, 0]
+
+
+def test_a_one_block_input_reopened_with_text_columns_takes_its_blocks_from_its_own_reads(
+    made: list[csv_format._ShortReads],
+) -> None:
+    data = b"code,x\n" + b"".join(b"0%04d,%d\n" % (i, i) for i in range(50_000))
+    batches = list(csv_format.read(io.BytesIO(data), source="in.csv", batch_size=4096,
+                                   as_text=lambda names: frozenset({"code"})))
+    rows = [row for batch in batches for row in batch.table.to_pylist()]
+    assert rows[:2] == [{"code": "00000", "x": 0}, {"code": "00001", "x": 1}] and len(rows) == 50_000
+    first, again = made
+    assert first._stopped  # its thread is not held back waiting for blocks taken from the other reads
+    assert again._taken >= 1 and again.stalls == 0  # the blocks taken are counted against its reads
