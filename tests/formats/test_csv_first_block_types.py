@@ -125,7 +125,8 @@ def test_the_reads_taken_for_the_types_are_given_again_in_order() -> None:
 def test_random_files_read_the_same_either_way(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
     """Columns of ints, floats, words, booleans and empties, with odd values (a word in a number column, a
     quoted comma or line end, a short or long row, an empty field) dropped at random, many of them near the
-    first block's edge."""
+    first block's edge. In odd seeds the first block has none of them, so that its columns are typed (an odd
+    value anywhere in the block makes its column text) and the odd values past the edge meet those types."""
     rng = random.Random(seed)
     kinds = [rng.choice(["int", "float", "word", "bool", "empty"]) for _ in range(rng.randint(1, 6))]
     plain = {"int": lambda: str(rng.randint(-999, 999)), "float": lambda: f"{rng.uniform(-1e3, 1e3):.3f}",
@@ -148,9 +149,18 @@ def test_random_files_read_the_same_either_way(monkeypatch: pytest.MonkeyPatch, 
     # one by one in Python they cost 8 s, the reads compared below 0.5 s).
     pool = [",".join(plain[k]() for k in kinds) + "\n" for _ in range(2000)]
 
-    def far_rows(until: int) -> None:
+    typed_block = seed % 2 == 1
+
+    def far_rows(until: int, odd: bool = True) -> None:
         nonlocal size
         while size < until:
+            if not odd:
+                rows = rng.choices(pool, k=1000)
+                starts = list(itertools.accumulate(map(len, rows), initial=size))
+                taken = min(bisect.bisect_left(starts, until), len(rows))
+                out.extend(rows[:taken])
+                size = starts[taken]
+                continue
             rows = rng.choices(pool, k=int(math.log(1.0 - rng.random()) / math.log(1 - 0.0005)))
             starts = list(itertools.accumulate(map(len, rows), initial=size))
             taken = min(bisect.bisect_left(starts, until), len(rows))
@@ -162,13 +172,20 @@ def test_random_files_read_the_same_either_way(monkeypatch: pytest.MonkeyPatch, 
                 size += len(line)
 
     edge_at = BLOCK - rng.randint(0, 4000)
-    far_rows(edge_at - 599)
-    while size < edge_at + 600:  # near the edge, every row drawn on its own, three in ten odd
-        line = odd_row() if rng.random() < 0.3 else ",".join(plain[k]() for k in kinds) + "\n"
+    far_rows(edge_at - 599, odd=not typed_block)
+    # Near the edge, every row drawn on its own, three in ten odd (with a typed first block, only past its end).
+    while size < (BLOCK if typed_block else edge_at) + 600:
+        past = size > BLOCK + 100  # out of the first block, whatever row its end cuts
+        line = odd_row() if (past or not typed_block) and rng.random() < 0.3 else ",".join(
+            plain[k]() for k in kinds) + "\n"
         out.append(line)
         size += len(line)
     far_rows(BLOCK + 300_000)
     assert size == sum(map(len, out))  # ASCII only: characters are bytes
     data = "".join(out).encode()
-    assert types_of(data) is not None  # the types are given: the comparison below is of the two ways
+    types = types_of(data)
+    assert types is not None  # the types are given: the comparison below is of the two ways
+    if typed_block:  # and they are those of the columns' values, not text
+        expected = {"int": pa.int64(), "float": pa.float64(), "word": pa.string(), "bool": pa.bool_()}
+        assert types == {f"c{i}": expected[kind] for i, kind in enumerate(kinds) if kind != "empty"}
     same_either_way(data, monkeypatch)
