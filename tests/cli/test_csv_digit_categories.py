@@ -12,33 +12,15 @@ import orjson
 import pytest
 
 from flmcli.text_features import read_as_text
+from tests.cli.test_csv_text_as_written import code_model
 from tests.helpers import invoke, invoke_through_a_pipe
 
 CODES = ["1", "2", "3", "12", "-4"]
 
 
-def store_model(path: Path, codes: list[str]) -> Path:
-    """Store codes one-hot encoded beside a number; the prediction tells the codes apart."""
-    import numpy as np
-    import pandas as pd
-    from sklearn.compose import make_column_transformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder
-
-    import flmcli
-
-    X = pd.DataFrame({"store": np.array(codes * 20, dtype=object), "x": np.arange(len(codes) * 20) % 3 * 1.0})
-    y = np.array([i % len(codes) for i in range(len(X))])
-    model = make_pipeline(make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["store"]),
-                                                  remainder="passthrough"), LogisticRegression(max_iter=500))
-    flmcli.dump(model.fit(X, y), path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return store_model(tmp_path_factory.mktemp("codes") / "stores.flm", CODES)
+    return code_model(tmp_path_factory.mktemp("codes") / "stores.flm", CODES, column="store")
 
 
 ROWS = [("1", 0.0), ("2", 1.0), ("3", 2.0), ("12", 0.0), ("-4", 1.0), ("99", 2.0)]

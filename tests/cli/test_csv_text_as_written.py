@@ -16,8 +16,9 @@ from tests.helpers import invoke, invoke_through_a_pipe
 ZIPS = ["02139", "2139", "00501", "501", "10001"]
 
 
-def code_model(path: Path, codes: list[str]) -> Path:
-    """`codes` one-hot encoded beside a number; each code predicts its own class, so a wrong code shows."""
+def code_model(path: Path, codes: list[str], column: str = "code") -> Path:
+    """`codes` (in `column`) one-hot encoded beside a number; each code predicts its own class, so a wrong code
+    shows."""
     import numpy as np
     import pandas as pd
     from sklearn.compose import make_column_transformer
@@ -27,9 +28,9 @@ def code_model(path: Path, codes: list[str]) -> Path:
 
     import flmcli
 
-    X = pd.DataFrame({"code": np.array(codes * 20, dtype=object), "x": np.arange(len(codes) * 20) % 3 * 1.0})
+    X = pd.DataFrame({column: np.array(codes * 20, dtype=object), "x": np.arange(len(codes) * 20) % 3 * 1.0})
     y = np.array([i % len(codes) for i in range(len(X))])
-    model = make_pipeline(make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["code"]),
+    model = make_pipeline(make_column_transformer((OneHotEncoder(handle_unknown="ignore"), [column]),
                                                   remainder="passthrough"), LogisticRegression(max_iter=500))
     flmcli.dump(model.fit(X, y), path)
     return path
