@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from flmcli.text_features import read_as_text
-from tests.cli.test_csv_text_as_written import code_model
+from tests.cli.test_csv_text_as_written import code_model, served_as_ndjson_and_csv
 from tests.helpers import invoke, invoke_through_a_pipe
 
 CODES = ["1", "2", "3", "12", "-4"]
@@ -49,17 +49,7 @@ def test_csv_codes_score_as_the_same_rows_given_as_text(model: Path, tmp_path: P
 
 
 def test_csv_codes_score_in_the_server(model: Path) -> None:
-    from starlette.testclient import TestClient
-
-    from flmcli.predictor import Predictor
-    from flmcli.serve import create_app
-
-    with TestClient(create_app(Predictor.from_path(model))) as client:
-        text = client.post("/predict/", content=as_text(ROWS),
-                           headers={"content-type": "application/x-ndjson", "accept": "application/json"})
-        csv = client.post("/predict/", content=as_csv(ROWS),
-                          headers={"content-type": "text/csv", "accept": "application/json"})
-    assert text.status_code == csv.status_code == 200, csv.text
+    text, csv = served_as_ndjson_and_csv(model, as_text(ROWS), as_csv(ROWS))
     assert csv.content == text.content
 
 

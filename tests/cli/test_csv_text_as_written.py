@@ -7,6 +7,7 @@ body and a Dask cluster."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -116,18 +117,23 @@ def test_categories_csv_would_type_are_read_as_written(codes: list[str], rows: l
     assert classes(ran.stdout) == want
 
 
-def test_a_server_reads_a_csv_body_as_written(zips: Path) -> None:
+def served_as_ndjson_and_csv(model: Path, ndjson: bytes, csv: bytes) -> tuple[Any, Any]:
+    """A server's answers to the same rows POSTed to /predict/ as NDJSON and as CSV, both 200."""
     from starlette.testclient import TestClient
 
     from flmcli.predictor import Predictor
     from flmcli.serve import create_app
 
-    with TestClient(create_app(Predictor.from_path(zips))) as client:
-        text = client.post("/predict/", content=as_ndjson(ZIPS),
+    with TestClient(create_app(Predictor.from_path(model))) as client:
+        text = client.post("/predict/", content=ndjson,
                            headers={"content-type": "application/x-ndjson", "accept": "application/json"})
-        csv = client.post("/predict/", content=as_csv(ZIPS),
-                          headers={"content-type": "text/csv", "accept": "application/json"})
-    assert text.status_code == csv.status_code == 200, csv.text
+        table = client.post("/predict/", content=csv, headers={"content-type": "text/csv", "accept": "application/json"})
+    assert text.status_code == table.status_code == 200, table.text
+    return text, table
+
+
+def test_a_server_reads_a_csv_body_as_written(zips: Path) -> None:
+    text, csv = served_as_ndjson_and_csv(zips, as_ndjson(ZIPS), as_csv(ZIPS))
     assert csv.content == text.content
     assert len(set(text.content.split(b","))) == len(ZIPS)
 
