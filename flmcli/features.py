@@ -142,6 +142,12 @@ def matrix(rows: Sequence[Sequence[Any]], spec: FeatureSpec) -> np.ndarray | pd.
             for index, row in enumerate(rows):
                 row_values(row, index, spec)
             raise RowError(0, "rows of different lengths")
+    return model_input(array, spec)
+
+
+def model_input(array: np.ndarray, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
+    """The model input for an object matrix of feature rows in model order: what `matrix` makes of those rows
+    (a server that has the columns fills the matrix a column at a time, no rows to convert)."""
     if spec.by_name and spec.names is not None:
         return _typed_frame(array, spec.names)
     return array

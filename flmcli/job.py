@@ -36,8 +36,8 @@ Observer = Callable[["Iterator[Scored]"], "Iterator[Scored]"]
 # that size in Python objects (~120 MiB for churn rows); live pipes still answer after --max-delay.
 TYPED_BATCH_SIZE = 65536
 
-# While the model loads, the reader goes on reading tables (Parquet, Arrow, typed JSON; CSV waits for the model to
-# say which columns are text: Job._as_text) up to this many bytes of them
+# While the model loads, the reader goes on reading tables (Parquet, Arrow, typed JSON; CSV reads on inside its
+# reader, csv_format.SPECULATE, until the model says which columns are text) up to this many bytes of them
 # instead of stopping at the prefetch depth: parsing the model would otherwise wait for later runs alongside it
 # on the second core. Their model inputs are made, oldest first, as soon as the model is loaded. Bounded, so peak
 # memory stays the same whatever the input's length. 32 MiB, not 64: as fast (1M churn rows, interleaved rounds:
@@ -66,6 +66,7 @@ class Job:
         self._settled = threading.Event()
         if not callable(predictor):
             self._settled.set()
+        self._text_columns = _TextColumns(self)
 
     @property
     def predictor(self) -> Predictor:
@@ -134,7 +135,7 @@ class Job:
             self._last_source = opened.name
             self._current = opened.fp
             size = self.options.batch_size_for(opened.fmt)
-            read = formats.reader(opened.fmt, self._as_text)
+            read = formats.reader(opened.fmt, self._text_columns)
             if opened.fmt in ("ndjson", "json") and not self.options.keep_input:
                 # Typed columns parsed in C++: NDJSON objects through Arrow's JSON reader, plain array rows
                 # through json_columns. Kept input fields are written as they came, so those go row by row.
@@ -146,13 +147,6 @@ class Job:
             yield from read(opened.fp, source=opened.name, batch_size=size, max_delay=self.options.max_delay)
             self._done += formats.size(opened.fp) or 0
             self._current = None
-
-    def _as_text(self, header: list[str]) -> frozenset[str]:
-        """The columns of a CSV header read as text (features.read_as_text): the model says which, so the reader
-        waits for it to be loaded before it converts a row (it has read its first block meanwhile)."""
-        self._settled.wait()
-        predictor = self._predictor
-        return frozenset() if callable(predictor) else features.read_as_text(predictor.spec, header)
 
     def _loaded(self) -> bool:
         return not callable(self._predictor)
@@ -186,6 +180,22 @@ class Job:
                     self.on_skip(dropped)
             yield scored
             del scored  # not held while the next batch is scored: one batch fewer in memory
+
+
+class _TextColumns:
+    """The columns of a CSV header read as text (features.read_as_text): the model says which, so a call waits for
+    it to be loaded; the CSV reader reads on meanwhile, while `known()` says a call would wait."""
+
+    def __init__(self, job: Job) -> None:
+        self._job = job
+
+    def __call__(self, header: list[str]) -> frozenset[str]:
+        self._job._settled.wait()
+        predictor = self._job._predictor
+        return frozenset() if callable(predictor) else features.read_as_text(predictor.spec, header)
+
+    def known(self) -> bool:
+        return self._job._settled.is_set()
 
 
 def _table_bytes(batch: Batch) -> int | None:

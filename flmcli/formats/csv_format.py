@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
@@ -40,6 +40,10 @@ READS_AHEAD = 4
 _POLL = 0.1
 # The longest a read is held back while the reader waits for a block and takes none.
 _STALL = 0.5
+# What the reader reads ahead while the model that says which columns are text loads (Arrow tables' bytes; the
+# text read meanwhile is kept too, to be read again should a column be text after all). Not more than the job's
+# own read-ahead while loading (job.READ_AHEAD_WHILE_LOADING), so peak memory does not grow with the input.
+SPECULATE = 32 << 20
 # The inputs pyarrow's CSV reader may still read from its own thread, calling back into Python: its read-ahead
 # goes on after the reader failed or was left (a bad row, a row longer than a block), and a process finalizing
 # meanwhile aborted ("Fatal Python error: PyGILState_Release", exit 134). An input leaves once read to its end;
@@ -52,24 +56,16 @@ def read(
     as_text: AsText | None = None,
 ) -> Iterator[Batch]:
     """`as_text(header)`: the header's columns to read as text, whatever their values look like; called once,
-    before the first row is converted (it may wait for the model to be loaded)."""
+    before the first row is converted. When it may wait (for the model to be loaded), `as_text.known()` says
+    whether it would, and the reader reads on meanwhile (up to SPECULATE bytes of tables), as if no column were
+    to be read as text: it reads again from the start only if one was not."""
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     chunks = ChunkSource(fp)
     if max_delay is not None and chunks.live:
         yield from csv_live.read(chunks, source=source, batch_size=batch_size, max_delay=max_delay, delimiter=delimiter,
                                  as_text=as_text)
         return
-    invalid: list[tuple[int, str]] = []  # (data row number, reason) of rows pyarrow could not split
-
-    def on_invalid(row: Any) -> str:
-        if row.number is None:  # known unless pyarrow parses in threads, which use_threads=False rules out
-            return "error"
-        # row.number counts the header as row 1: it is the data row's line (a quoted field spanning lines shifts it)
-        invalid.append((row.number - 1, f"expected {row.expected_columns} fields, got {row.actual_columns}"))
-        return "skip"
-
     head = _peek(fp)
     empty = not head.strip()
     if b"\x00" in head:
@@ -82,11 +78,70 @@ def read(
     reads = _ShortReads(fp)
     first = _first_block_schema(reads, delimiter)
     reads.end_last_line()
-    replay = reads.replayed
-    whole = sum(map(len, replay)) <= BLOCK_SIZE + 1  # the input ended within the first read (+ end_last_line's)
+    whole = sum(map(len, reads.replayed)) <= BLOCK_SIZE + 1  # the input ended within the first read (+ end_last_line's)
     types = _types(first) if first is not None else None
-    if as_text is not None and first is not None:
+    known = getattr(as_text, "known", None)
+    speculate = as_text is not None and first is not None and known is not None and not known()
+    if as_text is not None and first is not None and not speculate:
         types = (types or {}) | dict.fromkeys(as_text(first.names), pa.string())
+    if not speculate:
+        yield from _scan(reads, types, source=source, batch_size=batch_size, delimiter=delimiter, empty=empty,
+                         reopen=as_text if first is None and whole else None)
+        return
+    # The model that says which columns are text is still loading: read on meanwhile with the types inferred,
+    # keeping what was read, and read again from the start, with its text columns, only if the model says so.
+    assert as_text is not None and first is not None and known is not None
+    reads.record()
+    batches = _scan(reads, types, source=source, batch_size=batch_size, delimiter=delimiter, empty=empty)
+    held: list[Batch] = []
+    failure: InputError | None = None
+    size = 0
+    try:
+        while size < SPECULATE and not known():
+            batch = next(batches, None)
+            if batch is None:
+                break
+            held.append(batch)
+            size += batch.table.nbytes if batch.table is not None else 0
+    except InputError as error:  # a value that may be no error once its column is read as text
+        failure = error
+    text = {name: pa.string() for name in as_text(first.names)}  # waits for the model, if still loading
+    if all(pa.types.is_string((types or {}).get(name)) for name in text):
+        reads.forget()  # read as the model wants it: go on
+    else:
+        batches.close()
+        recorded = reads.detach()
+        reads = _ShortReads(fp)
+        reads.replay(*recorded)
+        held, failure = [], None
+        batches = _scan(reads, (types or {}) | text, source=source, batch_size=batch_size, delimiter=delimiter,
+                        empty=empty)
+    yield from held
+    del held
+    if failure is not None:
+        raise failure
+    yield from batches
+
+
+def _scan(
+    reads: _ShortReads, types: dict[str, pa.DataType] | None, *, source: str, batch_size: int, delimiter: str,
+    empty: bool, reopen: AsText | None = None,
+) -> Generator[Batch, None, None]:
+    """The batches pyarrow's streaming reader reads from `reads` with these column `types`. `reopen`: `as_text`,
+    for an input of one block, whose reader has its schema once opened."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    invalid: list[tuple[int, str]] = []  # (data row number, reason) of rows pyarrow could not split
+
+    def on_invalid(row: Any) -> str:
+        if row.number is None:  # known unless pyarrow parses in threads, which use_threads=False rules out
+            return "error"
+        # row.number counts the header as row 1: it is the data row's line (a quoted field spanning lines shifts it)
+        invalid.append((row.number - 1, f"expected {row.expected_columns} fields, got {row.actual_columns}"))
+        return "skip"
+
+    replay = reads.replayed
 
     def open_csv(reads: _ShortReads, types: dict[str, pa.DataType] | None) -> Any:
         return pacsv.open_csv(
@@ -98,17 +153,17 @@ def read(
 
     try:
         reader = open_csv(reads, types)
-        if as_text is not None and first is None and whole:
+        if reopen is not None:
             # An input of one block, parsed by the reader as it opened: opened again on the same bytes when a column
             # it typed is to be read as text (a reader cannot be retyped). Through reads of its own: the first
             # reader's thread may still ask its reads for more, and must not take these bytes.
             schema = reader.schema
-            text = {name: pa.string() for name in as_text(schema.names)
+            text = {name: pa.string() for name in reopen(schema.names)
                     if name in schema.names and not pa.types.is_string(schema.field(name).type)}
             if text:
                 invalid.clear()
                 reads.stop()  # its thread must not be held back for blocks no one takes now
-                reads = _ShortReads(fp)
+                reads = _ShortReads(reads.fp)
                 reads.replay(*replay)
                 reader = open_csv(reads, text)
     except pa.ArrowInvalid as exc:
@@ -219,7 +274,41 @@ class _ShortReads:
         self._stopped = False
         self._moved = threading.Condition()
         self.stalls = 0  # reads let go because the reader seemed to wait for them: none, with reads as made here
+        self._recorded: list[bytes] | None = None  # every read since record(), to be read again
+        self._start: int | None = None  # or, when fp can seek, where record() found it (before the replays)
+        self._detached = False
+        self._reading = threading.Lock()  # one read of fp at a time, kept whole in _recorded
         READING.add(self)
+
+    @property
+    def fp(self) -> BinaryIO:
+        return self._fp
+
+    def record(self) -> None:
+        """Keep what is read from now on (the reads to replay first, too) for `detach`: where it starts, when fp can
+        seek back there (a file), else the reads themselves."""
+        with self._reading:
+            seekable = getattr(self._fp, "seekable", None)
+            if seekable is not None and seekable():
+                self._start = self._fp.tell() - sum(map(len, self._replayed))
+            else:
+                self._recorded = list(self._replayed)
+
+    def forget(self) -> None:
+        """Keep nothing more: the reads are wanted as they were."""
+        with self._reading:
+            self._recorded = self._start = None
+
+    def detach(self) -> list[bytes]:
+        """Everything read since record(), in order (or none, fp being back where record() found it): its reader
+        reads nothing more (an end of input), so these bytes and the rest of fp can go to another."""
+        self.stop()  # a read held back goes now, and is kept with the others
+        with self._reading:
+            self._detached = True
+            if self._start is not None:
+                self._fp.seek(self._start)
+            recorded, self._recorded, self._start = self._recorded or [], None, None
+        return recorded
 
     def waiting(self, wanted: bool) -> None:
         """The reader starts (True) or stops (False) waiting for its next block."""
@@ -286,12 +375,20 @@ class _ShortReads:
         return read
 
     def _read(self, size: int) -> bytes:
-        if self._first:
-            self._first = False
+        first, self._first = self._first, False
+        if not first and size >= 0:
+            self._hold_back()  # not holding _reading: forget() and detach() must not wait for a held read
+        with self._reading:
+            if self._detached:
+                return b""
+            read = self._read_fp(size, first)
+            if self._recorded is not None:
+                self._recorded.append(read)
+            return read
+
+    def _read_fp(self, size: int, first: bool) -> bytes:
+        if first or size < 0:
             return self._fp.read(size)
-        if size < 0:
-            return self._fp.read(size)
-        self._hold_back()
         parts = [self._fp.read(min(READ_SIZE, size))]
         total = len(parts[0])
         while parts[-1] and total < size and b"\n" not in parts[-1] and b"\r" not in parts[-1]:

@@ -22,6 +22,7 @@ from typing import Any
 from ..batch import Batch, Scored
 from ..errors import InputError
 from ..predictor import Predictor, Unbisected
+from . import columns
 
 # Event-loop iterations a request needs from its body being read to its batch being queued.
 _SETTLE_STEPS = 4
@@ -264,6 +265,8 @@ class Batcher:
                 at += len(batch)
             try:
                 merged = _merge(batches)
+                if isinstance(merged, columns.ColumnBatch):
+                    merged.prepare(self.predictor.spec)  # here, on the model's thread, as the predictor's own
                 if len(methods) == 1:
                     outputs = [self.predictor.score(merged, method=methods[0], segments=starts, bisect=bisect)]
                 else:
@@ -299,9 +302,11 @@ def _first_failure(failures: list[dict[int, InputError]], start: int, end: int) 
 
 
 def _shape_key(batch: Batch) -> Any:
-    """Batches that can be concatenated share a key: row batches, or tables with one schema."""
+    """Batches that can be concatenated share a key: row batches, column matrices, or tables with one schema."""
     if batch.records is not None:
         return "records"
+    if isinstance(batch, columns.ColumnBatch):
+        return "matrix"
     assert batch.table is not None
     return batch.table.schema
 
@@ -310,6 +315,8 @@ def _merge(batches: list[Batch]) -> Batch:
     """One batch of every request's rows, each row keeping its own request's line number for its error."""
     if len(batches) == 1:
         return batches[0]
+    if isinstance(batches[0], columns.ColumnBatch):
+        return columns.merge(batches)  # type: ignore[arg-type]  # one key, one kind (_shape_key)
     lines = [batch.line_of(i) for batch in batches for i in range(len(batch))]
     if batches[0].records is not None:
         records: list[Any] = []

@@ -22,6 +22,14 @@ if TYPE_CHECKING:
     from starlette.responses import Response
     from starlette.types import ASGIApp, Receive, Scope, Send
 
+# The app's middleware after the lane, by class name, and how the lane does what each does for the requests it takes
+# (they skip all of it): a middleware added after the lane and not mirrored here would be skipped for them.
+# tests/serve/test_lane_mirrors_middleware.py fails when the app's list and this one differ.
+MIRRORED: dict[str, str] = {
+    "BodySizeLimit": "takes only bodies of a declared Content-Length within the body limit (`_plain`)",
+    "ContentDecoding": "takes no Content-Encoding or Transfer-Encoding (`_plain`): those go through the app",
+    "GZipMiddleware": "answers of `gzip_above` bytes or more go through that middleware itself (`_answer`)",
+}
 # What a route in the lane does with a request's body and headers (lower-case names, latin-1 text).
 Answer = Callable[[bytes, dict[bytes, bytes]], Awaitable["Response"]]
 # Bodies up to this many bytes (and within the body limit) may take the lane: they are parsed on the event loop.

@@ -5,7 +5,8 @@ see tensors.py). A tensor input of shape [n, k] is n positional rows. Several in
 (shape [n] or [n, 1]), as MLServer's pandas content type and the model metadata's per-feature inputs send a
 mixed-type table: named by the model's feature names when it has them, otherwise taken in the order sent.
 The columns become the positional rows a `/predict/` body of the same rows decodes to (filled column by column
-in numpy, no per-value Python work), so the answers are the ones `/predict/` gives, for the same model time.
+in numpy, no per-value Python work), so the answers are the ones `/predict/` gives, for the same model time. Past a
+few rows they stay that matrix, the model's input, and are not split into row lists (see columns.py).
 All the outputs a request asks for come from one model call per batch: features extracted once.
 
 Each model has one version, "1": `/v2/models/{name}/versions/1/...` is the same model.
@@ -20,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import InputError
-from . import tensors
-from .batcher import SMALL_BODY, Part
-from .bodies import records_batches
+from . import columns, tensors
+from .batcher import INLINE_ROWS, SMALL_BODY, Part
+from .bodies import SOURCE, records_batches
 from .errors import NotFound
 from .models import ServedModel, concat, served_model
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import BaseRoute
+
+    from ..batch import Batch
 
     Guard = Callable[[str, str, Callable[[Request], Awaitable[Response]]], Callable[[Request], Awaitable[Response]]]
 
@@ -143,11 +146,10 @@ async def infer_answer(served: ServedModel, body: bytes, header_length: str | No
     if len(body) > _THREAD_ABOVE:
         from starlette.concurrency import run_in_threadpool
 
-        document, rows = await run_in_threadpool(_read, header, binary, served)
+        document, batches = await run_in_threadpool(_parse, header, binary, served)
     else:
-        document, rows = _read(header, binary, served)
+        document, batches = _parse(header, binary, served)
     wanted = _requested(document, served)
-    batches = records_batches(rows, served.batcher.max_batch_size)
     # Every output asked for in one model call per batch: the rows' features are extracted once for all.
     methods = tuple(dict.fromkeys(method for method, _, _ in wanted))
     small = len(body) <= SMALL_BODY
@@ -229,7 +231,21 @@ def _answer(response: dict[str, Any], blobs: list[bytes]) -> Response:
                     headers={"Inference-Header-Content-Length": str(len(head))})
 
 
-def _read(header: bytes, binary: memoryview | None, served: ServedModel) -> tuple[dict[str, Any], list[list[Any]]]:
+def _parse(header: bytes, binary: memoryview | None, served: ServedModel) -> tuple[dict[str, Any], list[Batch]]:
+    """The request document and its rows in batches of the batcher's size: row lists for a few rows, else the
+    object matrix of the columns, in slices (columns.ColumnBatch)."""
+    document, rows = _read(header, binary, served)
+    size = served.batcher.max_batch_size
+    if isinstance(rows, list):
+        return document, records_batches(rows, size)
+    if len(rows) <= INLINE_ROWS:
+        return document, records_batches(rows.tolist(), size)
+    return document, columns.batches(rows, SOURCE, size)
+
+
+def _read(header: bytes, binary: memoryview | None, served: ServedModel) -> tuple[dict[str, Any], Any]:
+    """The request document and its rows: a list of its one row where it is read in one pass (`_plain_row`),
+    else the object matrix of its columns (`_matrix`), whose rows are what `/predict/` decodes of the same rows."""
     import orjson
 
     try:
@@ -249,8 +265,8 @@ def _read(header: bytes, binary: memoryview | None, served: ServedModel) -> tupl
         if row is not None:
             return document, [row]
     inputs = tensors.decode_inputs(document.get("inputs"), binary)
-    columns, n = _columns(inputs, served)
-    return document, _rows(columns, n)
+    named, n = _columns(inputs, served)
+    return document, _matrix(named, n)
 
 
 def _number_as_sent(header: bytes) -> Any:
@@ -412,16 +428,20 @@ def _plain_row(inputs: Any, served: ServedModel) -> list[Any] | None:
 _MISSING = object()
 
 
-def _rows(columns: dict[str, Any], n: int) -> list[list[Any]]:
+def _rows(named: dict[str, Any], n: int) -> list[list[Any]]:
     """The columns as positional rows in model order: what a `/predict/` body of the same rows decodes to, so
-    both routes give the model the same input and share the predictor's fast path (and its batches).
+    both routes give the model the same input and share the predictor's fast path (and its batches)."""
+    rows: list[list[Any]] = _matrix(named, n).tolist()
+    return rows
 
-    One numpy object matrix filled a column at a time and split into rows in C: no per-value Python work.
-    """
+
+def _matrix(named: dict[str, Any], n: int) -> Any:
+    """The columns as one numpy object matrix in model order, filled a column at a time (no per-value Python
+    work): `np.array(rows, dtype=object)` of its rows, which is what the predictor makes of a `/predict/` body's
+    rows (features.matrix)."""
     import numpy as np
 
-    matrix = np.empty((n, len(columns)), dtype=object)
-    for j, values in enumerate(columns.values()):
+    matrix = np.empty((n, len(named)), dtype=object)
+    for j, values in enumerate(named.values()):
         matrix[:, j] = values
-    rows: list[list[Any]] = matrix.tolist()
-    return rows
+    return matrix

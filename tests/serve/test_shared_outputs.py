@@ -59,11 +59,12 @@ def v2_columns(rows: list[list[Any]]) -> dict[str, Any]:
 
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> tuple[Predictor, Counter, Counter]:
-    """The real churn predictor, with its feature extraction (flm's rows -> model input, and the pipeline's
-    preprocessing step) counted as it runs."""
+    """The real churn predictor, with its feature extraction (flm's rows or v2's columns -> model input, and the
+    pipeline's preprocessing step) counted as it runs."""
     predictor = Predictor.from_path(CHURN)
-    matrix = Counter(features.matrix)
-    monkeypatch.setattr(features, "matrix", matrix)
+    # What both make the model input with: features.matrix of rows, v2 of the matrix it fills from its columns.
+    matrix = Counter(features.model_input)
+    monkeypatch.setattr(features, "model_input", matrix)
     preprocessing = predictor.estimator.steps[0][1]
     transform = Counter(preprocessing.transform)
     monkeypatch.setattr(preprocessing, "transform", transform, raising=False)

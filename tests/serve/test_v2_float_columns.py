@@ -39,8 +39,8 @@ def _body(rows: list[list[Any]], as_ints: bool) -> bytes:
 
 def test_float_columns_make_the_rows_numpy_would(app: Any) -> None:
     served = app.state.models["churn"]
-    _, kept = v2._read(_body(ROWS, as_ints=False), None, served)
-    _, through_numpy = v2._read(_body(ROWS, as_ints=True), None, served)
+    kept = v2._read(_body(ROWS, as_ints=False), None, served)[1].tolist()
+    through_numpy = v2._read(_body(ROWS, as_ints=True), None, served)[1].tolist()
     assert kept == through_numpy
     assert all(type(value) is float for row in kept for value in row if not isinstance(value, str))
     plain = tensors.decode_inputs(orjson.loads(_body(ROWS, as_ints=False))["inputs"], None)

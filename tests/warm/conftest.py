@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -57,25 +58,18 @@ class Helper:
         return int(json.loads(result.stdout)["pid"])
 
     def wait_until_free(self, timeout: float = 120) -> None:
-        """Until the helper greets a new connection: done with the loads and imports its last requests reported.
+        """Until the helper is back in its loop, done with the loads and imports its last requests reported.
 
         A client not greeted within HELLO_TIMEOUT (5 s) runs cold, rightly, with a warning on stderr; under load
         a helper still loading the model of the run before can take that long, and a test comparing a warm run's
         bytes with a cold one's would then compare two cold runs, one of them with the warning. The tests that
         compare wait here first (tests/warm/test_greeting.py tests the busy helper's greeting itself)."""
-        import socket
-
-        from flmcli.warm import paths, protocol
+        from flmcli.warm import paths
 
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect(paths.socket_path(self.directory))
-            hello = b""
-            while not hello.endswith(b"\n"):
-                chunk = sock.recv(4096)
-                assert chunk, "the helper closed the connection without a greeting"
-                hello += chunk
-        assert protocol.decode(hello.rstrip(b"\n")).get("flm") == "warm"
+            until_free(sock)
 
     def status(self) -> dict[str, Any]:
         import json
@@ -84,6 +78,29 @@ class Helper:
             check=False, args=[*FLM, "warm", "status", "--json"], env=self.env, capture_output=True, timeout=30
         )
         return dict(json.loads(result.stdout))
+
+
+def until_free(sock: socket.socket) -> None:
+    """On a connection to a helper: its greeting, then the answer to a status request.
+
+    The greeting alone does not say the helper is free: it greets the connections already waiting just before
+    it loads a model or imports what a child reported (so that they are not left without a greeting for seconds),
+    and the next client then waits out that work, or runs cold after HELLO_TIMEOUT. A request is read only in a
+    later turn of its loop, after that work; and a child's reports are sent before it exits, so before its
+    client hears how it ended. The status answer thus comes once everything reported by then is done."""
+    from flmcli.warm import protocol
+
+    def line() -> dict[str, Any]:
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(4096)
+            assert chunk, "the helper closed the connection before answering"
+            data += chunk
+        return protocol.decode(data.rstrip(b"\n"))
+
+    assert line().get("flm") == "warm"
+    sock.sendall(protocol.encode({"op": "status"}))
+    assert "pid" in line()
 
 
 def start_helper(directory: str, *options: str) -> Helper:
