@@ -2,6 +2,7 @@
 
     python bench/bench_serve.py [--requests 2000] [--model PATH]
     python bench/bench_serve.py --ceiling [--rounds 3]   # flm vs a bare Starlette endpoint; v2 vs /predict/
+    python bench/bench_serve.py --ceiling --before DIR   # ... and another flm (DIR holds its flmcli/), interleaved
 
 Prints single-row requests per second with p50/p99 latency at concurrency 1, 16 and 64, the latency of
 one 1,000-row request against the same rows scored in-process, and the server's RSS idle and under load.
@@ -123,9 +124,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def ceiling(model: Path, single: list[bytes], big: bytes, v2_big: bytes, rounds: int) -> None:
+def ceiling(model: Path, single: list[bytes], big: bytes, v2_big: bytes, rounds: int, before: Path | None = None,
+            big_rounds: int = 5) -> None:
     """flm serve against the bare endpoint, interleaved round by round; single-row model time in-process;
-    a 1,000-row request through v2 against /predict/."""
+    a 1,000-row request through v2 against /predict/. With `before` (a directory holding another version's
+    flmcli/, e.g. `git archive`d), that version's server too, in the same rounds: before and after in one run."""
     import numpy as np
 
     from flmcli.predictor import Predictor
@@ -156,12 +159,20 @@ def ceiling(model: Path, single: list[bytes], big: bytes, v2_big: bytes, rounds:
     code = f"from flmcli.serve import run\nrun({{'churn': {str(model)!r}}}, port={port}, log_level='warning')"
     servers["flm"] = (f"http://127.0.0.1:{port}", start([sys.executable, "-c", code], f"http://127.0.0.1:{port}",
                                                          "/v2/health/ready", logs / "flm.log"))
+    if before is not None:
+        port = free_port()
+        code = f"from flmcli.serve import run\nrun({{'churn': {str(model)!r}}}, port={port}, log_level='warning')"
+        # Run from `before` itself, so that its flmcli is the one imported (the script's directory comes first).
+        servers["before"] = (f"http://127.0.0.1:{port}", start(
+            [sys.executable, "-c", code], f"http://127.0.0.1:{port}", "/v2/health/ready", logs / "before.log",
+            cwd=before))
     port = free_port()
     servers["bare"] = (f"http://127.0.0.1:{port}", start([sys.executable, "-c", BARE, str(port)],
                                                           f"http://127.0.0.1:{port}", "/v2/health/ready",
                                                           logs / "bare.log"))
     figures: dict[str, dict[str, list[float]]] = {name: {"c64": [], "c1_p50": [], "c1_cpu": []} for name in servers}
-    big_ms: dict[str, list[float]] = {"predict": [], "v2": []}
+    flms = [name for name in servers if name != "bare"]
+    big_ms: dict[tuple[str, str], list[float]] = {(name, kind): [] for name in flms for kind in ("predict", "v2")}
     try:
         for url, _ in servers.values():
             load(url, single[:100], 8)  # warm up
@@ -184,13 +195,16 @@ def ceiling(model: Path, single: list[bytes], big: bytes, v2_big: bytes, rounds:
                       f"server CPU {cpu_ms:.2f} ms/request", flush=True)
             print(f"round {round_ + 1} model: one-row call in-process {model_time():.2f} ms "
                   f"(CPU {model_cpu[-1]:.2f} ms)", flush=True)
-            with httpx.Client(base_url=servers["flm"][0], timeout=60) as client:
-                for _ in range(5):
+            clients = {name: httpx.Client(base_url=servers[name][0], timeout=60) for name in flms}
+            for _ in range(big_rounds):
+                for name, client in clients.items():
                     for kind, path, body in (("predict", "/predict/", big), ("v2", "/v2/models/churn/infer", v2_big)):
                         started = time.perf_counter()
                         response = client.post(path, content=body, headers={"content-type": "application/json"})
-                        big_ms[kind].append((time.perf_counter() - started) * 1000)
+                        big_ms[(name, kind)].append((time.perf_counter() - started) * 1000)
                         assert response.status_code == 200, response.text[:300]
+            for client in clients.values():
+                client.close()
         print(f"load average after: {load_avg()}", flush=True)
     finally:
         for _, process in servers.values():
@@ -211,9 +225,23 @@ def ceiling(model: Path, single: list[bytes], big: bytes, v2_big: bytes, rounds:
                                statistics.median(model_cpu))
     print(f"c=1 server CPU per request: flm {cpu:.2f} ms; bare {bare_cpu:.2f} ms; one-row model call {call_cpu:.2f} ms"
           f"; flm - model = {cpu - call_cpu:.2f} ms")
-    v2, plain = statistics.median(big_ms["v2"]), statistics.median(big_ms["predict"])
+    v2, plain = statistics.median(big_ms[("flm", "v2")]), statistics.median(big_ms[("flm", "predict")])
     print(f"1,000-row request: v2 {v2:.1f} ms, /predict/ {plain:.1f} ms: v2/predict {v2 / plain:.2f}x (medians of "
-          f"{len(big_ms['v2'])}, interleaved) -- target <= 1.0x")
+          f"{len(big_ms[('flm', 'v2')])}, interleaved) -- target <= 1.0x")
+    if "before" in servers:
+        old = figures["before"]
+        print(f"\nbefore (same rounds): c=64 {statistics.median(old['c64']):.0f} req/s, after "
+              f"{statistics.median(flm['c64']):.0f}: after/before {median_ratio(flm['c64'], old['c64']):.2f}x")
+        print(f"before: c=1 p50 {statistics.median(old['c1_p50']):.2f} ms, after {p50:.2f} ms; server CPU per request "
+              f"{statistics.median(old['c1_cpu']):.2f} ms, after {cpu:.2f} ms")
+        v2_old, plain_old = (statistics.median(big_ms[("before", "v2")]),
+                             statistics.median(big_ms[("before", "predict")]))
+        print(f"before: 1,000-row request v2 {v2_old:.1f} ms, /predict/ {plain_old:.1f} ms: v2/predict "
+              f"{v2_old / plain_old:.2f}x; after/before v2 {v2 / v2_old:.2f}x, /predict/ {plain / plain_old:.2f}x")
+
+
+def median_ratio(after: list[float], before: list[float]) -> float:
+    return statistics.median(after) / statistics.median(before)
 
 
 def v2_body(rows: list[list[Any]]) -> bytes:
@@ -336,13 +364,18 @@ def main() -> None:
     parser.add_argument("--ceiling", action="store_true",
                         help="only flm against a bare Starlette endpoint (the HTTP ceiling), and v2 against /predict/")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds for --ceiling")
+    parser.add_argument("--big-requests", type=int, default=5,
+                        help="1,000-row requests per route and round for --ceiling")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="with --ceiling: also serve the flmcli/ under this directory (another version), "
+                             "interleaved with this one, to compare before and after in one run")
     args = parser.parse_args()
 
     data = rows(max(args.requests, 1000))
     single = [json.dumps({"input": [row]}).encode() for row in data[: args.requests]]
     big = json.dumps({"input": data[:1000]}).encode()
     if args.ceiling:
-        ceiling(args.model, single, big, v2_body(data[:1000]), args.rounds)
+        ceiling(args.model, single, big, v2_body(data[:1000]), args.rounds, args.before, args.big_requests)
         return
     logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     results: dict[str, dict[str, Any]] = {}
