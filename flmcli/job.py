@@ -126,6 +126,7 @@ class Job:
         for batch in self._input_batches(inputs):
             source = batch.source
             yield batch
+            del batch  # not held while the next is read (prefetch's thread reads it while this one is scored)
         if source is None:
             yield Batch(source=self._last_source or "<stdin>", records=[])
 
