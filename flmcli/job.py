@@ -126,6 +126,7 @@ class Job:
         for batch in self._input_batches(inputs):
             source = batch.source
             yield batch
+            del batch  # not held while the next is read (prefetch's thread reads it while this one is scored)
         if source is None:
             yield Batch(source=self._last_source or "<stdin>", records=[])
 
@@ -166,7 +167,14 @@ class Job:
         return ahead is not None and ahead.full()
 
     def _count(self, stream: Iterator[Scored]) -> Iterator[Scored]:
+        told = not self.options.keep_input
         for scored in stream:
+            if not told and (replaced := _replaced(scored, self.options.keep_input)):
+                told = True
+                import warnings
+
+                warnings.warn(f"the input field {replaced!r} is replaced by the output of that name in what is written"
+                              " (--output-name names the output otherwise)", stacklevel=1)
             self.rows += len(scored.batch)
             if scored.keep is not None and scored.errors is not None:
                 dropped = [
@@ -179,6 +187,19 @@ class Job:
                     self.on_skip(dropped)
             yield scored
             del scored  # not held while the next batch is scored: one batch fewer in memory
+
+
+def _replaced(scored: Scored, keep_input: bool | list[str]) -> str | None:
+    """The first kept input field that an output column (or `error`) of the same name replaces, if any."""
+    outputs = [str(name) for name in scored.outputs.columns] + (["error"] if scored.errors is not None else [])
+    batch = scored.batch
+    if isinstance(keep_input, list):
+        kept: Iterable[str] = keep_input
+    elif batch.table is not None:
+        kept = batch.table.column_names
+    else:
+        kept = {key for record in batch.records or () if isinstance(record, dict) for key in record}
+    return next((name for name in outputs if name in kept), None)
 
 
 class _TextColumns:

@@ -80,12 +80,14 @@ class ReadAhead(Iterator[T]):
         self._budget = budget
         self._reading = False  # the thread is reading the next item: it cannot finish one before that is done
         self._gone = False  # the thread has ended
+        self._last_weight: int | None = 0  # of the last item read: what the next is expected to weigh
 
         def produce() -> None:
             try:
                 source = iter(items)
                 while True:
-                    self._finish_waiting()
+                    if not self._await_room():
+                        return
                     self._reading = True
                     try:
                         item = next(source)
@@ -95,6 +97,7 @@ class ReadAhead(Iterator[T]):
                         self._reading = False
                     if not self._hand(item):
                         return
+                    del item  # not held while the next is read: the consumer may be done with it by then
                 self._append(_Entry(_DONE, True, 0))
                 self._finish_the_rest()
             except BaseException as error:  # handed to the consumer, who raises it in order
@@ -122,9 +125,25 @@ class ReadAhead(Iterator[T]):
         weights = [entry.weight for entry in waiting]
         return None not in weights and sum(w for w in weights if w is not None) + weight <= self._budget
 
+    def _await_room(self) -> bool:
+        """Wait, finishing what waits meanwhile, until an item read now could wait at once; False: stopped.
+
+        The next item is read only then, so the one being read is among the `depth` (or within the budget,
+        weighed as the last one was) rather than one more held by the thread until room comes: with the batch
+        being scored, `depth` + 1 batches in memory instead of `depth` + 2 (bench/bench_rss.py)."""
+        while True:
+            self._finish_waiting()  # older items first
+            with self._changed:
+                if self._stop.is_set():
+                    return False
+                if self._room(self._last_weight):
+                    return True
+                if self._unfinished() is None:
+                    self._changed.wait(_POLL)
+
     def _hand(self, item: T) -> bool:
         """Wait for room, finishing what waits meanwhile if it can be; then let `item` wait. False: stopped."""
-        weight = self._weigh(item) if self._weigh is not None else None
+        weight = self._last_weight = self._weigh(item) if self._weigh is not None else None
         finished = self._finish is None
         self._finish_waiting()  # older items first
         if not finished and self._ready_now():

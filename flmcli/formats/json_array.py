@@ -392,6 +392,7 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterat
     separator = b"["
     for batch in scored:
         values = row_objects(batch, keep_input) if objects else bare_values(batch)
+        del batch  # not held while the next batch is scored (see ndjson.encode)
         if values:
             # One dumps per batch: identical bytes to dumping the whole list, as the server does.
             yield separator + dumps(values)[1:-1]

@@ -158,27 +158,37 @@ def _scalar(value: object, source: str, lineno: int) -> InputError:
 
 def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterator[bytes]:
     """One object per row: `{"prediction": 0}`."""
-    dumps = orjson.dumps
     for batch in scored:
-        # Outputs only, every row written as scored: --on-error null sets errors on every batch.
-        plain = (
-            not keep_input
-            and (batch.errors is None or not any(batch.errors))
-            and (batch.keep is None or all(batch.keep))
-        )
-        if plain and (whole := numeric_lines(batch.outputs)) is not None:
-            yield whole
-            continue
-        if plain and batch.outputs.shape[1] == 1:
-            # The common case, built without a dict per row: same bytes as dumps({name: value}).
-            name = str(batch.outputs.columns[0])
-            opening = b"{" + dumps(name) + b":"
-            lines = [opening + dumps(value) + b"}" for value in batch.outputs.iloc[:, 0].tolist()]
-        else:
-            lines = [dumps(row) for row in row_objects(batch, keep_input)]
-        if lines:
-            lines.append(b"")
-            yield b"\n".join(lines)
+        chunk = _lines(batch, keep_input)
+        # Not held while the next batch is scored: a loop variable lives until the next one is taken, and with it
+        # the batch's table, model input and text (one batch more in memory: bench/bench_rss.py).
+        del batch
+        if chunk:
+            yield chunk
+
+
+def _lines(batch: Scored, keep_input: KeepInput) -> bytes:
+    """The batch's rows as NDJSON lines, each ended."""
+    dumps = orjson.dumps
+    # Outputs only, every row written as scored: --on-error null sets errors on every batch.
+    plain = (
+        not keep_input
+        and (batch.errors is None or not any(batch.errors))
+        and (batch.keep is None or all(batch.keep))
+    )
+    if plain and (whole := numeric_lines(batch.outputs)) is not None:
+        return whole
+    if plain and batch.outputs.shape[1] == 1:
+        # The common case, built without a dict per row: same bytes as dumps({name: value}).
+        name = str(batch.outputs.columns[0])
+        opening = b"{" + dumps(name) + b":"
+        lines = [opening + dumps(value) + b"}" for value in batch.outputs.iloc[:, 0].tolist()]
+    else:
+        lines = [dumps(row) for row in row_objects(batch, keep_input)]
+    if not lines:
+        return b""
+    lines.append(b"")
+    return b"\n".join(lines)
 
 
 def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int:

@@ -14,6 +14,10 @@ is handed on once the producer has been quiet for --max-delay.
 from __future__ import annotations
 
 import functools
+import io
+import os
+import stat
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -37,6 +41,7 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
     chunks = ChunkSource(fp)
     pause = Pause(chunks, max_delay)
     tries = _Tries()
+    reread = _Reread.of(fp, chunks)
     pending: list[tuple[bytes, int]] = []  # whole lines not yet in a batch, as read, with their count
     count = 0  # lines in `pending`
     tails: list[bytes] = []  # a line not yet ended, in the pieces it came in (joined once: `+=` was quadratic)
@@ -58,19 +63,24 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
                 pause.restart()
             pending.append((piece, _occurrences(piece, b"\n")))
             count += pending[-1][1]
+            del piece
         if tail_size > ndjson.MAX_LINE:
             raise ndjson.too_long(lineno + count, source)
         while count >= batch_size:
-            text, rest = _take(pending, batch_size)
-            batch = _batch(text, batch_size, lineno, source, tries)
+            # Where the batch's text starts in the file: everything read is in a batch already, or still pending.
+            start = None if reread is None else reread.offset(chunks, pending, tail_size)
+            text, pending = _take(pending, batch_size)
+            count -= batch_size
+            batch = _batch(text, batch_size, lineno, source, tries, reread, start)
             if batch is None:
-                rows = text + b"".join(p for p, _ in rest) + b"".join(tails)
+                rows = text + b"".join(p for p, _ in pending) + b"".join(tails)
                 yield from _row_by_row(rows, chunks, fp, lineno, source,
                                        batch_size, max_delay)
                 return
+            del text  # not held while the batch waits to be scored: it can be read again (_Reread)
             yield batch
+            del batch  # nor while the next is read
             lineno += batch_size
-            pending, count = rest, count - batch_size
             pause.restart()
         # Only with rows pending and the chunk used up is it worth asking whether the producer went quiet.
         if pause.due(count):
@@ -79,19 +89,64 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
             if batch is None:
                 yield from _row_by_row(text + b"".join(tails), chunks, fp, lineno, source, batch_size, max_delay)
                 return
+            del text
+            pending = []
             yield batch
+            del batch
             lineno += count
-            pending, count = [], 0
+            count = 0
         data = chunks.read()
+    start = None if reread is None else reread.offset(chunks, pending, tail_size)
     tail = b"".join(tails)
     text = b"".join(p for p, _ in pending) + tail
+    del pending, tails
     if not text:
         return
-    batch = _batch(text, count + (1 if tail else 0), lineno, source, tries)
+    batch = _batch(text, count + (1 if tail else 0), lineno, source, tries, reread, start)
     if batch is None:
         yield from _row_by_row(text, chunks, fp, lineno, source, batch_size, max_delay)
         return
+    del text, tail
     yield batch
+
+
+class _Reread:
+    """The text of a batch read again from a regular file when its rows are decoded one by one (a bad row named,
+    --on-error), instead of kept beside its columns: ~15 MB per 64k-row churn batch, held for as long as the
+    batch waits and is scored (bench/bench_rss.py). Pipes, terminals and in-memory bodies keep their text."""
+
+    def __init__(self, fd: int, origin: int) -> None:
+        # A descriptor of its own, closed with the last batch that may read again: the input's own is closed as
+        # soon as its last batch is read, while its batches may still wait to be scored, and its number reused.
+        self.fd = os.dup(fd)
+        weakref.finalize(self, os.close, self.fd)
+        self.origin = origin  # where in the file the first byte the reader read was
+
+    @classmethod
+    def of(cls, fp: BinaryIO, chunks: ChunkSource) -> _Reread | None:
+        # Only a plain file object: a wrapper's descriptor could be of other bytes than it reads (a slice of a file).
+        if chunks.live or not isinstance(getattr(fp, "raw", fp), io.FileIO):
+            return None
+        try:
+            fd = fp.fileno()
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            return cls(fd, fp.tell())
+        except (AttributeError, OSError, ValueError):
+            return None
+
+    def offset(self, chunks: ChunkSource, pending: list[tuple[bytes, int]], tail_size: int) -> int:
+        """Where the first pending line starts: the bytes pending and the tail are the last ones read."""
+        return self.origin + chunks.total - sum(len(piece) for piece, _ in pending) - tail_size
+
+    def decoded(self, start: int, size: int, lines: int, first_line: int, source: str) -> Batch:
+        """`_decoded` of the `size` bytes at `start`, which were read as `lines` lines from `first_line` on."""
+        text = os.pread(self.fd, size, start)
+        # The file was written to while flm read it: its rows could no longer be the ones scored.
+        if len(text) != size or _occurrences(text, b"\n") + (not text.endswith(b"\n")) != lines:
+            raise InputError("changed while it was read (lines read again to name a bad row differ)",
+                             source=source, line=first_line)
+        return _decoded(text, first_line, source)
 
 
 def _take(pending: list[tuple[bytes, int]], lines: int) -> tuple[bytes, list[tuple[bytes, int]]]:
@@ -133,7 +188,8 @@ class _Tries:
         self._skipped = self.SKIP
 
 
-def _batch(text: bytes, lines: int, first_line: int, source: str, tries: _Tries) -> Batch | None:
+def _batch(text: bytes, lines: int, first_line: int, source: str, tries: _Tries, reread: _Reread | None = None,
+           start: int | None = None) -> Batch | None:
     """`lines` lines as one batch of typed columns, else of decoded rows; None when a line is blank.
 
     Columns come from `json_columns` where every line is a flat object with the same keys (a third of the CPU
@@ -150,7 +206,10 @@ def _batch(text: bytes, lines: int, first_line: int, source: str, tries: _Tries)
         if table is not None and (table.num_rows != lines or not _finite(table, text)):
             table = None
     if table is not None:
-        fallback = functools.partial(_decoded, text, first_line, source)
+        if reread is not None and start is not None:
+            fallback = functools.partial(reread.decoded, start, len(text), lines, first_line, source)
+        else:
+            fallback = functools.partial(_decoded, text, first_line, source)
         return Batch(source=source, table=table, first_row=first_line, fallback=fallback)
     batch = _decoded(text, first_line, source)
     if len(batch) != lines:

@@ -65,7 +65,13 @@ def row_objects(scored: Scored, keep_input: KeepInput) -> list[dict[str, Any]]:
             if error is not None:
                 row["error"] = error
     if keep_input:
-        rows = [{**fields, **row} for fields, row in zip(input_objects(scored.batch, keep_input), rows)]
+        inputs = input_objects(scored.batch, keep_input)
+        if scored.errors is not None:
+            # flm's `error` (on failed rows only) replaces an input field of that name on every row, as the error
+            # column does in columnar outputs: a kept "error" on a good row would read as a failure.
+            inputs = [{k: v for k, v in fields.items() if k != "error"} if "error" in fields else fields
+                      for fields in inputs]
+        rows = [{**fields, **row} for fields, row in zip(inputs, rows)]
     return _kept(rows, scored.keep)
 
 
