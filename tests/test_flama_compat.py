@@ -163,9 +163,11 @@ def dumped(tmp_path_factory: pytest.TempPathFactory, artifact_bytes: bytes) -> d
 @pytest.fixture(scope="module")
 def flama_results(flama_pythons: dict[str, Path],
                   dumped: dict[tuple[str, int, str], DumpedFile]) -> dict[tuple[str, str, int, str], dict[str, Any]]:
-    """One loader run per release over every file it must read; results keyed by (release, model, protocol, codec)."""
-    results = {}
-    for release, protocols in READERS.items():
+    """One loader run per release over every file it must read; results keyed by (release, model, protocol, codec).
+    The releases' runs go side by side: each is a process that spends its time importing Flama and scikit-learn."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def load(release: str, protocols: tuple[int, ...]) -> dict[tuple[str, str, int, str], dict[str, Any]]:
         chosen = {key: f for key, f in dumped.items() if f.protocol in protocols}
         job = {"files": [{"path": str(f.path), "rows": f.model.rows, "dtype": f.model.dtype} for f in chosen.values()]}
         proc = subprocess.run([str(flama_pythons[release]), str(LOADER)], input=json.dumps(job),
@@ -173,8 +175,12 @@ def flama_results(flama_pythons: dict[str, Path],
         assert proc.returncode == 0, f"flama_load.py under Flama {release} failed:\n{proc.stderr[-3000:]}"
         report = json.loads(proc.stdout)
         assert report["flama"] == release
-        for key, result in zip(chosen, report["results"], strict=True):
-            results[(release, *key)] = result
+        return {(release, *key): result for key, result in zip(chosen, report["results"], strict=True)}
+
+    results = {}
+    with ThreadPoolExecutor(max_workers=len(READERS)) as pool:
+        for found in pool.map(lambda item: load(*item), READERS.items()):
+            results.update(found)
     return results
 
 

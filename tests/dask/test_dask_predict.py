@@ -52,13 +52,15 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     processes = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file",
                                    str(info), "--dashboard-address", "127.0.0.1:0"], **quiet)]
     try:
+        # started with the scheduler, not after it: a worker waits for the scheduler file itself, so the three
+        # import Dask at the same time
+        processes += [subprocess.Popen([DASK, "worker", "--scheduler-file", str(info), "--host", "127.0.0.1",
+                                        "--nthreads", "1", "--no-nanny", "--dashboard-address", "127.0.0.1:0"], **quiet)
+                      for _ in range(2)]
         deadline = time.monotonic() + 60
         while not info.exists() and time.monotonic() < deadline:
             assert processes[0].poll() is None, "the scheduler exited"
             time.sleep(0.05)
-        processes += [subprocess.Popen([DASK, "worker", "--scheduler-file", str(info), "--host", "127.0.0.1",
-                                        "--nthreads", "1", "--no-nanny", "--dashboard-address", "127.0.0.1:0"], **quiet)
-                      for _ in range(2)]
         address = json.loads(info.read_text())["address"]
         with Client(address, timeout=60) as client:
             client.wait_for_workers(2, timeout=60)
