@@ -306,7 +306,8 @@ def _shape_key(batch: Batch) -> Any:
     if batch.records is not None:
         return "records"
     if isinstance(batch, columns.ColumnBatch):
-        return "matrix"
+        # Of one width: a model that does not say how many features it takes may be sent several.
+        return ("matrix", batch.matrix.shape[1])
     assert batch.table is not None
     return batch.table.schema
 

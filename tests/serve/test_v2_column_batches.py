@@ -180,3 +180,23 @@ def test_text_labels_of_merged_column_requests(labelled: Path) -> None:
         output = json.loads(response.body)["outputs"][0]
         assert output["datatype"] == "BYTES"
         assert output["data"] == predictor.call(np.array(rows), "predict").tolist()
+
+
+def test_matrices_of_other_widths_are_not_merged() -> None:
+    """Two requests whose matrices differ in width (possible for a model that does not say how many features it
+    takes) are scored apart: each gets its own answer or error, not one error for both from the concatenation."""
+    predictor = Predictor.from_path(IRIS)
+    served = ServedModel("iris", predictor, Batcher(predictor))
+    good, narrow = rows_for(IRIS, 30), [row[:3] for row in rows_for(IRIS, 30)]
+
+    async def send_all() -> list[Any]:
+        try:
+            return await asyncio.gather(*(served.batcher.submit_parts(
+                columns.batches(np.array(rows, dtype=object), "input", 1024)[0], ("predict",)) for rows in (good, narrow)),
+                return_exceptions=True)
+        finally:
+            await served.batcher.aclose()
+
+    answered, refused = asyncio.run(send_all())
+    assert answered[0].array()[:, 0].tolist() == predictor.call(np.array(good, dtype=object), "predict").tolist()
+    assert str(refused) == "input:1: expected 4 values, got 3"
