@@ -94,6 +94,8 @@ def run(
         show = progress if progress is not None else sys.stderr.isatty()
         try:
             results = _score_parts(client, parts, pieces, ref, options, out_fmt, target, show)
+            if not any(result["written"] for result in results):
+                _write_empty_part(client, ref, options, out_fmt, target, inputs)
         except BaseException:
             target.discard()
             raise
@@ -238,12 +240,18 @@ def span(piece: Any) -> int:
 
 def write_part(piece: Any, ref: ModelRef, options: PredictOptions, out_fmt: str, fs: Any, directory: str, name: str,
                source: str, fmt: str, shift: int, header: bytes | None) -> dict[str, Any]:
-    """On a worker: score one partition and write it as one part file. Returns its span and skipped rows."""
+    """On a worker: score one partition and write it as one part file. Returns its span and skipped rows, and
+    whether a part was written (not for a partition of no rows). `piece` None: a part of no rows, with the
+    output columns (the format's empty file, as `flm predict` writes for an input of no rows)."""
     from .. import formats
+    from ..batch import Batch
 
     skipped: list[tuple[int, str]] = []
-    result: dict[str, Any] = {"span": span(piece), "rows": 0, "skipped": skipped}
-    if isinstance(piece, bytes):
+    result: dict[str, Any] = {"span": 0 if piece is None else span(piece), "rows": 0, "skipped": skipped,
+                              "written": False}
+    if piece is None:
+        batches: Iterator[Batch] = iter([Batch(source=source, records=[])])
+    elif isinstance(piece, bytes):
         if not piece.strip():
             return result
         batches = text_batches(piece, fmt, source, shift, header,
@@ -279,6 +287,7 @@ def write_part(piece: Any, ref: ModelRef, options: PredictOptions, out_fmt: str,
         with contextlib.suppress(Exception):
             fs.rm(temporary)
         raise
+    result["written"] = True
     return result
 
 
@@ -448,6 +457,25 @@ def _score_parts(client: Any, parts: list[Part], pieces: list[Any], ref: ModelRe
     if first_bad is not None:
         raise _translate(first_bad[1], parts[first_bad[0]], client, parts, pieces, results)
     return [result for result in results if result is not None]
+
+
+def _write_empty_part(client: Any, ref: ModelRef, options: PredictOptions, out_fmt: str, target: Output,
+                      inputs: list[Source]) -> None:
+    """Inputs of no rows at all: one part of no rows with the output columns, so that the directory reads back as
+    an empty table of the output's columns, as `flm predict` without --dask writes an empty file (never a
+    directory of no part, which readers refuse or read without columns)."""
+    from dask.delayed import delayed
+
+    from .. import formats
+
+    name = f"part-000000{formats.extension(out_fmt)}"
+    source = inputs[0] if inputs else Source("", "<none>", "parquet")
+    task = delayed(write_part, pure=False)(None, ref, options, out_fmt, target.fs, target.temporary, name,
+                                           source.name, source.fmt, 0, None)
+    try:
+        client.compute(task, sync=True)
+    except Exception as error:  # noqa: BLE001 - worded as a partition's failure is
+        raise _translate(error, Part(source, 0, 0), client, [], [], []) from None
 
 
 def _shifts(parts: list[Part], spans: list[int]) -> list[int]:
