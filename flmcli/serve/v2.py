@@ -349,7 +349,7 @@ def _columns(inputs: list[tensors.Tensor], served: ServedModel) -> tuple[dict[st
                              field=first.where)
         names = spec.names if spec.names is not None else [str(i) for i in range(k)]
         values = first.values
-        if isinstance(values, list):  # BYTES: one list per column
+        if isinstance(values, list):  # BYTES, or JSON floats: one list per column
             return {name: values[i::k] for i, name in enumerate(names)}, n
         matrix = values.reshape(n, k)
         return {name: matrix[:, i] for i, name in enumerate(names)}, n
