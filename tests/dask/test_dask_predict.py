@@ -58,10 +58,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                                         "--nthreads", "1", "--no-nanny", "--dashboard-address", "127.0.0.1:0"], **quiet)
                       for _ in range(2)]
         deadline = time.monotonic() + 60
-        while not info.exists() and time.monotonic() < deadline:
+        address = None
+        while address is None:
             assert processes[0].poll() is None, "the scheduler exited"
-            time.sleep(0.05)
-        address = json.loads(info.read_text())["address"]
+            assert time.monotonic() < deadline, "no scheduler file after 60 s"
+            try:
+                address = json.loads(info.read_text())["address"]
+            except (FileNotFoundError, ValueError, KeyError):  # not there yet, or still being written
+                time.sleep(0.05)
         with Client(address, timeout=60) as client:
             client.wait_for_workers(2, timeout=60)
         yield address
