@@ -302,6 +302,30 @@ def test_flm_process_with_the_scheduler_from_the_environment(cluster: str, tmp_p
     assert read_parts(out).equals(expected)
 
 
+@pytest.mark.parametrize("to", ["parquet", "csv", "ndjson"])
+def test_inputs_of_no_rows_write_one_empty_part_as_local_writes_an_empty_file(cluster: str, tmp_path: Path,
+                                                                              to: str) -> None:
+    from tests.helpers import invoke as run  # shows the warning as the command does, on stderr
+
+    empty_parquet = tmp_path / "none.parquet"
+    pq.write_table(churn(0), empty_parquet)  # the churn columns, no row group
+    (tmp_path / "none.csv").write_bytes(b"")
+    for source in (empty_parquet, tmp_path / "none.csv"):
+        out = tmp_path / f"scored-{source.suffix[1:]}"
+        ran = run("predict", CHURN, source, "-o", out, "--dask", cluster, "--to", to)
+        assert ran.returncode == 0, ran.stderr
+        assert b"Warning: no rows" in ran.stderr
+        assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", f"part-000000.{to}"]
+        local = tmp_path / f"local-{source.suffix[1:]}.{to}"
+        assert run("predict", CHURN, source, "-o", local, "--to", to).returncode == 0
+        part = out / f"part-000000.{to}"
+        if to == "parquet":
+            assert pq.read_table(part).schema.names == pq.read_table(local).schema.names == ["prediction"]
+            assert pq.read_table(part).num_rows == 0
+        else:
+            assert part.read_bytes() == local.read_bytes()
+
+
 def test_worker_killed_mid_job_output_complete_and_identical(cluster: str, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Last in this module: it kills one of the shared cluster's two workers; the other finishes the job.
@@ -357,27 +381,3 @@ def test_worker_killed_mid_job_output_complete_and_identical(cluster: str, tmp_p
     expected = local_frame(fast, inputs, tmp_path, "--trust", "tests.dask.dask_slow.Slow")
     assert scored.equals(expected)
     assert scored["prediction"].tolist() == [2.0 * i for i in range(60)]
-
-
-@pytest.mark.parametrize("to", ["parquet", "csv", "ndjson"])
-def test_inputs_of_no_rows_write_one_empty_part_as_local_writes_an_empty_file(cluster: str, tmp_path: Path,
-                                                                              to: str) -> None:
-    from tests.helpers import invoke as run  # shows the warning as the command does, on stderr
-
-    empty_parquet = tmp_path / "none.parquet"
-    pq.write_table(churn(0), empty_parquet)  # the churn columns, no row group
-    (tmp_path / "none.csv").write_bytes(b"")
-    for source in (empty_parquet, tmp_path / "none.csv"):
-        out = tmp_path / f"scored-{source.suffix[1:]}"
-        ran = run("predict", CHURN, source, "-o", out, "--dask", cluster, "--to", to)
-        assert ran.returncode == 0, ran.stderr
-        assert b"Warning: no rows" in ran.stderr
-        assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", f"part-000000.{to}"]
-        local = tmp_path / f"local-{source.suffix[1:]}.{to}"
-        assert run("predict", CHURN, source, "-o", local, "--to", to).returncode == 0
-        part = out / f"part-000000.{to}"
-        if to == "parquet":
-            assert pq.read_table(part).schema.names == pq.read_table(local).schema.names == ["prediction"]
-            assert pq.read_table(part).num_rows == 0
-        else:
-            assert part.read_bytes() == local.read_bytes()
