@@ -43,7 +43,7 @@ def test_more_items_wait_while_not_ready_up_to_the_budget() -> None:
     items = prefetch(_produced(100, made), depth=2, finish=lambda item: None, ready=lambda: False,
                      weigh=lambda item: 10, budget=45)
     try:
-        _settle(lambda: len(made) >= 5)
+        _settle(lambda: len(made) >= 4)  # not 5: that is never reached, and waited out the whole 10 s
         time.sleep(0.3)  # had it room for more, it would have read on by now
         # 4 items of 10 bytes wait (45 allows no fifth): the next, expected to weigh what the last did, is not read
         # until there is room for it (test_prefetch_reads).
@@ -91,7 +91,7 @@ def test_items_read_before_ready_are_finished_on_the_thread_oldest_first_and_onc
 
     items = prefetch(_produced(40, made), depth=2, finish=finish, ready=loaded.is_set, weigh=lambda item: 1,
                      budget=10)
-    _settle(lambda: len(made) >= 11)
+    _settle(lambda: len(made) >= 10)  # the budget's 10 items of weight 1 (11 was never reached: 10 s waited)
     assert not finished  # nothing can be finished before it is ready
     loaded.set()
     items.wake()
