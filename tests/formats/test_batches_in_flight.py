@@ -34,12 +34,20 @@ def test_a_written_batch_is_released_before_the_next_is_scored(
     path = tmp_path / f"rows.{source}"
     pacsv.write_csv(table, path) if source == "csv" else pq.write_table(table, path)
     module: Any = flmcli.formats.csv_format if source == "csv" else flmcli.formats.parquet_format
+    released_before_the_next(module, path, tmp_path / f"out.{out}", out, monkeypatch)
+
+
+def released_before_the_next(module: Any, path: Path, target: Path, out: str, monkeypatch: pytest.MonkeyPatch
+                             ) -> None:
+    """`flm predict` of `path` (read by `module.read`) into `target`, BATCH rows a batch: each model call finds
+    its own batch alive and every batch before it released."""
     read = module.read
     tables: list[weakref.ref[Any]] = []
     alive_at_call: list[list[bool]] = []
 
     def tracked(*args: Any, **kwargs: Any) -> Iterator[Batch]:
         for batch in read(*args, **kwargs):
+            assert batch.table is not None  # typed columns, scored in one call each
             tables.append(weakref.ref(batch.table))
             yield batch
             del batch
@@ -52,8 +60,8 @@ def test_a_written_batch_is_released_before_the_next_is_scored(
 
     monkeypatch.setattr(module, "read", tracked)
     monkeypatch.setattr(flmcli.predictor.Predictor, "call", recording)
-    result = CliRunner().invoke(cli, ["predict", str(CHURN), str(path), "-o", str(tmp_path / f"out.{out}"),
-                                      "--to", out, "--batch-size", str(BATCH)], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["predict", str(CHURN), str(path), "-o", str(target), "--to", out,
+                                      "--batch-size", str(BATCH)], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     assert len(alive_at_call) == BATCHES  # one model call per batch: call k scores batch k
     for k in range(1, BATCHES):
