@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
@@ -78,35 +78,37 @@ def read(
     reads = _ShortReads(fp)
     first = _first_block_schema(reads, delimiter)
     reads.end_last_line()
-    whole = sum(map(len, reads.replayed)) <= BLOCK_SIZE + 1  # the input ended within the first read (+ end_last_line's)
     types = _types(first) if first is not None else None
     known = getattr(as_text, "known", None)
-    speculate = as_text is not None and first is not None and known is not None and not known()
-    if as_text is not None and first is not None and not speculate:
-        types = (types or {}) | dict.fromkeys(as_text(first.names), pa.string())
-    if not speculate:
-        yield from _scan(reads, types, source=source, batch_size=batch_size, delimiter=delimiter, empty=empty,
-                         reopen=as_text if first is None and whole else None)
+    if as_text is None or (first is not None and (known is None or known())):
+        if as_text is not None and first is not None:
+            types = (types or {}) | dict.fromkeys(as_text(first.names), pa.string())
+        yield from _scan(reads, types, source=source, batch_size=batch_size, delimiter=delimiter, empty=empty)
         return
-    # The model that says which columns are text is still loading: read on meanwhile with the types inferred,
-    # keeping what was read, and read again from the start, with its text columns, only if the model says so.
-    assert as_text is not None and first is not None and known is not None
+    # Which columns are text is not known yet (the model is loading), or the input is one block, whose column types
+    # the reader infers as it opens: read on meanwhile with the types inferred, keeping what was read, and read
+    # again from the start with its text columns only if one of them was not read as text.
     reads.record()
-    batches = _scan(reads, types, source=source, batch_size=batch_size, delimiter=delimiter, empty=empty)
+    opened: list[pa.Schema] = []
+    batches = _scan(reads, types, source=source, batch_size=batch_size, delimiter=delimiter, empty=empty,
+                    opened=opened.append)
     held: list[Batch] = []
     failure: InputError | None = None
     size = 0
     try:
-        while size < SPECULATE and not known():
+        while not held or (size < SPECULATE and known is not None and not known()):
             batch = next(batches, None)
             if batch is None:
                 break
             held.append(batch)
             size += batch.table.nbytes if batch.table is not None else 0
+            del batch  # held in `held` alone, which lets each go once handed on
     except InputError as error:  # a value that may be no error once its column is read as text
         failure = error
-    text = {name: pa.string() for name in as_text(first.names)}  # waits for the model, if still loading
-    if all(pa.types.is_string((types or {}).get(name)) for name in text):
+    schema = opened[0] if opened else None
+    text = {} if schema is None else {name: pa.string() for name in as_text(schema.names)  # waits for the model
+                                      if name in schema.names and not pa.types.is_string(schema.field(name).type)}
+    if not text:
         reads.forget()  # read as the model wants it: go on
     else:
         batches.close()
@@ -116,8 +118,9 @@ def read(
         held, failure = [], None
         batches = _scan(reads, (types or {}) | text, source=source, batch_size=batch_size, delimiter=delimiter,
                         empty=empty)
-    yield from held
-    del held
+    held.reverse()
+    while held:
+        yield held.pop()  # not kept here once handed on: the consumer may be done with it before the next
     if failure is not None:
         raise failure
     yield from batches
@@ -125,10 +128,10 @@ def read(
 
 def _scan(
     reads: _ShortReads, types: dict[str, pa.DataType] | None, *, source: str, batch_size: int, delimiter: str,
-    empty: bool, reopen: AsText | None = None,
+    empty: bool, opened: Callable[[pa.Schema], None] | None = None,
 ) -> Generator[Batch, None, None]:
-    """The batches pyarrow's streaming reader reads from `reads` with these column `types`. `reopen`: `as_text`,
-    for an input of one block, whose reader has its schema once opened."""
+    """The batches pyarrow's streaming reader reads from `reads` with these column `types`; `opened` is given the
+    reader's schema (its columns' types) once it is open."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -141,31 +144,13 @@ def _scan(
         invalid.append((row.number - 1, f"expected {row.expected_columns} fields, got {row.actual_columns}"))
         return "skip"
 
-    replay = reads.replayed
-
-    def open_csv(reads: _ShortReads, types: dict[str, pa.DataType] | None) -> Any:
-        return pacsv.open_csv(
+    try:
+        reader = pacsv.open_csv(
             reads,
             read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(column_types=types) if types else None,
         )
-
-    try:
-        reader = open_csv(reads, types)
-        if reopen is not None:
-            # An input of one block, parsed by the reader as it opened: opened again on the same bytes when a column
-            # it typed is to be read as text (a reader cannot be retyped). Through reads of its own: the first
-            # reader's thread may still ask its reads for more, and must not take these bytes.
-            schema = reader.schema
-            text = {name: pa.string() for name in reopen(schema.names)
-                    if name in schema.names and not pa.types.is_string(schema.field(name).type)}
-            if text:
-                invalid.clear()
-                reads.stop()  # its thread must not be held back for blocks no one takes now
-                reads = _ShortReads(reads.fp)
-                reads.replay(*replay)
-                reader = open_csv(reads, text)
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" in str(exc):
             if empty:
@@ -173,6 +158,8 @@ def _scan(
             raise InputError(f"line 1: the header is longer than the CSV reader's block of {BLOCK_SIZE >> 20} MiB",
                              source=source) from None
         raise read_error(exc, source, 0, None) from None
+    if opened is not None:
+        opened(reader.schema)
     rows_read = 0
     bad_rows: dict[int, str] = {}  # data row number -> reason, for the stand-in rows placed so far
 
@@ -268,6 +255,7 @@ class _ShortReads:
         self._fp = fp
         self._first = True
         self._replayed: list[bytes] = []
+        self._padded = False  # end_last_line added a line end to the replays, which fp does not hold
         self._made = 0  # reads made after the first (replays aside)
         self._taken = 0  # blocks the reader has taken
         self._wanted = True  # the reader waits for a block (or has not started)
@@ -289,7 +277,8 @@ class _ShortReads:
         seek back there (a file), else the reads themselves."""
         with self._reading:
             seekable = getattr(self._fp, "seekable", None)
-            if seekable is not None and seekable():
+            # Not when end_last_line added a line end: the input read again would be without it.
+            if seekable is not None and seekable() and not self._padded:
                 self._start = self._fp.tell() - sum(map(len, self._replayed))
             else:
                 self._recorded = list(self._replayed)
@@ -354,6 +343,7 @@ class _ShortReads:
         if len(self._replayed) == 1 and len(self._replayed[0]) < BLOCK_SIZE and self._replayed[0][-1:] not in (
                 b"\n", b"\r"):
             self._replayed[0] += b"\n"
+            self._padded = True
 
     @property
     def closed(self) -> bool:
