@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import sys
 import time
 from collections import deque
@@ -309,7 +310,9 @@ def _shape_key(batch: Batch) -> Any:
         # Of one width: a model that does not say how many features it takes may be sent several.
         return ("matrix", batch.matrix.shape[1])
     assert batch.table is not None
-    return batch.table.schema
+    # Typed columns with a fallback (rows decoded again to name a bad one), or the values of array rows by
+    # position, only merge with their like: the merged batch keeps one of each.
+    return batch.table.schema, batch.fallback is not None, batch.positional
 
 
 def _merge(batches: list[Batch]) -> Batch:
@@ -328,4 +331,26 @@ def _merge(batches: list[Batch]) -> Batch:
     import pyarrow as pa
 
     table = pa.concat_tables([b.table for b in batches if b.table is not None])
-    return Batch(source=batches[0].source, table=table, lines=lines)
+    # A row the reader could not parse (a short CSV row) holds its place with a stand-in that must never be
+    # scored: its reason goes along, at its place in the merged table.
+    bad: dict[int, str] = {}
+    at = 0
+    for batch in batches:
+        bad.update((at + index, reason) for index, reason in (batch.bad or {}).items())
+        at += len(batch)
+    fallback = functools.partial(_decoded, batches) if batches[0].fallback is not None else None
+    return Batch(source=batches[0].source, table=table, lines=lines, bad=bad or None, fallback=fallback,
+                 positional=batches[0].positional)
+
+
+def _decoded(batches: list[Batch]) -> Batch:
+    """The merged rows decoded one by one (each batch's own fallback), each keeping its own line number."""
+    records: list[Any] = []
+    lines: list[int] = []
+    for batch in batches:
+        assert batch.fallback is not None
+        decoded = batch.fallback()
+        assert decoded.records is not None
+        records.extend(decoded.records)
+        lines.extend(decoded.line_of(i) for i in range(len(decoded)))
+    return Batch(source=batches[0].source, records=records, lines=lines)
