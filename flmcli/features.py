@@ -8,6 +8,7 @@ fields added upstream in a chain are ignored.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -268,6 +269,7 @@ def _object_strings(
     import pandas as pd
     import pyarrow as pa
 
+    strings = []
     for index, column in enumerate(table.columns):
         kind = column.type
         if (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and not column.null_count:
@@ -277,7 +279,35 @@ def _object_strings(
                 values = column.dictionary_encode().to_numpy(zero_copy_only=False)
             # dtype=object: pandas would otherwise infer its string dtype again.
             frame.isetitem(index, pd.Series(values, dtype=object, index=frame.index, copy=False))
+            strings.append(index)
+    _mark_strings(frame, strings)
     return frame
+
+
+# Frames made here, by id, with the positions of their columns that hold nothing but Python strings (made from
+# an Arrow string column without nulls): the model's text check (text_features.first_not_text) has nothing to
+# find there. Weak: an entry goes with its frame, so a later frame given the same id is never taken for it.
+_STRINGS: dict[int, tuple[weakref.ref[Any], frozenset[int]]] = {}
+
+
+def _mark_strings(frame: Any, positions: Sequence[int]) -> None:
+    if not positions:
+        return
+    key = id(frame)
+
+    def forget(_: object, key: int = key) -> None:
+        _STRINGS.pop(key, None)
+
+    _STRINGS[key] = (weakref.ref(frame, forget), frozenset(positions))
+
+
+def string_columns(X: Any) -> frozenset[int]:
+    """Positions of X's columns known to hold Python strings only (no nulls): those of a frame this module made
+    from a table's string columns, X itself and not a part or a copy of it; none for anything else."""
+    entry = _STRINGS.get(id(X))
+    if entry is None or entry[0]() is not X:
+        return frozenset()
+    return entry[1]
 
 
 def _dictionary_strings(column: pa.ChunkedArray) -> np.ndarray | None:
@@ -359,14 +389,19 @@ def text_table_input(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFra
         frame = table.to_pandas() if spec.names is None else table.select(list(spec.names)).to_pandas()
         return frame.to_numpy(dtype=object)
     columns: dict[str, Any] = {}
-    for name in spec.names:
+    text = []
+    for position, name in enumerate(spec.names):
         column = table.column(name)
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):  # no nulls: table_fits
             strings = column.dictionary_encode().to_numpy(zero_copy_only=False)
             columns[name] = pd.Series(strings, dtype=object, copy=False)
+            text.append(position)
         else:
             columns[name] = column.to_numpy()
-    return pd.DataFrame(columns, copy=False)
+    frame = pd.DataFrame(columns, copy=False)
+    if len(columns) == len(spec.names):  # by position: not when a name came twice
+        _mark_strings(frame, text)
+    return frame
 
 
 def _typed_frame(array: np.ndarray, names: Sequence[str]) -> pd.DataFrame:

