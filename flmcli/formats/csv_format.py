@@ -113,6 +113,10 @@ def read(
     else:
         batches.close()
         recorded = reads.detach()
+        if reads.cut:
+            # Read again from the start, a file cut meanwhile gave its first rows alone and exit 0, or none ("the
+            # header is longer than the reader's block").
+            raise InputError("changed while it was read (it is now shorter than what was read)", source=source)
         reads = _ShortReads(fp)
         reads.replay(*recorded)
         held, failure = [], None
@@ -279,6 +283,7 @@ class _ShortReads:
         self._recorded: list[bytes] | None = None  # every read since record(), to be read again
         self._start: int | None = None  # or, when fp can seek, where record() found it (before the replays)
         self._detached = False
+        self.cut = False  # detach found the file shorter than what was read of it
         self._reading = threading.Lock()  # one read of fp at a time, kept whole in _recorded
         READING.add(self)
 
@@ -309,7 +314,9 @@ class _ShortReads:
         with self._reading:
             self._detached = True
             if self._start is not None:
+                read_to = self._fp.tell()
                 self._fp.seek(self._start)
+                self.cut = _size(self._fp) < read_to
             recorded, self._recorded, self._start = self._recorded or [], None, None
         return recorded
 
@@ -430,6 +437,16 @@ class _AfterBlankLines:
             return data
         data, self.rest = self.rest[:size], self.rest[size:]
         return data + self._fp.read(size - len(data)) if len(data) < size else data
+
+
+def _size(fp: BinaryIO) -> int:
+    """The size of the file under `fp` now (as large as can be when it is not known)."""
+    import os
+
+    try:
+        return os.fstat(fp.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        return sys.maxsize
 
 
 def _stand_in(block: pa.RecordBatch | None, schema: pa.Schema) -> pa.RecordBatch:
