@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 # Each column's pages are read through a buffer of this size instead of its whole column chunk at once: a row group
 # of 1M churn rows holds 10 MB of compressed columns, which stayed in memory while its batches were read.
 READ_BUFFER = 1 << 16
+# Whether pyarrow decodes a batch's columns on its own thread pool. It does not: the reader thread decodes them,
+# beside the model on the main thread. Arrow's threads held ~20-25 MiB more peak RSS from 1M churn rows up (their
+# own allocations' fragmentation: 1M-row groups 181 vs 152 MiB reading alone), for no speed: decoding is ~0.09 CPU-s
+# per 1M rows, far less than the model, whose core it would take (bench/bench_rss.py, bench/bench_columnar.py).
+USE_THREADS = False
 
 
 def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None = None) -> Iterator[Batch]:
@@ -46,7 +51,8 @@ def read_row_groups(fp: BinaryIO, *, source: str, batch_size: int, row_groups: S
         # one row group at a time: pyarrow cannot join a nested column's dictionaries across row groups in a batch
         groups = range(parquet.metadata.num_row_groups) if row_groups is None else row_groups
         parquet_limits.check(parquet, groups, source=source)
-        batches = (b for g in groups for b in parquet.iter_batches(batch_size=batch_size, row_groups=[g]))
+        batches = (b for g in groups for b in parquet.iter_batches(batch_size=batch_size, row_groups=[g],
+                                                                           use_threads=USE_THREADS))
         for table, first_row, dictionaries in parquet_strings.decoded(rebatch(batches, batch_size, parquet.schema_arrow), declared,
                                                                       source=source):
             yield Batch(source=source, table=table, first_row=first_row, dictionaries=dictionaries)
