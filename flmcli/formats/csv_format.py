@@ -162,10 +162,8 @@ def _scan(
         if "Empty CSV file" in str(exc):
             if empty:
                 return
-            _still_reading(reads)
             raise InputError(f"line 1: the header is longer than the CSV reader's block of {BLOCK_SIZE >> 20} MiB",
                              source=source) from None
-        _still_reading(reads)
         raise read_error(exc, source, 0, None) from None
     if opened is not None:
         opened(reader.schema)
@@ -213,20 +211,9 @@ def _scan(
             bad = {row - first_row: bad_rows.pop(row) for row in sorted(bad_rows) if row < first_row + table.num_rows}
             check_text(table, source, first_row + 1, bad)
             yield Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)
-    except InputError:
-        _still_reading(reads)
-        raise
     finally:
         reads.stop()
-
-
-def _still_reading(reads: _ShortReads) -> None:
-    """The reader failed (or is left on an error), maybe after its reads reached the end of the input, which let
-    the input leave READING: pyarrow's thread may still hold it, and letting it go there takes the GIL, which
-    aborted a process finalizing meanwhile ("terminate called without an active exception", exit 134: a short
-    Latin-1 row in a file of one block, about one run in 40). Back in READING, the process leaves without
-    finalizing (cli._exit)."""
-    READING.add(reads)  # Arrow's thread may be holding a read back: it must not wait for a reader that is gone
+  # Arrow's thread may be holding a read back: it must not wait for a reader that is gone
 
 
 def _first_block_schema(reads: _ShortReads, delimiter: str) -> pa.Schema | None:
