@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import features, formats
+from .batch import CHAIN_KEY
 from .errors import FlmError
 from .prefetch import prefetch
 
@@ -174,8 +175,12 @@ class Job:
                 told = True
                 import warnings
 
+                # flm's own `error` field (--on-error null, skip) is not named by --output-name
+                output = replaced in [str(name) for name in scored.outputs.columns]
+                way = "--output-name names the output otherwise" if output else (
+                    "flm writes its own error field; rename the input's to keep it")
                 warnings.warn(f"the input field {replaced!r} is replaced by the output of that name in what is written"
-                              " (--output-name names the output otherwise)", stacklevel=1)
+                              f" ({way})", stacklevel=1)
             self.rows += len(scored.batch)
             if scored.keep is not None and scored.errors is not None:
                 dropped = [
@@ -199,7 +204,10 @@ def _replaced(scored: Scored, keep_input: bool | list[str]) -> str | None:
     elif batch.table is not None:
         kept = batch.table.column_names
     else:
-        kept = {key for record in batch.records or () if isinstance(record, dict) for key in record}
+        records = batch.records or ()
+        kept = {key for record in records if isinstance(record, dict) for key in record}
+        if any(isinstance(record, list) for record in records):
+            kept.add(CHAIN_KEY)  # where a positional row is kept (records.input_objects)
     return next((name for name in outputs if name in kept), None)
 
 

@@ -46,8 +46,11 @@ _STALL = 0.5
 SPECULATE = 32 << 20
 # The inputs pyarrow's CSV reader may still read from its own thread, calling back into Python: its read-ahead
 # goes on after the reader failed or was left (a bad row, a row longer than a block), and a process finalizing
-# meanwhile aborted ("Fatal Python error: PyGILState_Release", exit 134). An input leaves once read to its end;
-# while one is here, the process leaves without finalizing (cli._exit).
+# meanwhile aborted ("Fatal Python error: PyGILState_Release", exit 134). An input leaves when it is freed, not
+# when read to its end: after a bad row, the error's traceback holds the reader (and pyarrow's file holding the
+# input) until the interpreter frees it while finalizing, which then ended in "terminate called without an active
+# exception" (SIGABRT) in ~1 of 100 runs under load (tests/formats/test_csv_undecodable_rows.py; 0 in 480 since).
+# While one is here, the process leaves without finalizing (cli._exit).
 READING: weakref.WeakSet[_ShortReads] = weakref.WeakSet()
 
 
@@ -113,6 +116,10 @@ def read(
     else:
         batches.close()
         recorded = reads.detach()
+        if reads.cut:
+            # Read again from the start, a file cut meanwhile gave its first rows alone and exit 0, or none ("the
+            # header is longer than the reader's block").
+            raise InputError("changed while it was read (it is now shorter than what was read)", source=source)
         reads = _ShortReads(fp)
         reads.replay(*recorded)
         held, failure = [], None
@@ -155,10 +162,8 @@ def _scan(
         if "Empty CSV file" in str(exc):
             if empty:
                 return
-            _still_reading(reads)
             raise InputError(f"line 1: the header is longer than the CSV reader's block of {BLOCK_SIZE >> 20} MiB",
                              source=source) from None
-        _still_reading(reads)
         raise read_error(exc, source, 0, None) from None
     if opened is not None:
         opened(reader.schema)
@@ -206,20 +211,9 @@ def _scan(
             bad = {row - first_row: bad_rows.pop(row) for row in sorted(bad_rows) if row < first_row + table.num_rows}
             check_text(table, source, first_row + 1, bad)
             yield Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)
-    except InputError:
-        _still_reading(reads)
-        raise
     finally:
         reads.stop()
-
-
-def _still_reading(reads: _ShortReads) -> None:
-    """The reader failed (or is left on an error), maybe after its reads reached the end of the input, which let
-    the input leave READING: pyarrow's thread may still hold it, and letting it go there takes the GIL, which
-    aborted a process finalizing meanwhile ("terminate called without an active exception", exit 134: a short
-    Latin-1 row in a file of one block, about one run in 40). Back in READING, the process leaves without
-    finalizing (cli._exit)."""
-    READING.add(reads)  # Arrow's thread may be holding a read back: it must not wait for a reader that is gone
+  # Arrow's thread may be holding a read back: it must not wait for a reader that is gone
 
 
 def _first_block_schema(reads: _ShortReads, delimiter: str) -> pa.Schema | None:
@@ -279,6 +273,7 @@ class _ShortReads:
         self._recorded: list[bytes] | None = None  # every read since record(), to be read again
         self._start: int | None = None  # or, when fp can seek, where record() found it (before the replays)
         self._detached = False
+        self.cut = False  # detach found the file shorter than what was read of it
         self._reading = threading.Lock()  # one read of fp at a time, kept whole in _recorded
         READING.add(self)
 
@@ -309,7 +304,9 @@ class _ShortReads:
         with self._reading:
             self._detached = True
             if self._start is not None:
+                read_to = self._fp.tell()
                 self._fp.seek(self._start)
+                self.cut = _size(self._fp) < read_to
             recorded, self._recorded, self._start = self._recorded or [], None, None
         return recorded
 
@@ -373,10 +370,7 @@ class _ShortReads:
                 self._replayed.insert(0, read[size:])
                 read = read[:size]
             return read
-        read = self._read(size)
-        if not read and size:
-            READING.discard(self)
-        return read
+        return self._read(size)
 
     def _read(self, size: int) -> bytes:
         first, self._first = self._first, False
@@ -430,6 +424,16 @@ class _AfterBlankLines:
             return data
         data, self.rest = self.rest[:size], self.rest[size:]
         return data + self._fp.read(size - len(data)) if len(data) < size else data
+
+
+def _size(fp: BinaryIO) -> int:
+    """The size of the file under `fp` now (as large as can be when it is not known)."""
+    import os
+
+    try:
+        return os.fstat(fp.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        return sys.maxsize
 
 
 def _stand_in(block: pa.RecordBatch | None, schema: pa.Schema) -> pa.RecordBatch:
