@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from flmcli.errors import InputError, clip
@@ -43,12 +43,13 @@ def quiet_undecodable_rows() -> None:
     sys.unraisablehook = hook
 
 
-def check_text(table: pa.Table | pa.RecordBatch, source: str, first_line: int, skip: Iterable[int] = (), *,
-               nul: bool = True) -> None:
+def check_text(table: pa.Table | pa.RecordBatch, source: str, first_line: int | Sequence[int],
+               skip: Iterable[int] = (), *, nul: bool = True) -> None:
     """CSV is text: pyarrow types a column holding bytes that are not UTF-8 as binary (and cannot decode such a
     header), which would reach the model as bytes objects, so no value of the column matches a category.
-    `first_line`: the line of the table's first row; `skip`: row indexes that are stand-ins for bad rows; `nul`:
-    False when the text the table was read from is known to hold no NUL byte, so no value need be searched for one."""
+    `first_line`: the line of the table's first row (or of each row); `skip`: row indexes that are stand-ins for bad
+    rows; `nul`: False when the text the table was read from is known to hold no NUL byte, so no value need be
+    searched for one."""
     import pyarrow as pa
 
     try:
@@ -67,11 +68,15 @@ def check_text(table: pa.Table | pa.RecordBatch, source: str, first_line: int, s
             try:
                 value.decode()
             except UnicodeDecodeError:
-                raise InputError(NOT_UTF8, source=source, line=first_line + row, field=names[index],
+                raise InputError(NOT_UTF8, source=source, line=_line(first_line, row), field=names[index],
                                  hint=NOT_UTF8_HINT) from None
 
 
-def _refuse_nul(column: Any, source: str, first_line: int, name: str, skipped: set[int]) -> None:
+def _line(first_line: int | Sequence[int], row: int) -> int:
+    return first_line + row if isinstance(first_line, int) else first_line[row]
+
+
+def _refuse_nul(column: Any, source: str, first_line: int | Sequence[int], name: str, skipped: set[int]) -> None:
     """A NUL byte in a value: refused as in the input's first bytes (csv_format.read), wherever it is."""
     import pyarrow.compute as pc
 
@@ -79,7 +84,7 @@ def _refuse_nul(column: Any, source: str, first_line: int, name: str, skipped: s
     if not found.null_count == len(found) and pc.any(found).as_py():
         rows = [row for row, nul in enumerate(found.to_pylist()) if nul and row not in skipped]
         if rows:
-            raise InputError(NOT_TEXT, source=source, line=first_line + rows[0], field=name, hint=NOT_TEXT_HINT)
+            raise InputError(NOT_TEXT, source=source, line=_line(first_line, rows[0]), field=name, hint=NOT_TEXT_HINT)
 
 
 def read_error(
