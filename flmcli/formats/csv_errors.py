@@ -52,11 +52,12 @@ def header_names(schema: pa.Schema, source: str) -> list[str]:
 
 
 def check_text(table: pa.Table | pa.RecordBatch, source: str, first_line: int | Sequence[int],
-               skip: Iterable[int] = ()) -> None:
+               skip: Iterable[int] = (), *, nul: bool = True) -> None:
     """CSV is text: pyarrow types a column holding bytes that are not UTF-8 as binary (and cannot decode such a
     header), which would reach the model as bytes objects, so no value of the column matches a category.
     `first_line`: the line of the table's first row (or of each row); `skip`: row indexes that are stand-ins for bad
-    rows."""
+    rows; `nul`: False when the text the table was read from is known to hold no NUL byte, so no value need be
+    searched for one."""
     import pyarrow as pa
 
     try:
@@ -65,7 +66,7 @@ def check_text(table: pa.Table | pa.RecordBatch, source: str, first_line: int | 
         raise InputError(f"the header: {NOT_UTF8}", source=source, line=1, hint=NOT_UTF8_HINT) from None
     skipped = set(skip)
     for index, field in enumerate(table.schema):
-        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+        if nul and (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
             _refuse_nul(table.column(index), source, first_line, names[index], skipped)
         if not (pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type)):
             continue
