@@ -43,6 +43,14 @@ def quiet_undecodable_rows() -> None:
     sys.unraisablehook = hook
 
 
+def header_names(schema: pa.Schema, source: str) -> list[str]:
+    """The columns' names, or the error naming a header that is not UTF-8 (pyarrow cannot decode its names)."""
+    try:
+        return list(schema.names)
+    except UnicodeDecodeError:
+        raise InputError(f"the header: {NOT_UTF8}", source=source, line=1, hint=NOT_UTF8_HINT) from None
+
+
 def check_text(table: pa.Table | pa.RecordBatch, source: str, first_line: int | Sequence[int],
                skip: Iterable[int] = (), *, nul: bool = True) -> None:
     """CSV is text: pyarrow types a column holding bytes that are not UTF-8 as binary (and cannot decode such a

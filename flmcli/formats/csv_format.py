@@ -16,7 +16,14 @@ from flmcli.errors import InputError
 from flmcli.formats import csv_live
 from flmcli.formats.chunks import ChunkSource
 from flmcli.formats.columnar import encode_tables, rebatch
-from flmcli.formats.csv_errors import NOT_TEXT, NOT_TEXT_HINT, check_text, quiet_undecodable_rows, read_error
+from flmcli.formats.csv_errors import (
+    NOT_TEXT,
+    NOT_TEXT_HINT,
+    check_text,
+    header_names,
+    quiet_undecodable_rows,
+    read_error,
+)
 from flmcli.formats.records import write_chunks
 from flmcli.formats.registry import AsText, KeepInput
 
@@ -80,6 +87,8 @@ def read(
     quiet_undecodable_rows()
     reads = _ShortReads(fp)
     first = _first_block_schema(reads, delimiter)
+    if first is not None:
+        header_names(first, source)
     reads.end_last_line()
     types = _types(first) if first is not None else None
     known = getattr(as_text, "known", None)
@@ -109,8 +118,9 @@ def read(
     except InputError as error:  # a value that may be no error once its column is read as text
         failure = error
     schema = opened[0] if opened else None
-    text = {} if schema is None else {name: pa.string() for name in as_text(schema.names)  # waits for the model
-                                      if name in schema.names and not pa.types.is_string(schema.field(name).type)}
+    names = [] if schema is None else header_names(schema, source)
+    text = {} if schema is None else {name: pa.string() for name in as_text(names)  # waits for the model
+                                      if name in names and not pa.types.is_string(schema.field(name).type)}
     if not text:
         reads.forget()  # read as the model wants it: go on
     else:

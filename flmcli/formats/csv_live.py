@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from flmcli.batch import Batch
 from flmcli.formats.chunks import ChunkSource, Pause
-from flmcli.formats.csv_errors import check_text, quiet_undecodable_rows, read_error
+from flmcli.formats.csv_errors import check_text, header_names, quiet_undecodable_rows, read_error
+from flmcli.formats.detection import refuse_compressed
 from flmcli.formats.registry import AsText
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ def read(
         return batch
 
     while data := chunks.read():
+        if not header and not tail:
+            refuse_compressed(data, source)  # --from csv on stdin is not detected, so not checked there
         text = tail + data
         end = text.rfind(b"\n") + 1
         complete, tail = text[:end], text[end:]
@@ -100,7 +103,7 @@ def _as_text(header: bytes, source: str, delimiter: str, as_text: AsText | None)
 
     if as_text is None:
         return {}
-    names = _parse(header, source, delimiter, None, 1)[0].column_names
+    names = header_names(_parse(header, source, delimiter, None, 1)[0].schema, source)
     return dict.fromkeys(as_text(names), pa.string())
 
 
