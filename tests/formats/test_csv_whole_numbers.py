@@ -48,11 +48,18 @@ def test_same_bytes_as_the_csv_writer(module: Any, dtype: str, monkeypatch: pyte
 
 
 @pytest.mark.parametrize("module", [csv_format, tsv_format], ids=["csv", "tsv"])
-def test_several_columns_and_names_that_need_quotes(module: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    values = np.arange(-30, 30, dtype=np.int64).reshape(20, 3)
-    names = ['a "quoted", name', "tab\there", "0"]
-    batches = [scored(values, names), scored(values[::-1].copy(), names)]
+@pytest.mark.parametrize("name", ['a "quoted", name', "tab\there", "0"])
+def test_a_name_that_needs_quotes(module: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    batches = [scored(np.arange(-30, 30, dtype=np.int64), [name])] * 2
+    assert whole_numbers(batches[0]) is not None
     assert encoded(module, batches, monkeypatch, direct=True) == encoded(module, batches, monkeypatch, direct=False)
+
+
+def test_several_columns_are_left_to_the_csv_writer(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = np.arange(-30, 30, dtype=np.int64).reshape(20, 3)
+    batches = [scored(values, ["a", "b", "c"])]
+    assert whole_numbers(batches[0]) is None
+    assert encoded(csv_format, batches, monkeypatch, direct=True).startswith(b"a,b,c\n-30,-29,-28\n")
 
 
 def test_a_batch_of_other_outputs_between_whole_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
