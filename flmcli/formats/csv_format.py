@@ -233,8 +233,7 @@ def _scan(
             check_text(table, source, lines, bad, nul=reads.nul)
             yield Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)
     finally:
-        reads.stop()
-  # Arrow's thread may be holding a read back: it must not wait for a reader that is gone
+        reads.stop()  # Arrow's thread may be holding a read back: it must not wait for a reader that is gone
 
 
 def _quoted_lines(table: pa.Table, start: int, bad: dict[int, str], lines: Sequence[int],
