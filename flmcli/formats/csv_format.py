@@ -120,7 +120,7 @@ def read(
     schema = opened[0] if opened else None
     names = [] if schema is None else header_names(schema, source)
     text = {} if schema is None else {name: pa.string() for name in as_text(names)  # waits for the model
-                                      if name in names and not pa.types.is_string(schema.field(name).type)}
+                                      if name in names and not _all_text(schema, name)}
     if not text:
         reads.forget()  # read as the model wants it: go on
     else:
@@ -141,6 +141,13 @@ def read(
     if failure is not None:
         raise failure
     yield from batches
+
+
+def _all_text(schema: pa.Schema, name: str) -> bool:
+    """Whether every column of this name (a header may name two alike) was read as text."""
+    import pyarrow as pa
+
+    return all(pa.types.is_string(schema.field(i).type) for i in schema.get_all_field_indices(name))
 
 
 def _scan(

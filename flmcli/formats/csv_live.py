@@ -56,7 +56,9 @@ def read(
 
     def take(size: int) -> Batch:
         nonlocal pending, count, row
-        whole = pa.concat_tables(pending, promote_options="default")
+        # Tables of one schema as they are: promoting types cannot unify a header naming two columns alike.
+        same = all(table.schema.equals(pending[0].schema) for table in pending[1:])
+        whole = pa.concat_tables(pending, promote_options="none" if same else "default")
         batch = _batch(whole.slice(0, size), source, row, {r - row: bad.pop(r) for r in sorted(bad) if r < row + size})
         row += size
         count -= size
