@@ -8,11 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.formats.test_csv_hostile_bytes import HEADER, ROW
 from tests.helpers import CHURN, invoke
-
-HEADER = ("RowNumber,CustomerId,Surname,CreditScore,Geography,Gender,Age,Tenure,Balance,NumOfProducts,HasCrCard,"
-          "IsActiveMember,EstimatedSalary")
-ROW = "1,15634602,Hargrave,619,France,Female,42,2,0,1,1,1,101348.88"
 
 
 @pytest.mark.parametrize(("bad", "field"), [
