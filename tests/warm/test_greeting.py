@@ -14,19 +14,26 @@ from flmcli.warm.server import Helper
 EVENTS: list[str] = []
 
 
-def test_a_waiting_client_is_greeted_before_the_helper_imports() -> None:
+def recording_helper(directory: str) -> Helper:
+    """A helper listening in `directory` that records in EVENTS each greeting ("hello") and other answer it sends;
+    tests.warm.slow_import, once imported, records "imported" there."""
     EVENTS.clear()
     sys.modules.pop("tests.warm.slow_import", None)
+    helper = Helper(directory, idle=0, cache_limit=1)
+    helper.listen()
+    sent = helper._send
+
+    def send(conn: Any, message: dict[str, Any]) -> None:
+        EVENTS.append("hello" if message.get("flm") == "warm" else "answer")
+        sent(conn, message)
+
+    helper._send = send  # type: ignore[method-assign]
+    return helper
+
+
+def test_a_waiting_client_is_greeted_before_the_helper_imports() -> None:
     with tempfile.TemporaryDirectory(prefix="flmw-") as directory:
-        helper = Helper(directory, idle=0, cache_limit=1)
-        helper.listen()
-        sent = helper._send
-
-        def send(conn: Any, message: dict[str, Any]) -> None:
-            EVENTS.append("hello" if message.get("flm") == "warm" else "other")
-            sent(conn, message)
-
-        helper._send = send  # type: ignore[method-assign]
+        helper = recording_helper(directory)
         client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             client.settimeout(5)

@@ -11,25 +11,14 @@ import tempfile
 import threading
 
 from flmcli.warm import paths, protocol
-from flmcli.warm.server import Helper
 from tests.warm.conftest import until_free
-from tests.warm.test_greeting import EVENTS
+from tests.warm.test_greeting import EVENTS, recording_helper
 
 
 def test_until_free_returns_after_the_work_the_helper_greeted_before() -> None:
-    EVENTS.clear()
-    sys.modules.pop("tests.warm.slow_import", None)
     failures: list[BaseException] = []
     with tempfile.TemporaryDirectory(prefix="flmw-") as directory:
-        helper = Helper(directory, idle=0, cache_limit=1)
-        helper.listen()
-        sent = helper._send
-
-        def send(conn: object, message: dict[str, object]) -> None:
-            EVENTS.append("hello" if message.get("flm") == "warm" else "answer")
-            sent(conn, message)  # type: ignore[arg-type]
-
-        helper._send = send  # type: ignore[method-assign,assignment]
+        helper = recording_helper(directory)
 
         def serve() -> None:
             try:
