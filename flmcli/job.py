@@ -197,7 +197,7 @@ class Job:
 
 def _replaced(scored: Scored, keep_input: bool | list[str]) -> str | None:
     """The first kept input field that an output column (or `error`) of the same name replaces, if any."""
-    outputs = [str(name) for name in scored.outputs.columns] + (["error"] if scored.errors is not None else [])
+    outputs = [str(name) for name in scored.outputs.columns] + (["error"] if scored.error_field else [])
     batch = scored.batch
     if isinstance(keep_input, list):
         kept: Iterable[str] = keep_input

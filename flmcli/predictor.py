@@ -411,8 +411,9 @@ class Predictor:
             y = self._empty(method)
         if not bad:
             outputs, flat, array = self._frame(y, method)
-            # Tracking errors, every batch has its error column, so a columnar output has it from the first batch.
-            errors: list[str | None] | None = [None] * n if self.on_error != "fail" else None
+            # Under null every batch has its error column, so a columnar output has it from the first batch; skip
+            # writes none (Scored.error_field).
+            errors: list[str | None] | None = [None] * n if self.on_error == "null" else None
             return Scored(batch=batch, outputs=outputs, errors=errors, flat=flat, array=array)
         if self.on_error == "fail":
             first = min(bad)
