@@ -88,7 +88,7 @@ class Scored:
     """A batch and its outputs, row for row.
 
     `outputs` has one column per output (`prediction`, or one per class for
-    predict_proba). `errors[i]` is set for a row that failed under --on-error null;
+    predict_proba). `errors[i]` is set for a row that failed under --on-error null or skip;
     `keep[i]` is False for a row dropped under --on-error skip.
     """
 
@@ -103,6 +103,12 @@ class Scored:
     # The 2-D array `outputs` wraps, when it wraps one: row-format writers read its numbers without pandas, whose
     # per-column access costs more than the rest of a one-row answer's encoding (records.output_columns).
     array: np.ndarray | None = None
+
+    @property
+    def error_field(self) -> bool:
+        """Whether what is written has flm's `error` field: under --on-error null only. Under skip, `errors` names
+        the dropped rows for the report on stderr, and `keep` is set with it."""
+        return self.errors is not None and self.keep is None
 
     def slice(self, start: int, length: int) -> Scored:
         """Rows start..start+length, with their outputs and errors (positions renumbered from 0)."""

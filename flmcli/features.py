@@ -34,6 +34,9 @@ class FeatureSpec:
     # Positions (model order) of features trained as text whose categories CSV's type inference would read as
     # something else (text_features.read_as_text): CSV's columns for them are read as text (`read_as_text`).
     as_text: frozenset[int] = frozenset()
+    # Positions (model order) of features the model never reads (unread_features): given to it as the table has
+    # them, not made Python strings.
+    unread: frozenset[int] = frozenset()
 
     @property
     def expected(self) -> int | None:
@@ -217,7 +220,7 @@ def _from_table(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFrame:
     _refuse_nested(table, batch.source)
     frame = table.to_pandas(split_blocks=True)
     if spec.by_name:
-        return _object_strings(table, frame, batch.dictionaries)
+        return _object_strings(table, frame, batch.dictionaries, spec.unread if spec.names is not None else frozenset())
     return frame.to_numpy(dtype=object)
 
 
@@ -256,7 +259,8 @@ def _refuse_nested(table: pa.Table, source: str) -> None:
 
 
 def _object_strings(
-    table: pa.Table, frame: pd.DataFrame, dictionaries: dict[str, pa.ChunkedArray] | None = None
+    table: pa.Table, frame: pd.DataFrame, dictionaries: dict[str, pa.ChunkedArray] | None = None,
+    unread: frozenset[int] = frozenset(),
 ) -> pd.DataFrame:
     """`frame` with each string column that has no nulls as Python strings, one object per distinct value.
 
@@ -265,12 +269,15 @@ def _object_strings(
     distinct string once, and a repeated object's hash is cached. ~30% less model CPU on churn's categorical
     columns (bench/bench_columnar.py). A column with nulls is left as it was: those are NaN to the model there,
     None in an object column. `dictionaries`: the columns as the reader had them dictionary-encoded (Parquet),
-    whose dictionary is used as it is rather than hashing every value again."""
+    whose dictionary is used as it is rather than hashing every value again. `unread`: positions of columns the
+    model never reads (FeatureSpec.unread), left as pandas made them."""
     import pandas as pd
     import pyarrow as pa
 
     strings = []
     for index, column in enumerate(table.columns):
+        if index in unread:
+            continue
         kind = column.type
         if (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and not column.null_count:
             encoded = dictionaries.get(table.column_names[index]) if dictionaries else None
@@ -393,6 +400,9 @@ def text_table_input(batch: Batch, spec: FeatureSpec) -> np.ndarray | pd.DataFra
     for position, name in enumerate(spec.names):
         column = table.column(name)
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):  # no nulls: table_fits
+            if position in spec.unread:  # never read by the model: as pandas makes it
+                columns[name] = column.to_pandas()
+                continue
             strings = column.dictionary_encode().to_numpy(zero_copy_only=False)
             columns[name] = pd.Series(strings, dtype=object, copy=False)
             text.append(position)

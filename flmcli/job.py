@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -197,7 +198,7 @@ class Job:
 
 def _replaced(scored: Scored, keep_input: bool | list[str]) -> str | None:
     """The first kept input field that an output column (or `error`) of the same name replaces, if any."""
-    outputs = [str(name) for name in scored.outputs.columns] + (["error"] if scored.errors is not None else [])
+    outputs = [str(name) for name in scored.outputs.columns] + (["error"] if scored.error_field else [])
     batch = scored.batch
     if isinstance(keep_input, list):
         kept: Iterable[str] = keep_input
@@ -268,13 +269,49 @@ def _model_threads() -> Iterator[None]:
         limits.restore_original_limits()
 
 
+def one_arrow_pool() -> None:
+    """All of Arrow's buffers from its jemalloc pool, where pyarrow has it: the C++ parts too, not only what Python
+    asks for (arrow_allocator). Called before pyarrow is imported, which fixes its C++ default pool.
+
+    pyarrow.set_memory_pool is seen by the calls made from Python only; what Arrow's C++ allocates on its own (file
+    reads, compute kernels: the Parquet reader's pages and dictionaries) stayed in its default, mimalloc, beside the
+    jemalloc pool, each keeping its own freed memory mapped: at 1M churn rows, ~29 MiB of RSS in mimalloc's arena at
+    the peak of a Parquet run. One pool: peak RSS of 1M rows 323 -> 301 MiB for Parquet, 357 -> 349 for NDJSON,
+    305 -> 301 for CSV, same CPU time (bench/bench_rss.py). Only set where this pyarrow's build says it has jemalloc:
+    Arrow warns on stderr at import about a pool it does not have. A pool the user chose is left as it is."""
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL") or "pyarrow" in sys.modules:
+        return
+    if _arrow_has_jemalloc():
+        os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "jemalloc"
+
+
+def _arrow_has_jemalloc() -> bool:
+    """Whether the installed pyarrow was built with jemalloc, from its build configuration (without importing it)."""
+    import importlib.util
+    from pathlib import Path
+
+    try:
+        spec = importlib.util.find_spec("pyarrow")
+    except (ImportError, ValueError):
+        return False
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    for folder in spec.submodule_search_locations:
+        try:
+            config = (Path(folder) / "include" / "arrow" / "util" / "config.h").read_text(errors="replace")
+        except OSError:
+            continue
+        return any(line.split() == ["#define", "ARROW_JEMALLOC"] for line in config.splitlines())
+    return False
+
+
 def arrow_allocator() -> None:
     """Arrow's buffers from its jemalloc pool rather than pyarrow's default, mimalloc, where pyarrow has it.
 
     mimalloc keeps more of what a batch frees mapped: peak RSS of 1M churn rows 398 vs 349 MiB for Parquet and
     438 vs 386 for NDJSON, 100k rows 334 vs 300 and 363 vs 318 (bench/bench_rss.py, same CPU time). A pool the
-    user chose (ARROW_DEFAULT_MEMORY_POOL) is left as it is. Called on the reader thread, which imports pyarrow
-    anyway: not on the way of start-up."""
+    user chose (ARROW_DEFAULT_MEMORY_POOL) is left as it is; so is the one one_arrow_pool chose, jemalloc from the
+    import on. Called on the reader thread, which imports pyarrow anyway: not on the way of start-up."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return
     import pyarrow as pa

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import features as feat
-from . import text_features
+from . import text_features, unread_features
 from .batch import Batch, Scored
 from .errors import InputError, ModelFileError, ModelMethodError, clip
 from .options import METHODS, OnError
@@ -60,7 +60,8 @@ class Predictor:
         self.method = self.check_method(method)
         self.spec = feat.spec_for(self.estimator, features)
         self._text = text_features.trained_as_text(self.estimator, self.spec.names, self.spec.expected)
-        self.spec = dataclasses.replace(self.spec, as_text=text_features.read_as_text(self._text))
+        self.spec = dataclasses.replace(self.spec, as_text=text_features.read_as_text(self._text),
+                                        unread=unread_features.unread(self.estimator, self.spec.names, self.spec.expected))
         self.output_name = output_name
         self.on_error = on_error
         # A row that scored well: swapping its values into a failing row one field at a time names the culprit.
@@ -410,8 +411,9 @@ class Predictor:
             y = self._empty(method)
         if not bad:
             outputs, flat, array = self._frame(y, method)
-            # Tracking errors, every batch has its error column, so a columnar output has it from the first batch.
-            errors: list[str | None] | None = [None] * n if self.on_error != "fail" else None
+            # Under null every batch has its error column, so a columnar output has it from the first batch; skip
+            # writes none (Scored.error_field).
+            errors: list[str | None] | None = [None] * n if self.on_error == "null" else None
             return Scored(batch=batch, outputs=outputs, errors=errors, flat=flat, array=array)
         if self.on_error == "fail":
             first = min(bad)

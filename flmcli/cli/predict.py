@@ -138,10 +138,11 @@ def run(
     """What `flm predict` does around the job: where output goes, in which format, what the terminal shows."""
     from .. import formats
     from ..errors import PartialFailure
-    from ..job import Job, keep_freed_memory
+    from ..job import Job, keep_freed_memory, one_arrow_pool
     from ..predictor import Predictor
 
     keep_freed_memory()
+    one_arrow_pool()
 
     def load() -> Predictor:
         # No collection while imports and unpickling make a few hundred thousand objects that all live on, then

@@ -153,7 +153,7 @@ def as_text_columns(table: pa.Table) -> pa.Table:
 
 
 def scored_table(scored: Scored, keep_input: KeepInput, *, text: bool = False) -> pa.Table:
-    """Kept input columns, output columns (null on failed rows), `error` when errors are tracked; skipped rows dropped."""
+    """Kept input columns, output columns (null on failed rows), `error` under --on-error null; skipped rows dropped."""
     import numpy as np
     import pyarrow as pa
 
@@ -170,7 +170,7 @@ def scored_table(scored: Scored, keep_input: KeepInput, *, text: bool = False) -
                           if column.dtype != object else pa.array([None if f else v for v, f in zip(column, failed)]))
         else:
             arrays.append(pa.array(column, from_pandas=True))
-    if scored.errors is not None:
+    if scored.error_field:
         names.append("error")
         arrays.append(pa.array(scored.errors, type=pa.string()))
     table = pa.table(dict(zip(names, arrays))) if names else pa.table({})

@@ -66,7 +66,7 @@ def row_objects(scored: Scored, keep_input: KeepInput) -> list[dict[str, Any]]:
                 row["error"] = error
     if keep_input:
         inputs = input_objects(scored.batch, keep_input)
-        if scored.errors is not None:
+        if scored.error_field:
             # flm's `error` (on failed rows only) replaces an input field of that name on every row, as the error
             # column does in columnar outputs: a kept "error" on a good row would read as a failure.
             inputs = [{k: v for k, v in fields.items() if k != "error"} if "error" in fields else fields

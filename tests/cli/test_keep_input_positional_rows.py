@@ -31,13 +31,14 @@ def test_kept_array_rows_under_another_output_name_say_nothing() -> None:
     assert ran.stderr == b""
 
 
-def test_an_input_error_field_replaced_under_skip_points_to_renaming_it() -> None:
+def test_an_input_error_field_replaced_under_null_points_to_renaming_it() -> None:
+    # (under skip flm writes no error field: tests/formats/test_skip_writes_no_error_field.py)
     rows = pq.read_table(DATA).drop_columns(["Exited"]).slice(0, 3).to_pylist()
     rows[0]["error"] = "mine"
     rows[1]["Age"] = "old"
     body = b"".join(orjson.dumps(row) + b"\n" for row in rows)
-    ran = invoke("predict", CHURN, "--keep-input", "--on-error", "skip", input=body)
-    assert ran.returncode == 5
+    ran = invoke("predict", CHURN, "--keep-input", "--on-error", "null", input=body)
+    assert ran.returncode == 0
     warning = [line for line in ran.stderr.decode().splitlines() if line.startswith("Warning:")]
     assert len(warning) == 1 and "'error'" in warning[0]
     assert "--output-name" not in warning[0] and "rename" in warning[0]

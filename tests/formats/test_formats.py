@@ -464,16 +464,24 @@ def test_keep_input_names_a_missing_field() -> None:
 
 
 def test_errors_and_skipped_rows() -> None:
-    scored = flat(records_batch(), errors=[None, "bad value", None], keep=[True, True, False])
-    assert written("json", [scored]) == b"[0,null]\n"
-    assert written("ndjson", [scored]) == b'{"prediction":0}\n{"prediction":null,"error":"bad value"}\n'
-    assert written("csv", [scored]) == b'prediction,error\n0,\n,"bad value"\n'
+    # --on-error null: every row, an error field on the failed one
+    scored = flat(records_batch(), errors=[None, "bad value", None])
+    assert written("json", [scored]) == b"[0,null,0]\n"
+    assert written("ndjson", [scored]) == b'{"prediction":0}\n{"prediction":null,"error":"bad value"}\n{"prediction":0}\n'
+    assert written("csv", [scored]) == b'prediction,error\n0,\n,"bad value"\n0,\n'
     table = pq.read_table(io.BytesIO(written("parquet", [scored])))
-    assert table.to_pylist() == [{"prediction": 0, "error": None}, {"prediction": None, "error": "bad value"}]
+    assert table.to_pylist() == [{"prediction": 0, "error": None}, {"prediction": None, "error": "bad value"},
+                                 {"prediction": 0, "error": None}]
+    # --on-error skip: the failed row dropped, no error field (it is reported on stderr)
+    scored = flat(records_batch(), errors=[None, "bad value", None], keep=[True, False, True])
+    assert written("json", [scored]) == b"[0,0]\n"
+    assert written("ndjson", [scored]) == b'{"prediction":0}\n{"prediction":0}\n'
+    assert written("csv", [scored]) == b"prediction\n0\n0\n"
+    assert pq.read_table(io.BytesIO(written("parquet", [scored]))).to_pylist() == [{"prediction": 0}] * 2
 
 
 def test_error_tracking_without_errors_writes_the_plain_shape() -> None:
-    scored = flat(records_batch(), errors=[None, None, None], keep=[True, True, True])
+    scored = flat(records_batch(), errors=[None, None, None])  # --on-error null
     assert written("ndjson", [scored]) == written("ndjson", [flat(records_batch())])
     assert written("csv", [scored]) == b"prediction,error\n0,\n1,\n0,\n"  # the column is there from the start
 
