@@ -130,8 +130,10 @@ def read(
             # Read again from the start, a file cut meanwhile gave its first rows alone and exit 0, or none ("the
             # header is longer than the reader's block").
             raise InputError("changed while it was read (it is now shorter than what was read)", source=source)
+        left_over, odd = reads.left_over, reads.odd
         reads = _ShortReads(fp)
         reads.replay(*recorded)
+        reads.go_on(left_over, odd)
         held, failure = [], None
         batches = _scan(reads, (types or {}) | text, source=source, batch_size=batch_size, delimiter=delimiter,
                         empty=empty)
@@ -490,6 +492,18 @@ class _ShortReads:
             reads = reads._next
         return reads
 
+    @property
+    def odd(self) -> bool:
+        """The bytes handed on (by the latest input, see again) hold an odd number of quotes."""
+        return self._latest()._odd
+
+    def go_on(self, carry: bytes, odd: bool) -> None:
+        """Read on from where another input stopped: its replays given (replay), it had read `carry` past them, and
+        they hold an odd number of quotes when `odd`. Any read is then past the first."""
+        if carry or self._replayed:
+            self._first = False
+        self._carry, self._odd = carry, odd
+
     def keep_reads(self) -> None:
         """Keep each read handed on from now on until its block is taken (`taken`), to be read `again`."""
         self._ring, self._ring_base = [], 0
@@ -497,16 +511,15 @@ class _ShortReads:
     def taken(self, blocks: int) -> None:
         """The reader made `blocks` blocks: each from a read of its own (one read, one block), and none from a
         read before the one it has made the latest block from."""
+        # Not under _reading, which a read of a slow input holds: only Arrow's thread appends, only this one drops.
         ring = self._ring
         if ring is not None and blocks > self._ring_base:
-            with self._reading:
-                del ring[:blocks - self._ring_base]
-                self._ring_base = blocks
+            del ring[:blocks - self._ring_base]
+            self._ring_base = blocks
 
     def kept(self) -> list[tuple[int, bytes]]:
         """The reads kept (see keep_reads), with their place among those handed on."""
-        with self._reading:
-            return list(enumerate(self._ring or [], self._ring_base))
+        return list(enumerate(list(self._ring or []), self._ring_base))
 
     def again(self, index: int) -> _ShortReads:
         """A new input for a new reader: the reads handed on from the `index`th on (kept), then what this one did
@@ -617,7 +630,7 @@ class _ShortReads:
             if first:
                 self.first_full = len(more) == size
                 if not self.first_full:
-                    return more
+                    return data + more
             elif not more:
                 return data
             data = data + more if data else more

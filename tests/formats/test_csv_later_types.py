@@ -284,3 +284,27 @@ def test_a_pipe_of_many_runs(tmp_path: Path) -> None:
     ndjson = tmp_path / "rows.ndjson"
     ndjson.write_bytes(as_ndjson(rows))
     assert parity(ran.stdout, invoke("predict", CHURN, ndjson, "--to", "csv", "--on-error", "null").stdout) == [26_000]
+
+
+@pytest.mark.parametrize("seekable", [True, False], ids=["file", "stream"])
+@pytest.mark.parametrize("after", [1, 4, 40])
+def test_read_again_as_text_from_the_start_after_a_drift_mid_input(seekable: bool, after: int) -> None:
+    """The model's text columns known only once the reader read on (csv_format.SPECULATE): the input is read again
+    from its start, a stream from what was recorded and the bytes read past the last whole row, a drift before or
+    after the answer; the same rows as when the text columns are known at once."""
+    from tests.formats.test_csv_reads_while_loading import Later, Stream, plain
+
+    rows = [f"{'0' if i % 3 == 0 else ''}{2100 + i % 50},{i % 7}.5,{i}" for i in range(20_000)]
+    rows[3000] = "2100,abc,3000"  # x: decimals, then text
+    rows[9000] = "2100,1.5,9000.5"  # i: whole numbers, then decimals
+    data = ("code,x,i\n" + "\n".join(rows) + "\n").encode()
+
+    def read(as_text: object) -> list[dict[str, object]]:
+        fp = io.BufferedReader(Stream(data)) if not seekable else io.BytesIO(data)
+        return [row for batch in csv_format.read(fp, source="in.csv", batch_size=700, as_text=as_text)  # type: ignore[arg-type]
+                for row in batch.table.to_pylist()]  # type: ignore[union-attr]
+
+    want = read(plain({"code"}))
+    assert [row["i"] for row in want] == [int(r.split(",")[2]) if i != 9000 else 9000.5 for i, r in enumerate(rows)]
+    assert read(Later({"code"}, after)) == want
+    assert read(Later((), after)) == read(plain(()))
