@@ -262,11 +262,13 @@ def _split_rows(
             buffer = buffer[cut + 1 :]
         data = chunks.read()
     tail = buffer.rstrip()
-    if wrapped and tail.endswith(b"}"):
+    # Flama's body must close its object too: without its `}` it was cut short, and ijson says so.
+    closed = not wrapped or tail.endswith(b"}")
+    if wrapped and closed:
         tail = tail[:-1].rstrip()
     last: list[Any] | _Columns | None
     try:
-        last = loads(tail[:-1]) if tail.endswith(b"]") else None  # the array's own `]` cut
+        last = loads(tail[:-1]) if closed and tail.endswith(b"]") else None  # the array's own `]` cut
     except orjson.JSONDecodeError:
         last = None
     if last is None:
