@@ -283,6 +283,20 @@ def one_arrow_pool() -> None:
         return
     if _arrow_has_jemalloc():
         os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "jemalloc"
+        if not os.environ.get(_JEMALLOC_OPTIONS):
+            os.environ[_JEMALLOC_OPTIONS] = JEMALLOC_OPTIONS
+
+
+# The environment variable Arrow's own jemalloc (built with the prefix je_arrow_) reads its options from, on top of
+# Arrow's (dirty_decay_ms:1000, muzzy_decay_ms:1000, background_thread:true).
+_JEMALLOC_OPTIONS = "JE_ARROW_MALLOC_CONF"
+# muzzy_decay_ms:0: freed pages that have waited their second (dirty decay) go back to the kernel, rather than
+# being marked MADV_FREE for another second, which Linux counts in RSS until it is short of memory. narenas:1: the
+# reader thread, Arrow's threads and the main thread share one arena, instead of each keeping what it freed in its
+# own (jemalloc's default is 4 per core). Peak RSS of 1M churn rows, interleaved in 2 rounds (load 8-10): NDJSON
+# 344 -> 325 MiB, CSV 299 -> 292, Parquet 297 -> 294, 100k rows 268/268/260 -> 267/259/259; same CPU seconds.
+# Immediate purging (decay 0, pyarrow.jemalloc_set_decay_ms) took 10-15% more CPU for CSV and NDJSON.
+JEMALLOC_OPTIONS = "muzzy_decay_ms:0,narenas:1"
 
 
 def _arrow_has_jemalloc() -> bool:

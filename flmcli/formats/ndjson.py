@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from flmcli.batch import Scored
 
 PRETTY_HINT = "pass a JSON array or one object per line (jq -c)"
+NOT_TEXT = "not text: a NUL byte (binary data, or UTF-16 text); NDJSON is read as UTF-8 text"
+NOT_UTF8_HINT = "convert the text to UTF-8 first (iconv -f latin1 -t utf-8, say)"
 
 
 _ROW_TYPES = frozenset((list, dict))
@@ -145,10 +147,24 @@ def _looks_pretty(line: bytes) -> bool:
 def _bad_line(raw: bytes, exc: orjson.JSONDecodeError, source: str, lineno: int) -> InputError:
     if is_depth_error(exc.msg):  # orjson stops at its limit, which is the row nesting limit
         return too_deep(source, lineno)
+    if "not valid UTF-8" in exc.msg:
+        return _not_utf8(raw, source, lineno)
     if _looks_pretty(raw):
         return InputError("looks like pretty-printed JSON, not one JSON value per line", source=source, line=lineno,
                           hint=PRETTY_HINT)
     return InputError(f"invalid JSON: {exc.msg} (column {exc.colno})", source=source, line=lineno)
+
+
+def _not_utf8(raw: bytes, source: str, lineno: int) -> InputError:
+    """orjson says 'str is not valid UTF-8: surrogates not allowed' at column 1 of any such line: say what it is."""
+    if b"\x00" in raw:
+        return InputError(NOT_TEXT, source=source, line=lineno, hint=NOT_UTF8_HINT)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        column = len(raw[: error.start].decode("utf-8")) + 1
+        return InputError(f"the text is not UTF-8 (column {column})", source=source, line=lineno, hint=NOT_UTF8_HINT)
+    return InputError("the text is not UTF-8", source=source, line=lineno, hint=NOT_UTF8_HINT)
 
 
 def _scalar(value: object, source: str, lineno: int) -> InputError:
