@@ -333,7 +333,9 @@ def cast(values: np.ndarray, datatype: str) -> Any:
     if datatype == "BYTES":
         return [value if isinstance(value, str) else str(value) for value in values.tolist()]
     target = np.dtype(WIRE[datatype]).newbyteorder("=")
-    return values if values.dtype == target else values.astype(target)
+    # Contiguous, as orjson writes arrays: one request's rows of a merged call's Fortran-ordered outputs (binary
+    # LogisticRegression's predict_proba is a transpose) are a strided view. No copy when already so.
+    return np.ascontiguousarray(values, dtype=target)
 
 
 def to_binary(values: Any, datatype: str) -> bytes:
