@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
 from flmcli.errors import InputError
-from flmcli.formats import csv_live
+from flmcli.formats import csv_live, csv_types
 from flmcli.formats.chunks import ChunkSource
 from flmcli.formats.columnar import encode_tables, rebatch
 from flmcli.formats.csv_errors import (
@@ -130,8 +130,10 @@ def read(
             # Read again from the start, a file cut meanwhile gave its first rows alone and exit 0, or none ("the
             # header is longer than the reader's block").
             raise InputError("changed while it was read (it is now shorter than what was read)", source=source)
+        left_over, odd = reads.left_over, reads.odd
         reads = _ShortReads(fp)
         reads.replay(*recorded)
+        reads.go_on(left_over, odd)
         held, failure = [], None
         batches = _scan(reads, (types or {}) | text, source=source, batch_size=batch_size, delimiter=delimiter,
                         empty=empty)
@@ -155,26 +157,42 @@ def _scan(
     empty: bool, opened: Callable[[pa.Schema], None] | None = None,
 ) -> Generator[Batch, None, None]:
     """The batches pyarrow's streaming reader reads from `reads` with these column `types`; `opened` is given the
-    reader's schema (its columns' types) once it is open."""
+    reader's schema (its columns' types) once it is open.
+
+    A block holding a value its column's type cannot take (`42.5` or `abc` where the first rows held whole numbers,
+    any value in a column empty so far) is read again by a new reader, from that block on, with the columns widened
+    to what the block holds (csv_types): the rows before it are handed on as they were, none twice, none lost."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     invalid: list[tuple[int, str]] = []  # (data row number, reason) of rows pyarrow could not split
 
-    def on_invalid(row: Any) -> str:
-        if row.number is None:  # known unless pyarrow parses in threads, which use_threads=False rules out
-            return "error"
-        # row.number counts the header as row 1: it is the data row's line (a quoted field spanning lines shifts it)
-        invalid.append((row.number - 1, f"expected {row.expected_columns} fields, got {row.actual_columns}"))
-        return "skip"
+    def on_invalid_after(start: int | None) -> Callable[[Any], str]:
+        """The invalid-row handler of a reader whose first row is data row `start` + 1 (None: it reads the header)."""
 
-    try:
-        reader = pacsv.open_csv(
+        def on_invalid(row: Any) -> str:
+            if row.number is None:  # known unless pyarrow parses in threads, which use_threads=False rules out
+                return "error"
+            # With a header, row.number counts it as row 1: it is the data row's line (a quoted field spanning lines
+            # shifts it). Without (a reader reading again), row 1 is its first.
+            number = row.number - 1 if start is None else start + row.number
+            invalid.append((number, f"expected {row.expected_columns} fields, got {row.actual_columns}"))
+            return "skip"
+
+        return on_invalid
+
+    def open_reader(reads: _ShortReads, types: dict[str, pa.DataType] | None, start: int | None,
+                    names: list[str] | None = None) -> Any:
+        return pacsv.open_csv(
             reads,
-            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=False),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
+            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=False, column_names=names),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid_after(start)),
             convert_options=pacsv.ConvertOptions(column_types=types) if types else None,
         )
+
+    reads.keep_reads()
+    try:
+        reader = open_reader(reads, types, None)
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" in str(exc):
             if empty:
@@ -184,8 +202,10 @@ def _scan(
         raise read_error(exc, source, 0, None) from None
     if opened is not None:
         opened(reader.schema)
+    start: int | None = None  # the data rows before the reader's first (None: the first reader, after the header)
     rows_read = 0
     bad_rows: dict[int, str] = {}  # data row number -> reason, for the stand-in rows placed so far
+    restarted = False  # a reader took over from the one before (blocks)
 
     def place(block: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
         """The block with a stand-in row wherever pyarrow skipped a row, so every later row keeps its number."""
@@ -207,31 +227,107 @@ def _scan(
             rows_read += block.num_rows - offset
             yield block.slice(offset)
 
+    def again(failure: pa.ArrowInvalid) -> tuple[_ShortReads, Any, int] | None:
+        """A new reader of the block `failure` stopped the reader at and the rest, with its columns widened, and
+        the data rows before that block; None when `failure` is not a value out of its column's type, or the block
+        cannot be found among the reads kept (then the error stands, as it did)."""
+        failed = csv_types.clash(failure)
+        schema = reader.schema
+        try:
+            names = list(schema.names)
+        except UnicodeDecodeError:
+            return None
+        if failed is None or len(set(names)) < len(names):
+            return None
+        row = failed.row - 1 if start is None else start + failed.row  # the data row of the value
+        now = dict(zip(names, schema.types))
+        local: csv_types.Clash | None = None
+        for index, data in reads.kept():  # the failed block's read is the first that fails as it did
+            if start is None and index == 0:
+                continue  # the header's read, the first block: its types are inferred from it
+            try:
+                csv_types.parse(data, delimiter=delimiter, names=names, types=now)
+            except pa.ArrowInvalid as exc:
+                local = csv_types.clash(exc)
+                if local is not None:
+                    break
+        if local is None or local.column != failed.column or local.value != failed.value:
+            return None
+        before = row - local.row
+        # Every row before the block was handed on, or is a short row waiting for its place.
+        if before < rows_read or sorted(n for n, _ in invalid if n <= before) != list(range(rows_read + 1, before + 1)):
+            return None
+        wider, clashed = schema, failed
+        for _ in range(3 * len(names)):  # each turn widens a column: null, int64, double, string at most
+            widened = csv_types.widened(data, wider, clashed, delimiter=delimiter, names=names)
+            if widened is None:
+                return None
+            wider = widened
+            try:
+                csv_types.parse(data, delimiter=delimiter, names=names, types=dict(zip(names, wider.types)))
+                break
+            except pa.ArrowInvalid as exc:
+                if (clash := csv_types.clash(exc)) is None:
+                    break  # not a type (text that is not UTF-8): the reader names it
+                clashed = clash
+        invalid[:] = [entry for entry in invalid if entry[0] <= before]  # the block's are read again
+        taking_over = reads.again(index)
+        try:
+            return taking_over, open_reader(taking_over, dict(zip(names, wider.types)), before, names), before
+        except pa.ArrowInvalid as exc:
+            raise read_error(exc, source, before, wider, BLOCK_SIZE, line_offset=before + 1) from None
+
     def blocks() -> Iterator[pa.RecordBatch]:
+        """The reader's blocks, until its end or until a new reader takes over (`restarted`)."""
+        nonlocal reads, reader, start, restarted
+        made = 0
         while True:
+            failure: pa.ArrowInvalid | None = None
             reads.waiting(True)
             try:
                 block = reader.read_next_batch()
             except StopIteration:
                 break
             except pa.ArrowInvalid as exc:
-                raise read_error(exc, source, rows_read, reader.schema, BLOCK_SIZE) from None
+                failure = exc
             finally:
                 reads.waiting(False)
+            if failure is not None:
+                taking_over = again(failure)
+                if taking_over is None:
+                    raise read_error(failure, source, rows_read, reader.schema, BLOCK_SIZE,
+                                     line_offset=0 if start is None else start + 1) from None
+                del failure
+                yield from place(_stand_in(None, reader.schema).slice(0, 0))  # the short rows before the block
+                reads, reader, start = taking_over
+                restarted = True
+                return
+            made += 1
+            reads.taken(made)
             yield from place(block)
         yield from place(_stand_in(None, reader.schema).slice(0, 0))  # short rows after the last good one
 
     shift = 0  # line ends quoted in the values of the rows so far: each moves the rows after it a line down
+    handed = 0  # rows handed on, by the readers before this one
     try:
-        for table, first_row in rebatch(blocks(), batch_size, None if empty else reader.schema):
-            bad = {row - first_row: bad_rows.pop(row) for row in sorted(bad_rows) if row < first_row + table.num_rows}
-            # The header is line 1, so data row i is line i + 1, lower by the line ends quoted in the rows before.
-            start = first_row + 1 + shift
-            lines: Sequence[int] = range(start, start + table.num_rows)
-            if reads.quoted:
-                lines, shift = _quoted_lines(table, start, bad, lines, shift)
-            check_text(table, source, lines, bad, nul=reads.nul)
-            yield Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)
+        schema = None if empty else reader.schema
+        while True:
+            restarted = False
+            # The tables of each reader apart: one reader's columns may be typed wider than the one's before.
+            for table, first_row in rebatch(blocks(), batch_size, schema):
+                first_row += handed
+                bad = {row - first_row: bad_rows.pop(row) for row in sorted(bad_rows)
+                       if row < first_row + table.num_rows}
+                # The header is line 1, so data row i is line i + 1, lower by the line ends quoted in the rows before.
+                begin = first_row + 1 + shift
+                lines: Sequence[int] = range(begin, begin + table.num_rows)
+                if reads.quoted:
+                    lines, shift = _quoted_lines(table, begin, bad, lines, shift)
+                check_text(table, source, lines, bad, nul=reads.nul)
+                yield Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)
+            if not restarted:
+                break
+            handed, schema = rows_read, None
     finally:
         reads.stop()  # Arrow's thread may be holding a read back: it must not wait for a reader that is gone
 
@@ -282,13 +378,16 @@ def _first_block_schema(reads: _ShortReads, delimiter: str) -> pa.Schema | None:
     import pyarrow.csv as pacsv
 
     first = reads.read(BLOCK_SIZE)
-    second = reads.read(BLOCK_SIZE) if len(first) == BLOCK_SIZE else b""
+    second = reads.read(BLOCK_SIZE) if reads.first_full else b""
     reads.replay(first, second)
     if not second:
         return None
+    # The first read ends at a row end (_ShortReads): it is the reader's first block. One that holds none (a row
+    # as long as the block) is cut by pyarrow's chunker, which the second read tells it is not the end.
+    whole = first[-1:] in (b"\n", b"\r")
     try:
         return pacsv.open_csv(
-            io.BytesIO(first + second),
+            io.BytesIO(first if whole else first + second),
             read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=lambda row: "skip"),
         ).schema
@@ -336,6 +435,16 @@ class _ShortReads:
         # one, and check_text need not search each string value for it (pyarrow's match_substring: 0.05-0.07
         # CPU-s per 1M churn rows, a fifth of the reader thread's CPU beside the parsing; `in` on the reads: ~0.005).
         self.nul = False
+        # Bytes read from fp past the last row end handed on: the start of the next read. Every read ends at a row's
+        # end (outside quotes), so each is one block of the reader's, which a block that fails can be read again from.
+        self._carry = b""
+        self._odd = False  # the bytes handed on so far hold an odd number of quotes (parity, for the next row end)
+        self.first_full = False  # the first read of fp was as long as asked: more may follow
+        # The reads handed on that the reader may not have made a block of yet (see again), from the `_ring_base`th.
+        self._ring: list[bytes] | None = None
+        self._ring_base = 0
+        self._next: _ShortReads | None = None  # the input that took over when a block was read again (see again)
+        self.left_over = b""  # what detach read of fp past the reads it gave: the start of the next read
         READING.add(self)
 
     @property
@@ -349,27 +458,84 @@ class _ShortReads:
             seekable = getattr(self._fp, "seekable", None)
             # Not when end_last_line added a line end: the input read again would be without it.
             if seekable is not None and seekable() and not self._padded:
-                self._start = self._fp.tell() - sum(map(len, self._replayed))
+                self._start = self._fp.tell() - sum(map(len, self._replayed)) - len(self._carry)
             else:
                 self._recorded = list(self._replayed)
 
     def forget(self) -> None:
         """Keep nothing more: the reads are wanted as they were."""
-        with self._reading:
-            self._recorded = self._start = None
+        latest = self._latest()
+        with latest._reading:
+            latest._recorded = latest._start = None
 
     def detach(self) -> list[bytes]:
         """Everything read since record(), in order (or none, fp being back where record() found it): its reader
-        reads nothing more (an end of input), so these bytes and the rest of fp can go to another."""
-        self.stop()  # a read held back goes now, and is kept with the others
+        reads nothing more (an end of input), so these bytes and the rest of fp can go to another (the bytes
+        read past them, `left_over`, first)."""
+        latest = self._latest()
+        latest.stop()  # a read held back goes now, and is kept with the others
+        with latest._reading:
+            latest._detached = True
+            if latest._start is not None:
+                read_to = latest._fp.tell()
+                latest._fp.seek(latest._start)
+                self.cut = _size(latest._fp) < read_to
+                self.left_over = b""
+            else:
+                self.left_over = latest._carry
+            recorded, latest._recorded, latest._start = latest._recorded or [], None, None
+        return recorded
+
+    def _latest(self) -> _ShortReads:
+        reads = self
+        while reads._next is not None:
+            reads = reads._next
+        return reads
+
+    @property
+    def odd(self) -> bool:
+        """The bytes handed on (by the latest input, see again) hold an odd number of quotes."""
+        return self._latest()._odd
+
+    def go_on(self, carry: bytes, odd: bool) -> None:
+        """Read on from where another input stopped: its replays given (replay), it had read `carry` past them, and
+        they hold an odd number of quotes when `odd`. Any read is then past the first."""
+        if carry or self._replayed:
+            self._first = False
+        self._carry, self._odd = carry, odd
+
+    def keep_reads(self) -> None:
+        """Keep each read handed on from now on until its block is taken (`taken`), to be read `again`."""
+        self._ring, self._ring_base = [], 0
+
+    def taken(self, blocks: int) -> None:
+        """The reader made `blocks` blocks: each from a read of its own (one read, one block), and none from a
+        read before the one it has made the latest block from."""
+        # Not under _reading, which a read of a slow input holds: only Arrow's thread appends, only this one drops.
+        ring = self._ring
+        if ring is not None and blocks > self._ring_base:
+            del ring[:blocks - self._ring_base]
+            self._ring_base = blocks
+
+    def kept(self) -> list[tuple[int, bytes]]:
+        """The reads kept (see keep_reads), with their place among those handed on."""
+        return list(enumerate(list(self._ring or []), self._ring_base))
+
+    def again(self, index: int) -> _ShortReads:
+        """A new input for a new reader: the reads handed on from the `index`th on (kept), then what this one did
+        not hand on yet. This one reads nothing more; what it recorded goes on in the new one."""
+        self.stop()
         with self._reading:
             self._detached = True
-            if self._start is not None:
-                read_to = self._fp.tell()
-                self._fp.seek(self._start)
-                self.cut = _size(self._fp) < read_to
-            recorded, self._recorded, self._start = self._recorded or [], None, None
-        return recorded
+            new = _ShortReads(self._fp)
+            new._first = False
+            new._replayed = (self._ring or [])[index - self._ring_base:] + self._replayed
+            new._carry, new._odd, new.quoted, new.nul = self._carry, self._odd, self.quoted, self.nul
+            new._padded, new._recorded, new._start = self._padded, self._recorded, self._start
+            new._ring = []
+            self._recorded = self._start = None
+            self._next = new
+        return new
 
     def waiting(self, wanted: bool) -> None:
         """The reader starts (True) or stops (False) waiting for its next block."""
@@ -426,40 +592,87 @@ class _ShortReads:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        if self._replayed:
-            read = self._replayed.pop(0)
-            if 0 <= size < len(read):
-                self._replayed.insert(0, read[size:])
-                read = read[:size]
-        else:
-            read = self._read(size)
-        if not self.nul and b"\0" in read:
-            self.nul = True  # before the reader has the read: any row made from it is searched
-        return read
-
-    def _read(self, size: int) -> bytes:
-        first, self._first = self._first, False
-        if not first and size >= 0:
+        if not self._replayed and not self._first and size >= 0:
             self._hold_back()  # not holding _reading: forget() and detach() must not wait for a held read
         with self._reading:
             if self._detached:
                 return b""
-            read = self._read_fp(size, first)
-            if not self.quoted and b'"' in read:
-                self.quoted = True
-            if self._recorded is not None:
-                self._recorded.append(read)
-            return read
+            if self._replayed:
+                read = self._replayed.pop(0)
+                if 0 <= size < len(read):
+                    self._replayed.insert(0, read[size:])
+                    read = read[:size]
+            else:
+                first, self._first = self._first, False
+                read = self._read_fp(size, first)
+                if not self.quoted and b'"' in read:
+                    self.quoted = True
+                if self._recorded is not None:
+                    self._recorded.append(read)
+            if self._ring is not None and read:
+                self._ring.append(read)
+        if not self.nul and b"\0" in read:
+            self.nul = True  # before the reader has the read: any row made from it is searched
+        return read
 
     def _read_fp(self, size: int, first: bool) -> bytes:
-        if first or size < 0:
-            return self._fp.read(size)
-        parts = [self._fp.read(min(READ_SIZE, size))]
-        total = len(parts[0])
-        while parts[-1] and total < size and b"\n" not in parts[-1] and b"\r" not in parts[-1]:
-            parts.append(self._fp.read(min(READ_SIZE, size - total)))
-            total += len(parts[-1])
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        """The next read: up to READ_SIZE bytes (the first: `size`), ending at the end of the last whole row in them
+        (the rest is kept for the next). A read holding no row end goes on, up to `size`: a row that starts in one
+        read must end in the next (pyarrow's chunker finds its end at the next line end), so rows are limited as
+        before, by the reader's block. At the end of the input (and a first read shorter than asked, which is all
+        of it), all that is left."""
+        data, self._carry = self._carry, b""
+        if size < 0:
+            return data + self._fp.read()
+        step = size if first else min(READ_SIZE, size)
+        while True:
+            more = self._fp.read(max(0, min(step, size - len(data))))
+            if first:
+                self.first_full = len(more) == size
+                if not self.first_full:
+                    return data + more
+            elif not more:
+                return data
+            data = data + more if data else more
+            end = _row_end(data, self._odd)
+            if not end and len(data) >= size:
+                end = _row_end(data, None)  # no row end outside quotes within the block: pyarrow's own cut
+            if end or len(data) >= size:
+                break
+        if not end or end == len(data):
+            read = data
+        else:
+            read, self._carry = data[:end], data[end:]
+        if b'"' in read:
+            self._odd = self._odd != bool(read.count(b'"') % 2)
+        return read
+
+
+def _row_end(data: bytes, odd: bool | None) -> int:
+    """Where the last whole row of `data` ends: after its last line end outside quotes, the bytes before `data`
+    holding an odd number of quotes when `odd` (None: quotes ignored, as pyarrow's chunker does); 0 for none. A
+    line end at the very end that may be the first half of \r\n is taken only when no other is there."""
+    end = max(data.rfind(b"\n"), data.rfind(b"\r"))
+    if end < 0:
+        return 0
+    if odd is None or (not odd and b'"' not in data):
+        if end == len(data) - 1 and data[end] == 13:  # a \r that may have its \n in the next read
+            before = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end))
+            return before + 1 if before >= 0 else end + 1
+        return end + 1
+    quotes = data.count(b'"')
+    after = 0  # quotes from the candidate line end on
+    last = len(data)
+    fallback = 0
+    while end >= 0:
+        after += data.count(b'"', end, last)
+        if (quotes - after + odd) % 2 == 0:
+            if not (end == len(data) - 1 and data[end] == 13):
+                return end + 1
+            fallback = end + 1
+        last = end
+        end = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end))
+    return fallback
 
 
 class _AfterBlankLines:

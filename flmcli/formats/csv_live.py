@@ -1,8 +1,10 @@
 """CSV from a live pipe (`tail -f scores.csv | flm predict`): rows as they arrive, flushed when the producer pauses.
 
 pyarrow's streaming reader waits for a whole block, so live input is cut at line ends here and each run of
-complete lines is parsed with the column types of the first one. A quoted field spanning lines is not
-supported on this path. Short and long rows are bad rows in place, as on the bulk path: --on-error decides.
+complete lines is parsed with the column types of the first one, widened where a later run's values need it
+(csv_types: `42.5` or `abc` after whole numbers, a value in a column empty so far), as on the bulk path. A quoted
+field spanning lines is not supported on this path. Short and long rows are bad rows in place, as on the bulk
+path: --on-error decides.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from flmcli.batch import Batch
+from flmcli.formats import csv_types
 from flmcli.formats.chunks import ChunkSource, Pause
 from flmcli.formats.csv_errors import check_text, header_names, quiet_undecodable_rows, read_error
 from flmcli.formats.detection import refuse_compressed
@@ -50,6 +53,8 @@ def read(
         table, invalid = _parse(header + lines, source, delimiter, schema or text_types or None, first)
         if schema is None and table.num_rows > len(invalid):
             schema = table.schema  # from the first good rows: a run of short rows alone would type every column null
+        elif schema is not None and not table.schema.equals(schema):
+            schema = table.schema  # widened for this run's values: the runs after it are read so too
         for index, reason in invalid:
             bad[first + index] = reason
         if not pending:
@@ -58,15 +63,23 @@ def read(
         count += table.num_rows
 
     def take(size: int) -> Batch:
+        """A batch of up to `size` pending rows: fewer when a run's columns were widened, whose rows are not
+        made one table with the rows typed before (as on the bulk path)."""
         nonlocal pending, count, row
         # Tables of one schema as they are: promoting types cannot unify a header naming two columns alike.
         same = all(table.schema.equals(pending[0].schema) for table in pending[1:])
-        whole = pa.concat_tables(pending, promote_options="none" if same else "default")
+        rest: list[pa.Table] = []
+        try:
+            whole = pa.concat_tables(pending, promote_options="none" if same else "default")
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # a column widened past a null one (int64, then double)
+            run = next(i for i, table in enumerate(pending) if not table.schema.equals(pending[0].schema))
+            whole, rest = pa.concat_tables(pending[:run]), pending[run:]
+            size = min(size, whole.num_rows)
         batch = _batch(whole.slice(0, size), source, row, {r - row: bad.pop(r) for r in sorted(bad) if r < row + size},
                        nul)
         row += size
         count -= size
-        pending = [whole.slice(size)] if count else []
+        pending = ([whole.slice(size)] if size < whole.num_rows else []) + rest
         return batch
 
     while data := chunks.read():
@@ -93,9 +106,9 @@ def read(
         header, tail = tail + b"\n", b""
     if tail.strip():
         parse(tail)
-    if count:
+    while count:
         yield take(count)
-    elif row == 1 and header.strip():
+    if not count and row == 1 and header.strip():
         # A header and no rows: its columns are checked as rows' would be (as on the bulk path: columnar.rebatch).
         yield _batch(_parse(header, source, delimiter, schema or _as_text(header, source, delimiter, as_text) or None,
                             1)[0], source, 1, {}, nul)
@@ -129,18 +142,25 @@ def _parse(
         invalid.append((bad.number - 2, f"expected {bad.expected_columns} fields, got {bad.actual_columns}"))
         return "skip"
 
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(text),
-            read_options=pacsv.ReadOptions(use_threads=False),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(column_types=schema) if schema is not None else None,
-        )
-    except pa.ArrowInvalid as exc:
-        # pyarrow's row numbers count from this text's header; the text's first data row is line first + 1.
-        if isinstance(schema, dict):  # only some types known: the columns' names are the header's
-            schema = pacsv.read_csv(io.BytesIO(text.partition(b"\n")[0] + b"\n")).schema
-        raise read_error(exc, source, first - 1, schema, line_offset=first - 1) from None
+    while True:
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO(text),
+                read_options=pacsv.ReadOptions(use_threads=False),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
+                convert_options=pacsv.ConvertOptions(column_types=schema) if schema is not None else None,
+            )
+            break
+        except pa.ArrowInvalid as exc:
+            wider = _widened(exc, text, delimiter, schema)
+            if wider is not None:
+                schema = wider
+                invalid.clear()
+                continue
+            # pyarrow's row numbers count from this text's header; the text's first data row is line first + 1.
+            if isinstance(schema, dict):  # only some types known: the columns' names are the header's
+                schema = pacsv.read_csv(io.BytesIO(text.partition(b"\n")[0] + b"\n")).schema
+            raise read_error(exc, source, first - 1, schema, line_offset=first - 1) from None
     if not invalid:
         return table, invalid
     if table.num_rows:
@@ -163,3 +183,24 @@ def _batch(table: pa.Table, source: str, first_row: int, bad: dict[int, str], nu
     lines = range(first_row + 1, first_row + 1 + table.num_rows)  # the header is line 1
     check_text(table, source, first_row + 1, bad, nul=nul)
     return Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)
+
+
+def _widened(exc: Exception, text: bytes, delimiter: str,
+             schema: pa.Schema | dict[str, pa.DataType] | None) -> pa.Schema | None:
+    """The column types that read `text` (a header, then whole rows) where `schema`'s could not: the columns the
+    run's values need widened (csv_types), or, before the first rows' types are known, inferred from all its rows
+    rather than from its first block's; None when it is no value out of its column's type."""
+    import pyarrow as pa
+
+    failed = csv_types.clash(exc)
+    if failed is None:
+        return None
+    if isinstance(schema, pa.Schema):
+        return csv_types.widened(text, schema, failed, delimiter=delimiter, names=None)
+    try:
+        inferred = csv_types.parse(text, delimiter=delimiter, names=None, types=schema).schema
+    except (pa.ArrowException, ValueError):
+        return None
+    if len(set(inferred.names)) < len(inferred.names):
+        return None
+    return inferred
