@@ -634,45 +634,64 @@ class _ShortReads:
             elif not more:
                 return data
             data = data + more if data else more
-            end = _row_end(data, self._odd)
+            end, odd = _row_end(data, self._odd)
             if not end and len(data) >= size:
-                end = _row_end(data, None)  # no row end outside quotes within the block: pyarrow's own cut
+                end, odd = _row_end(data, self._odd, quotes=False)  # none outside quotes: pyarrow's own cut
             if end or len(data) >= size:
                 break
         if not end or end == len(data):
             read = data
+            odd = self._odd != bool(_quotes(data) % 2)
         else:
             read, self._carry = data[:end], data[end:]
-        if b'"' in read:
-            self._odd = self._odd != bool(read.count(b'"') % 2)
+        self._odd = odd
         return read
 
 
-def _row_end(data: bytes, odd: bool | None) -> int:
-    """Where the last whole row of `data` ends: after its last line end outside quotes, the bytes before `data`
-    holding an odd number of quotes when `odd` (None: quotes ignored, as pyarrow's chunker does); 0 for none. A
-    line end at the very end that may be the first half of \r\n is taken only when no other is there."""
+def _row_end(data: bytes, odd: bool, *, quotes: bool = True) -> tuple[int, bool]:
+    """Where the last whole row of `data` ends: after its last line end outside quotes (`quotes`, the bytes before
+    `data` holding an odd number of quotes when `odd`; else any line end, as pyarrow's chunker cuts), 0 for none;
+    and whether the bytes up to there hold an odd number of quotes, `data` counted. A line end at the very end that
+    may be the first half of \r\n is taken only when no other is there."""
     end = max(data.rfind(b"\n"), data.rfind(b"\r"))
     if end < 0:
-        return 0
-    if odd is None or (not odd and b'"' not in data):
-        if end == len(data) - 1 and data[end] == 13:  # a \r that may have its \n in the next read
-            before = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end))
-            return before + 1 if before >= 0 else end + 1
-        return end + 1
-    quotes = data.count(b'"')
-    after = 0  # quotes from the candidate line end on
+        return 0, odd
+    if not odd and b'"' not in data:
+        return _not_split_crlf(data, end), odd
+    total = _quotes(data)
+    if not quotes:
+        end = _not_split_crlf(data, end)
+        return end, odd != bool((total - data.count(b'"', end)) % 2)
+    after = 0  # quotes from the candidate line end on (a row's worth, mostly: counted by bytes.count)
     last = len(data)
-    fallback = 0
+    fallback = (0, odd)
     while end >= 0:
         after += data.count(b'"', end, last)
-        if (quotes - after + odd) % 2 == 0:
+        if (total - after + odd) % 2 == 0:
             if not (end == len(data) - 1 and data[end] == 13):
-                return end + 1
-            fallback = end + 1
+                return end + 1, False
+            fallback = (end + 1, False)
         last = end
         end = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end))
     return fallback
+
+
+def _not_split_crlf(data: bytes, end: int) -> int:
+    """The row end after the line end at `end`, or the one before when it is a \r that ends `data` (its \n may
+    be the next read's first byte)."""
+    if end == len(data) - 1 and data[end] == 13:
+        before = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end))
+        return before + 1 if before >= 0 else end + 1
+    return end + 1
+
+
+def _quotes(data: bytes) -> int:
+    """How many quotes `data` holds: numpy compares a MiB in ~0.2 ms, where bytes.count took ~2 ms."""
+    if len(data) < 1 << 12:
+        return data.count(b'"')
+    import numpy as np
+
+    return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == 34))
 
 
 class _AfterBlankLines:

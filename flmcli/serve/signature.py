@@ -76,7 +76,7 @@ def _output(estimator: Any, method: str) -> tuple[str, list[int]]:
     if method == "predict":
         if classes is not None and hasattr(classes, "dtype") and getattr(classes, "ndim", 1) == 1:
             return output_datatype(classes), [-1]
-        targets = getattr(estimator, "n_outputs_", 1)
+        targets = _targets(estimator)
         return "FP64", [-1] if targets == 1 else [-1, int(targets)]
     if method == "predict_proba":
         return "FP64", [-1, n_classes if n_classes else -1]
@@ -88,6 +88,21 @@ def _output(estimator: Any, method: str) -> tuple[str, list[int]]:
         return "FP64", [-1]
     width = getattr(estimator, "n_components_", None) or getattr(estimator, "n_components", None)
     return "FP64", [-1, int(width) if isinstance(width, int) else -1]
+
+
+def _targets(estimator: Any) -> int:
+    """How many values predict returns per row: `n_outputs_` where the estimator says, else the rows of a linear
+    model's 2-D `coef_` (LinearRegression, Ridge, ... fitted on several targets), of a Pipeline's last step."""
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list) and steps and isinstance(steps[-1], tuple):
+        estimator = steps[-1][1]
+    targets = getattr(estimator, "n_outputs_", None)
+    if isinstance(targets, int):
+        return targets
+    coef: Any = getattr(estimator, "coef_", None)
+    if getattr(coef, "ndim", 1) == 2:
+        return int(coef.shape[0])
+    return 1
 
 
 def _input_kinds(

@@ -172,7 +172,8 @@ async def infer_answer(served: ServedModel, body: bytes, header_length: str | No
             datatype, shape, data = "BYTES", [n, k], _classify(values, k, served)
         else:
             datatype = spec.datatype
-            shape = [n] if len(spec.shape) == 1 else [n, values.shape[1]]
+            # the values' own width decides, so that shape and data agree whatever the metadata guessed
+            shape = [n] if len(spec.shape) == 1 and values.shape[1] == 1 else [n, values.shape[1]]
             data = tensors.cast(values.reshape(-1), datatype)
         output: dict[str, Any] = {"name": method, "datatype": datatype, "shape": shape}
         if binary_out:
