@@ -97,10 +97,11 @@ class Predictor:
 
     def check_method(self, method: str) -> str:
         """`method` if the estimator has it; ModelMethodError naming what it has otherwise."""
-        if method not in METHODS:
-            raise ModelMethodError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-        if not callable(getattr(self.estimator, method, None)):
+        if method not in METHODS or not callable(getattr(self.estimator, method, None)):
             has = [m for m in METHODS if callable(getattr(self.estimator, m, None))]
+            if method not in METHODS and has:
+                # the model's own methods, not every one flm runs (a Pipeline of a classifier has no transform)
+                raise ModelMethodError(f"unknown method {method!r}; this model has {', '.join(has)}")
             if not has:
                 raise ModelFileError(f"the file holds a {type(self.estimator).__name__}, not an estimator with "
                                      f"any of {', '.join(METHODS)}", path=self.model.path)
