@@ -47,7 +47,7 @@ def _once_each(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--features", metavar="A,B,C", callback=_once_each, help="Map named fields to the model's inputs in this order.")
 @click.option("--output-name", metavar="NAME", help="Name of the output column (default 'prediction'; class names for predict_proba).")
 @click.option("--keep-input", is_flag=True, help="Write each input record with the outputs added (to chain models).")
-@click.option("--keep", metavar="A,B", callback=_once_each, help="Write only these input fields next to the outputs (an id column, say).")
+@click.option("--keep", metavar="A,B", callback=_once_each, help="Write only these input fields next to the outputs (an id column, say); null where a row lacks one.")
 @click.option("--batch-size", type=click.IntRange(1),
               help="Rows per model call (default: 65536; 16384 for JSON/NDJSON kept as they came, --keep-input).")
 @click.option("--max-delay", default=_DEFAULTS.max_delay, show_default=True, type=Seconds(0),

@@ -29,7 +29,9 @@ def positional(source: str, line: int | None = None) -> InputError:
 
 def select(table: pa.Table, names: list[str] | None, source: str) -> pa.Table:
     """The kept columns of a columnar batch. A column named twice (a CSV header's) is refused: a record holds one
-    field of a name, so one of the two would be lost, or the next stage would read either."""
+    field of a name, so one of the two would be lost, or the next stage would read either. A name the table has no
+    column of (a CSV header, a Parquet or Arrow schema) is refused: no row of the input can hold it, so it is a typo;
+    a row that lacks a field other rows have is a null in the column, kept as such (as object rows keep it)."""
     every = names is None
     if names is None:
         if len(set(table.column_names)) == table.num_columns:

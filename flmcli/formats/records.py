@@ -89,10 +89,9 @@ def input_objects(batch: Batch, keep_input: KeepInput) -> list[dict[str, Any]]:
             if names is None:
                 objects.append(record)
                 continue
-            try:
-                objects.append({name: record[name] for name in names})
-            except KeyError as exc:
-                raise keep.missing(str(exc.args[0]), batch.source, batch.line_of(i)) from None
+            # A row lacking a kept field keeps it as null, as --keep-input does for a field other rows have:
+            # --keep picks what to carry along, it does not check the rows (the model's own fields do that).
+            objects.append({name: record.get(name) for name in names})
         elif names is None:
             objects.append({CHAIN_KEY: record})
         else:
