@@ -97,10 +97,11 @@ class Predictor:
 
     def check_method(self, method: str) -> str:
         """`method` if the estimator has it; ModelMethodError naming what it has otherwise."""
-        if method not in METHODS:
-            raise ModelMethodError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-        if not callable(getattr(self.estimator, method, None)):
+        if method not in METHODS or not callable(getattr(self.estimator, method, None)):
             has = [m for m in METHODS if callable(getattr(self.estimator, m, None))]
+            if method not in METHODS and has:
+                # the model's own methods, not every one flm runs (a Pipeline of a classifier has no transform)
+                raise ModelMethodError(f"unknown method {method!r}; this model has {', '.join(has)}")
             if not has:
                 raise ModelFileError(f"the file holds a {type(self.estimator).__name__}, not an estimator with "
                                      f"any of {', '.join(METHODS)}", path=self.model.path)
@@ -451,10 +452,16 @@ class Predictor:
         if len(names) != width:
             names = [str(i) for i in range(width)]
         if self.output_name:
+            from .errors import UsageError
+
             given = [n.strip() for n in self.output_name.split(",")]
-            if len(given) == width:
-                return given
-            return [f"{given[0]}_{n}" for n in names]
+            if len(given) > 1 and len(given) != width:
+                raise UsageError(f"--output-name gives {len(given)} names for the {width} outputs of {method}")
+            names = given if len(given) == width else [f"{given[0]}_{n}" for n in names]
+            # two outputs of one name would be one field, and one of them dropped from every row written
+            twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
+            if twice is not None:
+                raise UsageError(f"--output-name names the output {twice!r} twice")
         return names
 
     def _frame(self, y: np.ndarray, method: str) -> tuple[pd.DataFrame, bool, np.ndarray]:

@@ -635,8 +635,11 @@ class _ShortReads:
                 return data
             data = data + more if data else more
             end, odd = _row_end(data, self._odd)
-            if not end and len(data) >= size:
-                end, odd = _row_end(data, self._odd, quotes=False)  # none outside quotes: pyarrow's own cut
+            if not end and len(data) >= step:
+                # No line end outside quotes in a whole read: a quote pyarrow takes as a character (mid-value, as in
+                # 5'11"), or a quoted value longer than a read. Cut at the last line end, as pyarrow's chunker does,
+                # and count quotes afresh from there (reads stay READ_SIZE long, which bounds what waits in memory).
+                end, odd = _row_end(data, False, quotes=False)[0], False
             if end or len(data) >= size:
                 break
         if not end or end == len(data):
@@ -665,7 +668,10 @@ def _row_end(data: bytes, odd: bool, *, quotes: bool = True) -> tuple[int, bool]
     after = 0  # quotes from the candidate line end on (a row's worth, mostly: counted by bytes.count)
     last = len(data)
     fallback = (0, odd)
-    while end >= 0:
+    # Looked for in the last _QUOTED bytes only (a quarter of a short read): further back, the count is more likely
+    # off (a quote taken as a character) than a quoted value that long, and a read cut there would be short (a
+    # first block of a few rows).
+    while end >= len(data) - min(_QUOTED, len(data) // 4):
         after += data.count(b'"', end, last)
         if (total - after + odd) % 2 == 0:
             if not (end == len(data) - 1 and data[end] == 13):
@@ -674,6 +680,9 @@ def _row_end(data: bytes, odd: bool, *, quotes: bool = True) -> tuple[int, bool]
         last = end
         end = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end))
     return fallback
+
+
+_QUOTED = 1 << 16
 
 
 def _not_split_crlf(data: bytes, end: int) -> int:
