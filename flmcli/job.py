@@ -171,7 +171,12 @@ class Job:
 
     def _count(self, stream: Iterator[Scored]) -> Iterator[Scored]:
         told = not self.options.keep_input
+        # --keep names that no object row has held yet: a row lacking one writes null (records.input_objects), so
+        # a misspelt name would give a column of nulls and no word; a table without it was refused (keep.select).
+        unseen = list(self.options.keep_input) if isinstance(self.options.keep_input, list) else []
         for scored in stream:
+            if unseen:
+                unseen = _unseen(scored.batch, unseen)
             if not told and (replaced := _replaced(scored, self.options.keep_input)):
                 told = True
                 import warnings
@@ -194,6 +199,18 @@ class Job:
                     self.on_skip(dropped)
             yield scored
             del scored  # not held while the next batch is scored: one batch fewer in memory
+        if unseen and self.rows:
+            import warnings
+
+            names = ", ".join(map(repr, unseen))
+            warnings.warn(f"--keep {names}: no input row has this field; it is written as null", stacklevel=1)
+
+
+def _unseen(batch: Batch, names: list[str]) -> list[str]:
+    """The kept names that no row of `batch` holds (a table holds them all: keep.select refused it otherwise)."""
+    if batch.records is None:
+        return []
+    return [name for name in names if not any(isinstance(record, dict) and name in record for record in batch.records)]
 
 
 def _replaced(scored: Scored, keep_input: bool | list[str]) -> str | None:
