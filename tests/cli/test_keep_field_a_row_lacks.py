@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from flmcli.cli import cli
 from tests.formats.test_columnar_outputs import read
+from tests.formats.test_json_inputs import predict
 from tests.helpers import CHURN, DATA
 
 
@@ -33,13 +34,6 @@ def lacking(*indices: int) -> list[dict[str, Any]]:
     return records
 
 
-def predict(tmp_path: Path, name: str, data: bytes, *args: str) -> tuple[int, str, str]:
-    source = tmp_path / name
-    source.write_bytes(data)
-    result = CliRunner().invoke(cli, ["predict", str(CHURN), str(source), *args])
-    return result.exit_code, result.stdout, result.stderr
-
-
 def ndjson(records: list[dict[str, Any]]) -> bytes:
     return b"".join(orjson.dumps(row) + b"\n" for row in records)
 
@@ -49,7 +43,7 @@ def ndjson(records: list[dict[str, Any]]) -> bytes:
 def test_a_row_lacking_a_kept_field_keeps_it_as_null(tmp_path: Path, fmt: str, on_error: str) -> None:
     records = lacking(2)
     data = ndjson(records) if fmt == "ndjson" else orjson.dumps(records)
-    code, out, err = predict(tmp_path, f"in.{fmt}", data, "--keep", "id,RowNumber", "--on-error", on_error,
+    code, out, err = predict(tmp_path, data, f"in.{fmt}", "--keep", "id,RowNumber", "--on-error", on_error,
                              "--batch-size", "4")
     assert code == 0, err
     written = orjson.loads(out) if fmt == "json" else [orjson.loads(line) for line in out.splitlines()]
@@ -62,7 +56,7 @@ def test_a_row_lacking_a_kept_field_keeps_it_as_null(tmp_path: Path, fmt: str, o
 def test_every_output_format_writes_the_row(tmp_path: Path, to: str) -> None:
     # the first batch lacks the field on every row: its column is all null, the next batch's holds strings
     target = tmp_path / f"out.{to}"
-    code, _, err = predict(tmp_path, "in.ndjson", ndjson(lacking(0, 1, 4)), "--keep", "id", "--batch-size", "2",
+    code, _, err = predict(tmp_path, ndjson(lacking(0, 1, 4)), "in.ndjson", "--keep", "id", "--batch-size", "2",
                            "-o", str(target))
     assert code == 0, err
     written = read(target, to)
@@ -73,7 +67,7 @@ def test_every_output_format_writes_the_row(tmp_path: Path, to: str) -> None:
 def test_a_kept_field_lacking_beside_a_bad_row_under_null(tmp_path: Path) -> None:
     records = lacking(1)
     records[3]["Age"] = "old"
-    code, out, err = predict(tmp_path, "in.ndjson", ndjson(records), "--keep", "id", "--on-error", "null")
+    code, out, err = predict(tmp_path, ndjson(records), "in.ndjson", "--keep", "id", "--on-error", "null")
     assert code == 0, err
     written = [orjson.loads(line) for line in out.splitlines()]
     assert [row["id"] for row in written] == ["r0", None, "r2", "r3", "r4", "r5"]
@@ -110,7 +104,7 @@ def test_serve_keep_answers_as_the_command(tmp_path: Path) -> None:
     with app_client({"churn": CHURN}) as client:
         answer = client.post("/predict/?keep=id", content=body, headers={"content-type": "application/x-ndjson"})
     assert answer.status_code == 200, answer.text
-    _, out, _ = predict(tmp_path, "in.ndjson", body, "--keep", "id")
+    _, out, _ = predict(tmp_path, body, "in.ndjson", "--keep", "id")
     assert answer.content.decode() == out
     assert [orjson.loads(line)["id"] for line in out.splitlines()] == ["r0", "r1", None, "r3", "r4", "r5"]
 

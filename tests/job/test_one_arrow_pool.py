@@ -10,20 +10,11 @@ import sys
 import types
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from flmcli import job
 from tests.helpers import CHURN, DATA, ROOT
-
-
-def _jemalloc() -> bool:
-    try:
-        pa.jemalloc_memory_pool()
-    except NotImplementedError:
-        return False
-    return True
-
+from tests.job.test_arrow_allocator import _jemalloc
 
 # What a `flm predict` process ends with: its output, then the pool Arrow's C++ parts allocate from.
 PREDICT = """

@@ -26,9 +26,14 @@ def _csv(*rows: bytes, separator: bytes = b",") -> bytes:
     return b"".join(row.replace(b",", separator) + b"\n" for row in (HEADER.strip(), *rows))
 
 
-def _merged_and_alone(path: Path, bodies: list[tuple[str, bytes]]) -> tuple[list[Any], list[Any], list[int]]:
-    """Each body POSTed alone, then all at once while the model is busy with another request, so that they queue
-    and are scored in one call. Returns the answers alone, merged, and the number of requests of each call."""
+Post = tuple[str, bytes, dict[str, str]]  # (path, body, headers)
+
+
+def merged_and_alone(path: Path, posts: list[Post], blocker: Post,
+                     ) -> tuple[list[tuple[int, bytes]], list[tuple[int, bytes]], list[int]]:
+    """Each request sent alone, then all at once while the model is busy with `blocker` (a body too big to be
+    scored on the event loop: its call goes to the model's thread, which is held), so that they queue and are
+    scored in one call. Returns the (status, body) answers alone, merged, and the number of requests of each call."""
     import httpx
 
     from flmcli.predictor import Predictor
@@ -63,32 +68,31 @@ def _merged_and_alone(path: Path, bodies: list[tuple[str, bytes]]) -> tuple[list
 
     app = create_app(predictor)
 
-    async def post(client: Any, content_type: str, body: bytes) -> tuple[int, str]:
-        answer = await client.post("/predict/", content=body, headers={"content-type": content_type})
-        return answer.status_code, answer.text
+    async def post(client: Any, request: Post) -> tuple[int, bytes]:
+        answer = await client.post(request[0], content=request[1], headers=request[2])
+        return answer.status_code, answer.content
 
     async def main() -> tuple[list[Any], list[Any]]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-            alone = [await post(client, kind, body) for kind, body in bodies]
+            alone = [await post(client, request) for request in posts]
             merges.clear()
             gate.clear()
-            # A body over SMALL_BODY (one batch) is never scored on the event loop: its call goes to the model's thread.
-            blocker = asyncio.create_task(post(client, "text/csv", _csv(*GOOD * 300)))
+            held_call = asyncio.create_task(post(client, blocker))
             for _ in range(3000):
                 if busy.is_set():
                     break
                 await asyncio.sleep(0.01)
             assert busy.is_set()
             before = len(submitted)
-            tasks = [asyncio.create_task(post(client, kind, body)) for kind, body in bodies]
+            tasks = [asyncio.create_task(post(client, request)) for request in posts]
             for _ in range(3000):
-                if len(submitted) >= before + len(bodies):
+                if len(submitted) >= before + len(posts):
                     break
                 await asyncio.sleep(0.01)
             gate.set()
             together = list(await asyncio.gather(*tasks))
-            assert (await blocker)[0] == 200
+            assert (await held_call)[0] == 200
             return alone, together
 
     with pytest.MonkeyPatch.context() as patch:
@@ -96,6 +100,15 @@ def _merged_and_alone(path: Path, bodies: list[tuple[str, bytes]]) -> tuple[list
         patch.setattr(batcher_module.Batcher, "submit_parts", counted)
         alone, together = asyncio.run(main())
     return alone, together, merges
+
+
+def _merged_and_alone(path: Path, bodies: list[tuple[str, bytes]]) -> tuple[list[Any], list[Any], list[int]]:
+    """Table bodies to /predict/, as (status, text); a body over SMALL_BODY (one batch) holds the model's thread."""
+    posts = [("/predict/", body, {"content-type": kind}) for kind, body in bodies]
+    blocker = ("/predict/", _csv(*GOOD * 300), {"content-type": "text/csv"})
+    alone, together, merges = merged_and_alone(path, posts, blocker)
+    return ([(status, text.decode()) for status, text in alone], [(status, text.decode()) for status, text in together],
+            merges)
 
 
 @pytest.mark.parametrize("separator, content_type", [(b",", "text/csv"), (b"\t", "text/tab-separated-values")])
