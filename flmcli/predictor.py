@@ -474,6 +474,18 @@ class Predictor:
         y2 = y.reshape(len(y), 1 if flat else math.prod(y.shape[1:]))
         return pd.DataFrame(y2, columns=self._output_index(method, y2.shape[1], flat), copy=False), flat, y2
 
+    def _flat_name(self, method: str) -> str:
+        """The name of a method's one output: a list of names there (`a,b`) is refused, as for several outputs
+        (output_columns), rather than naming the column after the list."""
+        if not self.output_name:
+            return "prediction"
+        given = [n.strip() for n in self.output_name.split(",")]
+        if len(given) > 1:
+            from .errors import UsageError
+
+            raise UsageError(f"--output-name gives {len(given)} names for the 1 output of {method}")
+        return self.output_name
+
     def _output_index(self, method: str, width: int, flat: bool) -> pd.Index:
         """The outputs' column index, built once per shape: given a list of names, pandas infers the index's
         dtype from them every time, which costs more than the rest of a one-row frame (a server's request)."""
@@ -482,7 +494,7 @@ class Predictor:
         if index is None:
             import pandas as pd
 
-            names = [self.output_name or "prediction"] if flat else self.output_columns(width, method)
+            names = [self._flat_name(method)] if flat else self.output_columns(width, method)
             index = self._output_indexes[key] = pd.Index(names)
         return index
 
