@@ -214,9 +214,10 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
     bodies.check_query(query.multi_items(), route_method)
     method = served.check_method(query.get("method") or route_method)
     keep = bodies.keep_option(query.get("keep_input"), query.get("keep"))
-    fmt = media.request_format(request.headers.get("content-type"))
+    content_type = request.headers.get("content-type")
+    fmt = media.request_format(content_type)
     out = media.response_format(request.headers.get("accept"), fmt)
-    body = await request.body()
+    body = media.as_utf8(content_type, fmt, await request.body())
     return await predict_answer(served, method, keep, fmt, out, body, request.app.state.max_body_size)
 
 

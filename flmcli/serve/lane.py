@@ -52,8 +52,9 @@ def takes_json(headers: dict[bytes, bytes]) -> bool:
     """A predict request the lane answers: a JSON body answered in JSON (anything else, including a type it
     would refuse, is the app's to answer or refuse)."""
     try:
-        fmt = media.request_format(_text(headers.get(b"content-type")))
-        return fmt == "json" and media.response_format(_text(headers.get(b"accept")), fmt) == "json"
+        content_type = _text(headers.get(b"content-type"))
+        fmt = media.request_format(content_type)
+        return fmt == "json" and media.takes_as_is(content_type) and media.response_format(_text(headers.get(b"accept")), fmt) == "json"
     except FlmError:
         return False
 

@@ -6,6 +6,7 @@ reads and writes bodies with exactly the readers and writers `flm predict` uses.
 
 from __future__ import annotations
 
+from ..errors import InputError
 from ..formats.registry import FORMATS
 from ..formats.registry import MEDIA_TYPES as _MEDIA_TYPES
 from .errors import NotAcceptable, UnsupportedMediaType
@@ -20,6 +21,42 @@ _LOOSE_JSON = frozenset({"application/x-www-form-urlencoded", "text/plain"})
 
 def _bare(media_type: str) -> str:
     return media_type.split(";", 1)[0].strip().lower()
+
+
+# Formats read as text, and the charsets they are read in as they are: a body in another declared charset is
+# decoded from it first (as_utf8).
+_TEXT_FORMATS = frozenset({"json", "ndjson", "csv", "tsv"})
+_UTF8 = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+
+
+def charset(content_type: str | None) -> str | None:
+    """The charset a Content-Type declares (`text/csv; charset=latin-1`), lower case; None when it declares none."""
+    for param in (content_type or "").split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"').strip().lower() or None
+    return None
+
+
+def takes_as_is(content_type: str | None) -> bool:
+    """Whether a text body is read as it came: it declares no charset, or UTF-8 (or ASCII, a part of it)."""
+    name = charset(content_type)
+    return name is None or name in _UTF8
+
+
+def as_utf8(content_type: str | None, fmt: str, body: bytes) -> bytes:
+    """A text body in UTF-8, the text flm's readers take: decoded from the charset its Content-Type declares
+    (a client sending `charset=latin-1` or `utf-16` means its bytes so). Binary formats have no charset."""
+    if fmt not in _TEXT_FORMATS or takes_as_is(content_type):
+        return body
+    name = charset(content_type)
+    try:
+        text = body.decode(name or "utf-8")
+    except LookupError:  # no such codec, or not one of text (rot13, hex)
+        raise UnsupportedMediaType(f"unsupported charset {name!r}; send UTF-8", field="Content-Type") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"the body is not {name} text (byte {exc.start + 1})", field="Content-Type") from None
+    return text.encode()
 
 
 def request_format(content_type: str | None) -> str:
