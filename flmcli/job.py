@@ -210,7 +210,7 @@ def _unseen(batch: Batch, names: list[str]) -> list[str]:
     """The kept names that no row of `batch` holds (a table holds them all: keep.select refused it otherwise)."""
     if batch.records is None:
         return []
-    return [name for name in names if not any(isinstance(record, dict) and name in record for record in batch.records)]
+    return [name for name in names if not _in_rows(batch.records, name)]
 
 
 def _replaced(scored: Scored, keep_input: bool | list[str]) -> str | None:
