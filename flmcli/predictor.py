@@ -454,7 +454,7 @@ class Predictor:
         if self.output_name:
             from .errors import UsageError
 
-            given = [n.strip() for n in self.output_name.split(",")]
+            given = self._given_names()
             if len(given) > 1 and len(given) != width:
                 raise UsageError(f"--output-name gives {len(given)} names for the {width} outputs of {method}")
             names = given if len(given) == width else [f"{given[0]}_{n}" for n in names]
@@ -474,12 +474,16 @@ class Predictor:
         y2 = y.reshape(len(y), 1 if flat else math.prod(y.shape[1:]))
         return pd.DataFrame(y2, columns=self._output_index(method, y2.shape[1], flat), copy=False), flat, y2
 
+    def _given_names(self) -> list[str]:
+        """--output-name as a list: one name, or one per output (`a,b`)."""
+        return [name.strip() for name in (self.output_name or "").split(",")]
+
     def _flat_name(self, method: str) -> str:
         """The name of a method's one output: a list of names there (`a,b`) is refused, as for several outputs
         (output_columns), rather than naming the column after the list."""
         if not self.output_name:
             return "prediction"
-        given = [n.strip() for n in self.output_name.split(",")]
+        given = self._given_names()
         if len(given) > 1:
             from .errors import UsageError
 
