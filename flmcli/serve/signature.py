@@ -44,6 +44,10 @@ class Signature:
     # Named features the model drops unread (a ColumnTransformer's dropped remainder): not listed as inputs,
     # and infer does not require them.
     unused: frozenset[str] = frozenset()
+    # Positions (model order) of the features known to take numbers (FP64 or INT64 above, from what training
+    # saw or a plain estimator's input): infer refuses a BYTES tensor for them, as Triton refuses a datatype
+    # the metadata does not list. A feature typed only by guess takes any datatype.
+    numeric: frozenset[int] = frozenset()
 
     def output(self, name: str) -> TensorSpec | None:
         return next((o for o in self.outputs if o.name == name), None)
@@ -53,7 +57,7 @@ def signature(predictor: Predictor) -> Signature:
     estimator = predictor.estimator
     spec = predictor.spec
     width = spec.expected
-    kinds, dropped = _input_kinds(estimator, spec.names, width)
+    kinds, dropped, numeric = _input_kinds(estimator, spec.names, width)
     unused: frozenset[str] = frozenset()
     if width is not None and all(kind == "FP64" for kind in kinds):
         inputs = [TensorSpec("input-0", "FP64", [-1, width])]
@@ -65,7 +69,7 @@ def signature(predictor: Predictor) -> Signature:
             unused = frozenset(names[i] for i in dropped)
         inputs = [TensorSpec(name, kind or "BYTES", [-1]) for name, kind in zip(names, kinds) if name not in unused]
     outputs = [TensorSpec(method, *_output(estimator, method)) for method in predictor.methods()]
-    return Signature(inputs, outputs, unused)
+    return Signature(inputs, outputs, unused, numeric)
 
 
 def _output(estimator: Any, method: str) -> tuple[str, list[int]]:
@@ -107,10 +111,11 @@ def _targets(estimator: Any) -> int:
 
 def _input_kinds(
     estimator: Any, names: tuple[str, ...] | None, width: int | None
-) -> tuple[list[str | None], set[int]]:
-    """Per feature: the datatype training saw, or None when nothing says; and the features never read."""
+) -> tuple[list[str | None], set[int], frozenset[int]]:
+    """Per feature: the datatype training saw, or None when nothing says; the features never read; and those
+    known to take numbers."""
     if width is None:
-        return [], set()
+        return [], set(), frozenset()
     first = text_features.first_step(estimator)
     kind_of = type(first).__name__
     if kind_of == "ColumnTransformer":
@@ -130,10 +135,18 @@ def _input_kinds(
             for at, kind in zip(positions, _column_kinds(transformer, len(positions))):
                 kinds[at] = kind
         dropped = set() if read is None else set(range(width)) - read
-        return kinds, dropped
+        return kinds, dropped, _numbers(kinds)
     column_kinds = _column_kinds(first, width)
-    # A plain estimator (not a transformer we know) only takes numbers.
-    return ([kind or "FP64" for kind in column_kinds] if kind_of not in _ENCODERS else column_kinds), set()
+    if kind_of in _ENCODERS:
+        return column_kinds, set(), _numbers(column_kinds)
+    # A plain estimator only takes numbers; so is a transformer we do not know advertised (a FunctionTransformer
+    # may take text, so its features are not refused text).
+    plain = not hasattr(first, "transform") and hasattr(first, "predict")
+    return [kind or "FP64" for kind in column_kinds], set(), frozenset(range(width)) if plain else _numbers(column_kinds)
+
+
+def _numbers(kinds: list[str | None]) -> frozenset[int]:
+    return frozenset(at for at, kind in enumerate(kinds) if kind in ("FP64", "INT64"))
 
 
 def _column_kinds(transformer: Any, count: int) -> list[str | None]:
