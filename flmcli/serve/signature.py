@@ -94,18 +94,41 @@ def _output(estimator: Any, method: str) -> tuple[str, list[int]]:
     return "FP64", [-1, int(width) if isinstance(width, int) else -1]
 
 
+# Fitted attributes holding the training targets (or one row of weights per target) as a 2-D array when there were
+# several, columns per target: kNN's `_y`, a Gaussian process's `y_train_`, KernelRidge's `dual_coef_`.
+_TARGET_COLUMNS = ("_y", "y_train_", "dual_coef_")
+# Meta-estimators fitted with one estimator per target.
+_PER_TARGET = frozenset({"MultiOutputRegressor", "MultiOutputClassifier", "RegressorChain", "ClassifierChain"})
+
+
 def _targets(estimator: Any) -> int:
-    """How many values predict returns per row: `n_outputs_` where the estimator says, else the rows of a linear
-    model's 2-D `coef_` (LinearRegression, Ridge, ... fitted on several targets), of a Pipeline's last step."""
-    steps = getattr(estimator, "steps", None)
-    if isinstance(steps, list) and steps and isinstance(steps[-1], tuple):
-        estimator = steps[-1][1]
+    """How many values predict returns per row, of the estimator that predicts (a Pipeline's last step, the
+    regressor a TransformedTargetRegressor or a search wraps): `n_outputs_` where it says, else the rows of a
+    linear model's 2-D `coef_`, the columns of the targets a kNN, Gaussian process or KernelRidge keeps, one per
+    estimator of a MultiOutputRegressor or chain."""
+    for _ in range(8):  # wrappers inside wrappers, a few deep
+        steps = getattr(estimator, "steps", None)
+        if isinstance(steps, list) and steps and isinstance(steps[-1], tuple):
+            estimator = steps[-1][1]
+            continue
+        inner = getattr(estimator, "regressor_", None) or getattr(estimator, "best_estimator_", None)
+        if inner is None:
+            break
+        estimator = inner
     targets = getattr(estimator, "n_outputs_", None)
     if isinstance(targets, int):
         return targets
+    if type(estimator).__name__ in _PER_TARGET:
+        fitted = getattr(estimator, "estimators_", None)
+        if isinstance(fitted, list) and fitted:
+            return len(fitted)
     coef: Any = getattr(estimator, "coef_", None)
     if getattr(coef, "ndim", 1) == 2:
         return int(coef.shape[0])
+    for name in _TARGET_COLUMNS:
+        kept: Any = getattr(estimator, name, None)
+        if getattr(kept, "ndim", 1) == 2 and hasattr(kept, "shape"):
+            return int(kept.shape[1])
     return 1
 
 
