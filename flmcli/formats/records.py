@@ -80,11 +80,13 @@ def input_objects(batch: Batch, keep_input: KeepInput) -> list[dict[str, Any]]:
     names = keep.wanted(keep_input)
     if batch.records is None:
         assert batch.table is not None
-        return keep.select(batch.table, names, batch.source).to_pylist()  # type: ignore[no-any-return]
+        return keep.select(batch.table, names, batch.source, batch.bad).to_pylist()  # type: ignore[no-any-return]
     objects: list[dict[str, Any]] = []
     for i, record in enumerate(batch.records):
-        if isinstance(record, BadRecord):  # a line that could not be read has no fields to keep
-            objects.append({})
+        if isinstance(record, BadRecord):
+            # A line that could not be read has no fields: the kept ones are null, as for a row that lacks them,
+            # so every row of the output has the same keys.
+            objects.append({} if names is None else dict.fromkeys(names))
         elif isinstance(record, dict):
             if names is None:
                 objects.append(record)
