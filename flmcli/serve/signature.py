@@ -80,7 +80,7 @@ def _output(estimator: Any, method: str) -> tuple[str, list[int]]:
     if method == "predict":
         if classes is not None and hasattr(classes, "dtype") and getattr(classes, "ndim", 1) == 1:
             return output_datatype(classes), [-1]
-        targets = _targets(estimator)
+        targets = _targets(estimator) or 1
         return "FP64", [-1] if targets == 1 else [-1, int(targets)]
     if method == "predict_proba":
         return "FP64", [-1, n_classes if n_classes else -1]
@@ -101,11 +101,23 @@ _TARGET_COLUMNS = ("_y", "y_train_", "dual_coef_")
 _PER_TARGET = frozenset({"MultiOutputRegressor", "MultiOutputClassifier", "RegressorChain", "ClassifierChain"})
 
 
-def _targets(estimator: Any) -> int:
+def output_width(estimator: Any, method: str) -> int | None:
+    """How many values `method` returns per row, where the fitted estimator tells for sure (its classes, its
+    targets); None where that is only a guess (a regressor that keeps nothing saying it has one target)."""
+    if method == "predict" and getattr(getattr(estimator, "classes_", None), "ndim", None) != 1:
+        targets = _targets(estimator)
+        return targets if targets else None
+    _, shape = _output(estimator, method)
+    if method == "transform" or len(shape) == 2 and shape[1] == -1:
+        return None
+    return 1 if len(shape) == 1 else shape[1]
+
+
+def _targets(estimator: Any) -> int | None:
     """How many values predict returns per row, of the estimator that predicts (a Pipeline's last step, the
     regressor a TransformedTargetRegressor or a search wraps): `n_outputs_` where it says, else the rows of a
     linear model's 2-D `coef_`, the columns of the targets a kNN, Gaussian process or KernelRidge keeps, one per
-    estimator of a MultiOutputRegressor or chain."""
+    estimator of a MultiOutputRegressor or chain; None when nothing says (one, most likely)."""
     for _ in range(8):  # wrappers inside wrappers, a few deep
         steps = getattr(estimator, "steps", None)
         if isinstance(steps, list) and steps and isinstance(steps[-1], tuple):
@@ -123,13 +135,17 @@ def _targets(estimator: Any) -> int:
         if isinstance(fitted, list) and fitted:
             return len(fitted)
     coef: Any = getattr(estimator, "coef_", None)
-    if getattr(coef, "ndim", 1) == 2:
+    if getattr(coef, "ndim", None) == 2:
         return int(coef.shape[0])
+    if getattr(coef, "ndim", None) == 1:
+        return 1
     for name in _TARGET_COLUMNS:
         kept: Any = getattr(estimator, name, None)
         if getattr(kept, "ndim", 1) == 2 and hasattr(kept, "shape"):
             return int(kept.shape[1])
-    return 1
+        if getattr(kept, "ndim", 2) == 1:
+            return 1
+    return None
 
 
 def _input_kinds(
