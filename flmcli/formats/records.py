@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from flmcli.batch import CHAIN_KEY, BadRecord
 from flmcli.formats import keep
 from flmcli.formats.registry import KeepInput
+from flmcli.interrupts import held
 
 if TYPE_CHECKING:
     from flmcli.batch import Batch, Scored
@@ -120,9 +121,11 @@ def write_chunks(
             del item  # not held while the next batch is scored: one batch fewer in memory
 
     for chunk in encode(counting(), keep_input=keep_input):
-        out.write(chunk)
-        out.flush()
+        with held():  # a chunk is whole rows: Ctrl-C after it, not inside it (half a line for the reader)
+            out.write(chunk)
+            out.flush()
     if trailer:
-        out.write(trailer)
-        out.flush()
+        with held():
+            out.write(trailer)
+            out.flush()
     return written
