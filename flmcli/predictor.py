@@ -114,7 +114,26 @@ class Predictor:
         return [m for m in METHODS if callable(getattr(self.estimator, m, None))]
 
     def predict(self, batches: Iterable[Batch], *, method: str | None = None) -> Iterator[Scored]:
-        """Score batches in order. Under on_error="fail" the rows before a bad row are yielded, then it raises."""
+        """Score batches in order. Under on_error="fail" the rows before a bad row are yielded, then it raises.
+        --output-name is checked first, where the model tells its outputs, before a writer has written anything."""
+        self.check_output_names(method or self.method)
+        return self._predict(batches, method)
+
+    def check_output_names(self, method: str) -> None:
+        """--output-name against `method`'s outputs where the fitted estimator says how many there are: a list of
+        the wrong count, or a name twice, is a usage error before any row is read or written (a JSON array's `[]`
+        on stdout), not at the first batch. Where the count is a guess, the first batch still checks."""
+        if not self.output_name:
+            return
+        from .serve.signature import output_width
+
+        width = output_width(self.estimator, method)
+        if width == 1:
+            self._flat_name(method)
+        elif width is not None:
+            self.output_columns(width, method)
+
+    def _predict(self, batches: Iterable[Batch], method: str | None) -> Iterator[Scored]:
         for batch in batches:
             try:
                 yield self.score(batch, method=method)

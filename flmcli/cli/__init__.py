@@ -228,8 +228,8 @@ def cli() -> None:
       flm inspect model.flm
 
     Add --traceback to any command to see the Python traceback of an error.
-    Exit status: 0 ok, 1 bad input, 2 usage, 3 model file unreadable, unsafe or
-    unrunnable, 5 rows skipped with --on-error skip, 130 interrupted (143 on
+    Exit status: 0 ok, 1 bad input, 2 usage, 3 model file missing, unreadable,
+    unsafe or unrunnable, 5 rows skipped with --on-error skip, 130 interrupted (143 on
     SIGTERM, 129 on SIGHUP), 141 the reader of stdout went away (| head).
     """
 

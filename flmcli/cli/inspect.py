@@ -12,7 +12,7 @@ from .options import trust_options
 
 
 @click.command()
-@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.argument("model", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print JSON even on a terminal.")
 @click.option("--audit", is_flag=True,
               help="List what the model's pickle would import, and whether each is trusted (exit 3 if one is not).")

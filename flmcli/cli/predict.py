@@ -33,7 +33,7 @@ def _once_each(ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 
 @click.command()
-@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.argument("model", type=click.Path())
 @click.argument("inputs", nargs=-1, metavar="[INPUT]...")
 @click.option("-i", "--input", "--file", "named_inputs", multiple=True, metavar="PATH",
               help="An input file (Flama's spellings; same as the INPUT argument). '-' is stdin.")

@@ -85,7 +85,7 @@ def input_table(batch: Batch, keep_input: KeepInput, *, text: bool = False) -> p
     """The kept input fields as a table. `text`: for CSV, where a column may hold values of mixed types."""
     wanted = keep.wanted(keep_input)
     if batch.table is not None:
-        return keep.select(batch.table, wanted, batch.source)
+        return keep.select(batch.table, wanted, batch.source, batch.bad)
     assert batch.records is not None
     records = batch.records
     if records and all(isinstance(record, list) for record in records):

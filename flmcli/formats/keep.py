@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from flmcli.errors import InputError
@@ -27,7 +28,7 @@ def positional(source: str, line: int | None = None) -> InputError:
                       hint=POSITIONAL_HINT)
 
 
-def select(table: pa.Table, names: list[str] | None, source: str) -> pa.Table:
+def select(table: pa.Table, names: list[str] | None, source: str, bad: Iterable[int] | None = None) -> pa.Table:
     """The kept columns of a columnar batch. A column named twice (a CSV header's) is refused: a record holds one
     field of a name, so one of the two would be lost, or the next stage would read either. A name the table has no
     column of (a CSV header, a Parquet or Arrow schema) is refused: no row of the input can hold it, so it is a typo;
@@ -35,7 +36,7 @@ def select(table: pa.Table, names: list[str] | None, source: str) -> pa.Table:
     every = names is None
     if names is None:
         if len(set(table.column_names)) == table.num_columns:
-            return table
+            return _null_rows(table, bad)
         names = table.column_names
     for name in names:
         if name not in table.column_names:
@@ -43,4 +44,21 @@ def select(table: pa.Table, names: list[str] | None, source: str) -> pa.Table:
         if table.column_names.count(name) > 1:
             raise InputError(f"the input has {table.column_names.count(name)} columns of this name", source=source,
                              field=name, hint="rename one, or keep the others with --keep" if every else None)
-    return table.select(names)
+    return _null_rows(table.select(names), bad)
+
+
+def _null_rows(table: pa.Table, bad: Iterable[int] | None) -> pa.Table:
+    """`table` with the rows at `bad` null in every column: a bad row's place in a table is held by a stand-in (a
+    copy of a good row, to keep the column types), whose values are not the bad row's and must not be written."""
+    rows = sorted(set(bad or ()))
+    if not rows:
+        return table
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    mask = np.zeros(table.num_rows, dtype=bool)
+    mask[rows] = True
+    where = pa.array(mask)
+    return pa.table([pc.if_else(where, pa.scalar(None, type=column.type), column) for column in table.columns],
+                    names=table.column_names)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from flmcli.batch import CHAIN_KEY, BadRecord
 from flmcli.formats import keep
 from flmcli.formats.registry import KeepInput
+from flmcli.interrupts import held
 
 if TYPE_CHECKING:
     from flmcli.batch import Batch, Scored
@@ -80,11 +81,13 @@ def input_objects(batch: Batch, keep_input: KeepInput) -> list[dict[str, Any]]:
     names = keep.wanted(keep_input)
     if batch.records is None:
         assert batch.table is not None
-        return keep.select(batch.table, names, batch.source).to_pylist()  # type: ignore[no-any-return]
+        return keep.select(batch.table, names, batch.source, batch.bad).to_pylist()  # type: ignore[no-any-return]
     objects: list[dict[str, Any]] = []
     for i, record in enumerate(batch.records):
-        if isinstance(record, BadRecord):  # a line that could not be read has no fields to keep
-            objects.append({})
+        if isinstance(record, BadRecord):
+            # A line that could not be read has no fields: the kept ones are null, as for a row that lacks them,
+            # so every row of the output has the same keys.
+            objects.append({} if names is None else dict.fromkeys(names))
         elif isinstance(record, dict):
             if names is None:
                 objects.append(record)
@@ -118,9 +121,11 @@ def write_chunks(
             del item  # not held while the next batch is scored: one batch fewer in memory
 
     for chunk in encode(counting(), keep_input=keep_input):
-        out.write(chunk)
-        out.flush()
+        with held():  # a chunk is whole rows: Ctrl-C after it, not inside it (half a line for the reader)
+            out.write(chunk)
+            out.flush()
     if trailer:
-        out.write(trailer)
-        out.flush()
+        with held():
+            out.write(trailer)
+            out.flush()
     return written

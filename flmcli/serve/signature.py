@@ -44,6 +44,10 @@ class Signature:
     # Named features the model drops unread (a ColumnTransformer's dropped remainder): not listed as inputs,
     # and infer does not require them.
     unused: frozenset[str] = frozenset()
+    # Positions (model order) of the features known to take numbers (FP64 or INT64 above, from what training
+    # saw or a plain estimator's input): infer refuses a BYTES tensor for them, as Triton refuses a datatype
+    # the metadata does not list. A feature typed only by guess takes any datatype.
+    numeric: frozenset[int] = frozenset()
 
     def output(self, name: str) -> TensorSpec | None:
         return next((o for o in self.outputs if o.name == name), None)
@@ -53,7 +57,7 @@ def signature(predictor: Predictor) -> Signature:
     estimator = predictor.estimator
     spec = predictor.spec
     width = spec.expected
-    kinds, dropped = _input_kinds(estimator, spec.names, width)
+    kinds, dropped, numeric = _input_kinds(estimator, spec.names, width)
     unused: frozenset[str] = frozenset()
     if width is not None and all(kind == "FP64" for kind in kinds):
         inputs = [TensorSpec("input-0", "FP64", [-1, width])]
@@ -65,7 +69,7 @@ def signature(predictor: Predictor) -> Signature:
             unused = frozenset(names[i] for i in dropped)
         inputs = [TensorSpec(name, kind or "BYTES", [-1]) for name, kind in zip(names, kinds) if name not in unused]
     outputs = [TensorSpec(method, *_output(estimator, method)) for method in predictor.methods()]
-    return Signature(inputs, outputs, unused)
+    return Signature(inputs, outputs, unused, numeric)
 
 
 def _output(estimator: Any, method: str) -> tuple[str, list[int]]:
@@ -76,7 +80,7 @@ def _output(estimator: Any, method: str) -> tuple[str, list[int]]:
     if method == "predict":
         if classes is not None and hasattr(classes, "dtype") and getattr(classes, "ndim", 1) == 1:
             return output_datatype(classes), [-1]
-        targets = _targets(estimator)
+        targets = _targets(estimator) or 1
         return "FP64", [-1] if targets == 1 else [-1, int(targets)]
     if method == "predict_proba":
         return "FP64", [-1, n_classes if n_classes else -1]
@@ -90,27 +94,67 @@ def _output(estimator: Any, method: str) -> tuple[str, list[int]]:
     return "FP64", [-1, int(width) if isinstance(width, int) else -1]
 
 
-def _targets(estimator: Any) -> int:
-    """How many values predict returns per row: `n_outputs_` where the estimator says, else the rows of a linear
-    model's 2-D `coef_` (LinearRegression, Ridge, ... fitted on several targets), of a Pipeline's last step."""
-    steps = getattr(estimator, "steps", None)
-    if isinstance(steps, list) and steps and isinstance(steps[-1], tuple):
-        estimator = steps[-1][1]
+# Fitted attributes holding the training targets (or one row of weights per target) as a 2-D array when there were
+# several, columns per target: kNN's `_y`, a Gaussian process's `y_train_`, KernelRidge's `dual_coef_`.
+_TARGET_COLUMNS = ("_y", "y_train_", "dual_coef_")
+# Meta-estimators fitted with one estimator per target.
+_PER_TARGET = frozenset({"MultiOutputRegressor", "MultiOutputClassifier", "RegressorChain", "ClassifierChain"})
+
+
+def output_width(estimator: Any, method: str) -> int | None:
+    """How many values `method` returns per row, where the fitted estimator tells for sure (its classes, its
+    targets); None where that is only a guess (a regressor that keeps nothing saying it has one target)."""
+    if method == "predict" and getattr(getattr(estimator, "classes_", None), "ndim", None) != 1:
+        targets = _targets(estimator)
+        return targets if targets else None
+    _, shape = _output(estimator, method)
+    if method == "transform" or len(shape) == 2 and shape[1] == -1:
+        return None
+    return 1 if len(shape) == 1 else shape[1]
+
+
+def _targets(estimator: Any) -> int | None:
+    """How many values predict returns per row, of the estimator that predicts (a Pipeline's last step, the
+    regressor a TransformedTargetRegressor or a search wraps): `n_outputs_` where it says, else the rows of a
+    linear model's 2-D `coef_`, the columns of the targets a kNN, Gaussian process or KernelRidge keeps, one per
+    estimator of a MultiOutputRegressor or chain; None when nothing says (one, most likely)."""
+    for _ in range(8):  # wrappers inside wrappers, a few deep
+        steps = getattr(estimator, "steps", None)
+        if isinstance(steps, list) and steps and isinstance(steps[-1], tuple):
+            estimator = steps[-1][1]
+            continue
+        inner = getattr(estimator, "regressor_", None) or getattr(estimator, "best_estimator_", None)
+        if inner is None:
+            break
+        estimator = inner
     targets = getattr(estimator, "n_outputs_", None)
     if isinstance(targets, int):
         return targets
+    if type(estimator).__name__ in _PER_TARGET:
+        fitted = getattr(estimator, "estimators_", None)
+        if isinstance(fitted, list) and fitted:
+            return len(fitted)
     coef: Any = getattr(estimator, "coef_", None)
-    if getattr(coef, "ndim", 1) == 2:
+    if getattr(coef, "ndim", None) == 2:
         return int(coef.shape[0])
-    return 1
+    if getattr(coef, "ndim", None) == 1:
+        return 1
+    for name in _TARGET_COLUMNS:
+        kept: Any = getattr(estimator, name, None)
+        if getattr(kept, "ndim", 1) == 2 and hasattr(kept, "shape"):
+            return int(kept.shape[1])
+        if getattr(kept, "ndim", 2) == 1:
+            return 1
+    return None
 
 
 def _input_kinds(
     estimator: Any, names: tuple[str, ...] | None, width: int | None
-) -> tuple[list[str | None], set[int]]:
-    """Per feature: the datatype training saw, or None when nothing says; and the features never read."""
+) -> tuple[list[str | None], set[int], frozenset[int]]:
+    """Per feature: the datatype training saw, or None when nothing says; the features never read; and those
+    known to take numbers."""
     if width is None:
-        return [], set()
+        return [], set(), frozenset()
     first = text_features.first_step(estimator)
     kind_of = type(first).__name__
     if kind_of == "ColumnTransformer":
@@ -130,10 +174,18 @@ def _input_kinds(
             for at, kind in zip(positions, _column_kinds(transformer, len(positions))):
                 kinds[at] = kind
         dropped = set() if read is None else set(range(width)) - read
-        return kinds, dropped
+        return kinds, dropped, _numbers(kinds)
     column_kinds = _column_kinds(first, width)
-    # A plain estimator (not a transformer we know) only takes numbers.
-    return ([kind or "FP64" for kind in column_kinds] if kind_of not in _ENCODERS else column_kinds), set()
+    if kind_of in _ENCODERS:
+        return column_kinds, set(), _numbers(column_kinds)
+    # A plain estimator only takes numbers; so is a transformer we do not know advertised (a FunctionTransformer
+    # may take text, so its features are not refused text).
+    plain = not hasattr(first, "transform") and hasattr(first, "predict")
+    return [kind or "FP64" for kind in column_kinds], set(), frozenset(range(width)) if plain else _numbers(column_kinds)
+
+
+def _numbers(kinds: list[str | None]) -> frozenset[int]:
+    return frozenset(at for at, kind in enumerate(kinds) if kind in ("FP64", "INT64"))
 
 
 def _column_kinds(transformer: Any, count: int) -> list[str | None]:

@@ -241,12 +241,14 @@ def _from_json(flat: list[Any], kinds: set[type], datatype: str, where: str) -> 
         return np.array(flat, dtype=bool)
     if not kinds <= {int, float}:
         raise _first_not(flat, (int, float), datatype, where)
-    if datatype.startswith("FP") and kinds == {float}:
+    if datatype == "FP64" and kinds == {float}:
         # The floats as they came, as a column of them in `_plain_json`: the rows are made of Python floats
         # (v2._matrix), which a float64 array would make again (the same values; ~0.7 ms of 10,000 of them).
         return flat
-    if datatype.startswith("FP"):
+    if datatype == "FP64":
         return np.array(flat, dtype=np.float64)
+    if datatype.startswith("FP"):
+        return _narrow_floats(flat, datatype, where)
     low, high = INT_RANGES[datatype]
     if float in kinds:
         # Generated clients write integers as floats (10000.0): integral ones are the integers they stand for.
@@ -265,6 +267,22 @@ def _from_json(flat: list[Any], kinds: set[type], datatype: str, where: str) -> 
         if not ok.all():
             raise _bad(flat, ok, datatype, where)
     return values
+
+
+def _narrow_floats(flat: list[Any], datatype: str, where: str) -> Any:
+    """FP16 and FP32 values as the datatype holds them (rounded to its precision, as the same tensor sent as binary
+    data is), refusing one past its range (1e6 as FP16, 1e39 as FP32), which it cannot hold: not made infinity."""
+    import numpy as np
+
+    wire = np.dtype(WIRE[datatype])
+    with np.errstate(over="ignore"):
+        narrow = np.array(flat, dtype=np.float64).astype(wire)
+    ok = np.isfinite(narrow)
+    if not ok.all():
+        position = int(np.flatnonzero(~ok)[0])
+        raise InputError(f"value {position} ({_echo(flat[position])}) is past the range of {datatype} "
+                         f"(±{float(np.finfo(wire).max):.6g})", source="body", field=where)
+    return narrow.astype(np.float64)
 
 
 def _from_binary(chunk: memoryview, datatype: str, count: int, where: str) -> Any:

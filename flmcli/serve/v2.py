@@ -252,7 +252,9 @@ def _read(header: bytes, binary: memoryview | None, served: ServedModel) -> tupl
     try:
         document = orjson.loads(header)
     except orjson.JSONDecodeError as error:
-        hint = "" if binary is not None else " (binary tensors need the Inference-Header-Content-Length header)"
+        # Binary data after a header that was not announced reads as bad UTF-8 or as characters after the JSON.
+        unannounced = binary is None and ("UTF-8" in str(error) or "trailing" in str(error))
+        hint = " (binary tensors need the Inference-Header-Content-Length header)" if unannounced else ""
         raise InputError(f"malformed JSON: {error}{hint}", source="body") from None
     if not isinstance(document, dict):
         raise InputError("expected an inference request object", source="body")
@@ -291,7 +293,7 @@ def _requested(document: dict[str, Any], served: ServedModel) -> list[tuple[str,
     parameters = document.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise InputError("parameters must be an object", source="body", field="parameters")
-    binary_all = parameters.get("binary_data_output", False) is True
+    binary_all = _flag(parameters, "binary_data_output", False, "parameters")
     outputs = document.get("outputs")
     methods = served.methods
     if outputs is None:
@@ -299,6 +301,7 @@ def _requested(document: dict[str, Any], served: ServedModel) -> list[tuple[str,
     if not isinstance(outputs, list) or not outputs:
         raise InputError("expected a non-empty array of {\"name\": ...}", source="body", field="outputs")
     wanted = []
+    asked: dict[str, int] = {}
     for index, output in enumerate(outputs):
         where = f"outputs[{index}]"
         name = output.get("name") if isinstance(output, dict) else None
@@ -307,10 +310,15 @@ def _requested(document: dict[str, Any], served: ServedModel) -> list[tuple[str,
         if name not in methods:
             raise InputError(f"unknown output {name[:40]!r}; this model has {', '.join(methods)}", source="body",
                              field=f"{where}.name")
+        if name in asked:
+            # An answer names each output once (tritonclient's as_numpy(name) finds the first only).
+            raise InputError(f"output {name!r} is asked for twice (outputs[{asked[name]}] and {where})",
+                             source="body", field=f"{where}.name")
+        asked[name] = index
         params = output.get("parameters") or {}
         if not isinstance(params, dict):
             raise InputError("parameters must be an object", source="body", field=where)
-        binary = params.get("binary_data", binary_all) is True
+        binary = _flag(params, "binary_data", binary_all, f"{where}.parameters")
         class_count = params.get("classification", 0)
         if type(class_count) is not int or class_count < 0:
             raise InputError("classification must be a non-negative integer", source="body", field=where)
@@ -319,6 +327,16 @@ def _requested(document: dict[str, Any], served: ServedModel) -> list[tuple[str,
                              "(ask for predict_proba)", source="body", field=where)
         wanted.append((name, binary, class_count))
     return wanted
+
+
+def _flag(parameters: dict[str, Any], name: str, default: bool, where: str) -> bool:
+    """A boolean parameter: "yes", 1 or "false" is refused rather than read as false (or as true)."""
+    value = parameters.get(name)
+    if value is None:
+        return default
+    if type(value) is not bool:
+        raise InputError(f"{name} must be true or false, got {str(value)[:40]!r}", source="body", field=where)
+    return value
 
 
 def _scores_classes(served: ServedModel, method: str) -> bool:
@@ -348,6 +366,10 @@ def _columns(inputs: list[tensors.Tensor], served: ServedModel) -> tuple[dict[st
         if width is not None and k != width:
             raise InputError(f"shape {first.shape}: the model takes {width} features", source="body",
                              field=first.where)
+        if first.datatype == "BYTES" and len(served.signature.numeric) == k:
+            # A 2-D BYTES tensor carries a row of mixed types (the only tensor that can); a model of numbers only
+            # has one FP64 input.
+            _refuse_text(served, first, 0)
         names = spec.names if spec.names is not None else [str(i) for i in range(k)]
         values = first.values
         if isinstance(values, list):  # BYTES, or JSON floats: one list per column
@@ -365,10 +387,12 @@ def _columns(inputs: list[tensors.Tensor], served: ServedModel) -> tuple[dict[st
     if len(lengths) > 1:
         raise InputError(f"column inputs differ in length: {sorted(lengths)}", source="body", field="inputs")
     n = lengths.pop()
+    numeric = served.signature.numeric
     if spec.names is not None:
         given = {tensor.name: tensor.values for tensor in inputs}
         if len(given) != len(inputs):
             raise InputError("input names repeat", source="body", field="inputs")
+        at = served.feature_positions or {name: i for i, name in enumerate(spec.names)}
         unused = served.signature.unused
         used = [name for name in spec.names if name not in unused]
         missing = [name for name in used if name not in given]
@@ -377,15 +401,36 @@ def _columns(inputs: list[tensors.Tensor], served: ServedModel) -> tuple[dict[st
                 # Names the model does not know (input-0, input-1, ...): taken in the order sent.
                 order = used if len(inputs) == len(used) else spec.names
                 given = {name: tensor.values for name, tensor in zip(order, inputs)}
+                sent = dict(zip(order, inputs))
             else:
                 raise InputError(f"missing input; the model takes {', '.join(used)}", source="body",
                                  field=missing[0][:40])
+        else:
+            sent = {tensor.name: tensor for tensor in inputs}
+        for name, tensor in sent.items():
+            if tensor.datatype == "BYTES" and at.get(name) in numeric:
+                _refuse_text(served, tensor, at[name])
         # Features the model never reads may be left out: they go in as nulls.
         return {name: given[name] if name in given else [None] * n for name in spec.names}, n
     if width is not None and len(inputs) != width:
         raise InputError(f"{len(inputs)} column inputs sent but the model takes {width} features",
                          source="body", field="inputs")
+    for i, tensor in enumerate(inputs):
+        if tensor.datatype == "BYTES" and i in numeric:
+            _refuse_text(served, tensor, i)
     return {str(i): tensor.values for i, tensor in enumerate(inputs)}, n
+
+
+def _refuse_text(served: ServedModel, tensor: tensors.Tensor, position: int) -> None:
+    """A BYTES tensor for a feature the model takes as a number: refused whole, as Triton refuses a datatype the
+    metadata does not give, rather than its text read as numbers (or a row at a time named bad)."""
+    names = served.predictor.spec.names
+    feature = f"feature {names[position]!r}" if names is not None and position < len(names) else "its features"
+    advertised = next((spec.datatype for spec in served.signature.inputs
+                       if names is not None and position < len(names) and spec.name == names[position]), "FP64")
+    raise InputError(f"datatype BYTES, but the model takes numbers for {feature[:60]} ({advertised} in its "
+                     "metadata); send the values as numbers with a numeric datatype", source="body",
+                     field=tensor.where)
 
 
 _INT64 = (-(2**63), 2**63)
@@ -400,6 +445,7 @@ def _plain_row(inputs: Any, served: ServedModel) -> list[Any] | None:
     if positions is None or type(inputs) is not list or len(inputs) != len(positions):
         return None
     row: list[Any] = [_MISSING] * len(positions)
+    numeric = served.signature.numeric
     for spec in inputs:
         if type(spec) is not dict or len(spec) != 4:
             return None
@@ -420,7 +466,7 @@ def _plain_row(inputs: Any, served: ServedModel) -> list[Any] | None:
             return None
         name = spec.get("name")
         at = positions.get(name) if type(name) is str else None
-        if at is None or row[at] is not _MISSING:
+        if at is None or row[at] is not _MISSING or datatype == "BYTES" and at in numeric:
             return None
         row[at] = value
     return row
