@@ -26,6 +26,10 @@ same run, never asserted.
              the same for CSV and Parquet files (read, features, model, outputs, encode), then `flm predict`'s own
              pipeline in one process with the model loaded: CPU of the main thread (model) and of the others
              (reader, Arrow), and wall against the model alone on the same frames
+    timeline `flm predict` of --rows CSV and Parquet rows against one row of the same format (what the csv and
+             parquet sections net out as start-up), each run timed from inside (the model's load, the first batch
+             waited for, the model calls by wall and by the main thread's CPU, the main thread waiting between calls,
+             the tail, the reader thread's CPU): where the time net of start-up goes
 
 Every figure is printed with the 1-minute load average (`uptime`) when it was taken: the machine is shared.
 """
@@ -94,7 +98,7 @@ def run(cmd: list[str], *, stdin: str | bytes | None = None, stdout: str | None 
         print(f"    ! exit {proc.returncode}: {' '.join(map(str, cmd))}\n      {proc.stderr.decode()[-400:]}")
     return CpuRun(wall, rss, proc.returncode, cpu)
 
-SECTIONS = ("ndjson", "json", "csv", "parquet", "rss", "threads", "stages", "filestages", "latency", "blas")
+SECTIONS = ("ndjson", "json", "csv", "parquet", "rss", "threads", "stages", "filestages", "timeline", "latency", "blas")
 
 # flm as it was before the Arrow paths: the row-by-row NDJSON and JSON readers, rows given to the model as Python
 # objects, NDJSON lines encoded value by value, 16k-row batches. Same flm, same model, all switched back.
@@ -662,6 +666,172 @@ def bench_file_stages(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None
         print(f"  $ {PY} <script> {source} {fmt} {MODEL}   (script in this file: FILE_STAGES)")
 
 
+# `flm predict` as the command runs it, with its steps timed from inside: the model's load (Predictor.from_options),
+# each model call (Predictor.call, wall and the main thread's CPU), the reader thread's CPU; one JSON line on stderr.
+TIMELINE = """
+import json, os, sys, threading, time
+import flmcli.cli as cli, flmcli.job as job, flmcli.predictor as predictor
+
+start = time.perf_counter()
+marks = {"calls": []}
+reader = {}
+
+
+def since():
+    return time.perf_counter() - start
+
+
+loading = predictor.Predictor.from_options.__func__
+
+
+def from_options(cls, *args, **kwargs):
+    marks["load"] = (since(), time.thread_time())
+    try:
+        return loading(cls, *args, **kwargs)
+    finally:
+        marks["loaded"] = (since(), time.thread_time())
+        reader["cpu_loading"] = thread_cpu(reader["tid"]) if "tid" in reader else 0.0
+
+
+predictor.Predictor.from_options = classmethod(from_options)
+calling = predictor.Predictor.call
+
+
+def call(self, X, method=None):
+    began = (since(), time.thread_time())
+    try:
+        return calling(self, X, method)
+    finally:
+        marks["calls"].append((*began, since(), time.thread_time()))
+
+
+predictor.Predictor.call = call
+batches = job.Job._input_batches
+preparing = job.Job._prepare
+
+
+def on_reader():
+    # the reader thread's CPU so far (it has ended by exit: counted as it goes)
+    reader["cpu"] = time.thread_time()
+
+
+def thread_cpu(tid):
+    # another thread's CPU seconds, from /proc (Linux), while it runs
+    try:
+        with open(f"/proc/self/task/{tid}/stat") as fp:
+            fields = fp.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def input_batches(self, inputs):
+    reader["tid"] = threading.get_native_id()
+    for batch in batches(self, inputs):
+        on_reader()
+        yield batch
+    on_reader()
+
+
+def prepare(self, batch):
+    preparing(self, batch)
+    on_reader()
+
+
+job.Job._input_batches = input_batches
+job.Job._prepare = prepare
+leaving = cli._exit
+
+
+def exit_(code):
+    times = os.times()
+    calls = marks["calls"]
+    load, loaded = marks.get("load"), marks.get("loaded")
+    if calls and load and loaded:
+        figures = {
+            "load": loaded[0] - load[0], "load_cpu": loaded[1] - load[1], "first_wait": calls[0][0] - loaded[0],
+            "calls": sum(c[2] - c[0] for c in calls), "calls_cpu": sum(c[3] - c[1] for c in calls),
+            "between": sum(b[0] - a[2] for a, b in zip(calls, calls[1:])), "tail": since() - calls[-1][2],
+            "to_load": load[0], "at_exit": since(), "cpu": times.user + times.system, "main_cpu": time.thread_time(),
+            "reader_cpu": reader.get("cpu", 0.0), "reader_cpu_loading": reader.get("cpu_loading", 0.0),
+        }
+        print("TIMELINE " + json.dumps(figures), file=sys.stderr)
+    leaving(code)
+
+
+cli._exit = exit_
+sys.argv = ["flm", *sys.argv[1:]]
+cli.main()
+"""
+
+
+def bench_timeline(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
+    """`flm predict` of `rows` rows against one row, CSV and Parquet, timed from inside each run."""
+    import json
+    import statistics
+
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    script = tmp / "timeline.py"
+    script.write_text(TIMELINE)
+    parquet = inputs.parquet(rows)
+    csv = tmp / f"rows-{rows}.csv"
+    if not csv.exists():
+        pacsv.write_csv(pq.read_table(parquet), csv)
+    for fmt, source in (("csv", csv), ("parquet", parquet)):
+        one = tmp / f"timeline-one.{fmt}"
+        if fmt == "csv":
+            pacsv.write_csv(pacsv.read_csv(source).slice(0, 1), one)
+        else:
+            pq.write_table(pq.read_table(source).slice(0, 1), one)
+        print(f"\n== timeline: {fmt}, {rows:,} rows vs one row, {repeat} interleaved rounds ({load()}) ==")
+        runs: dict[str, list[dict[str, float]]] = {"many": [], "one": []}
+        walls: dict[str, list[float]] = {"many": [], "one": []}
+        loads: list[float] = []
+        for _ in range(repeat):
+            for kind, path in (("many", source), ("one", one)):
+                loads.append(os.getloadavg()[0])
+                began = time.perf_counter()
+                proc = subprocess.run([PY, str(script), "predict", str(MODEL), str(path), "-o", str(tmp / f"t-out.{fmt}")],
+                                      check=False, capture_output=True, text=True, env={**os.environ, "FLM_WARM": "0"})
+                wall = time.perf_counter() - began
+                line = [text for text in proc.stderr.splitlines() if text.startswith("TIMELINE ")]
+                if proc.returncode or not line:
+                    print(f"  ! exit {proc.returncode}: {proc.stderr[-400:]}")
+                    continue
+                runs[kind].append(json.loads(line[-1][len("TIMELINE "):]))
+                walls[kind].append(wall)
+        if not runs["many"] or not runs["one"]:
+            continue
+        m = {kind: {key: statistics.median(r[key] for r in found) for key in found[0]}
+             for kind, found in runs.items()}
+        wall = {kind: statistics.median(values) for kind, values in walls.items()}
+        many, single = m["many"], m["one"]
+        print(f"  whole run (wall): {wall['many']:.3f} s vs {wall['one']:.3f} s for one row: {wall['many'] - wall['one']:.3f} s "
+              f"net of start-up; CPU (all threads) {many['cpu']:.2f} vs {single['cpu']:.2f} s: "
+              f"{many['cpu'] - single['cpu']:.2f} s net")
+        print(f"  model load (wall): {many['load']:.3f} vs {single['load']:.3f} s ({many['load'] - single['load']:+.3f}); "
+              f"main thread's CPU meanwhile {many['load_cpu']:.3f} vs {single['load_cpu']:.3f} s "
+              f"({many['load_cpu'] - single['load_cpu']:+.3f}): the reader parsing beside the load")
+        print(f"  from the script's start to the load: {many['to_load']:.3f} vs {single['to_load']:.3f} s; from flm's "
+              f"exit to the process's end (and Python's start-up before the script): "
+              f"{wall['many'] - many['at_exit']:.3f} vs {wall['one'] - single['at_exit']:.3f} s")
+        print(f"  first batch waited for after the load: {many['first_wait']:.3f} vs {single['first_wait']:.3f} s")
+        print(f"  model calls: wall {many['calls']:.3f} s, main thread's CPU {many['calls_cpu']:.3f} s "
+              f"(off CPU or waiting for the GIL: {many['calls'] - many['calls_cpu']:.3f} s); one row: "
+              f"{single['calls']:.3f} s")
+        print(f"  main thread between calls (waiting for the next batch, writing the last): {many['between']:.3f} s; "
+              f"after the last call to exit: {many['tail']:.3f} vs {single['tail']:.3f} s")
+        print(f"  CPU by thread: main {many['main_cpu']:.2f} vs {single['main_cpu']:.2f} s; reader {many['reader_cpu']:.2f} "
+              f"vs {single['reader_cpu']:.2f} s (while the model loaded: {many['reader_cpu_loading']:.2f} vs "
+              f"{single['reader_cpu_loading']:.2f}); the others (Arrow's read-ahead, which runs the CSV reader's reads; BLAS; the allocator) "
+              f"{many['cpu'] - many['main_cpu'] - many['reader_cpu']:.2f} vs "
+              f"{single['cpu'] - single['main_cpu'] - single['reader_cpu']:.2f} s")
+        print(f"  (1-min load at each run: {', '.join(f'{x:.1f}' for x in loads)})")
+        print(f"  $ FLM_WARM=0 {PY} <script> predict {MODEL} {source} -o OUT   (script in this file: TIMELINE)")
+
+
 BLAS = """
 import sys, time
 import flmcli
@@ -780,6 +950,8 @@ def main() -> None:
             bench_stages(inputs, tmp, args.rows, args.repeat)
         if "filestages" in only:
             bench_file_stages(inputs, tmp, args.rows, args.repeat)
+        if "timeline" in only:
+            bench_timeline(inputs, tmp, args.rows, args.repeat)
         if "blas" in only:
             bench_blas(inputs, tmp, args.rows, args.repeat)
         if "latency" in only:
