@@ -305,8 +305,10 @@ def _with_ijson(stream: _Replay, prefix: str, source: str, rows: int) -> Iterato
     import ijson
 
     piece: list[Any] = []
+    events = ijson.parse(stream, use_float=True, buf_size=1 << 16)
     try:
-        for value in ijson.items(stream, prefix, use_float=True, buf_size=1 << 16):
+        # ijson's items of "input.item" are those of every "input" key: a body giving it twice was scored as both.
+        for value in ijson.items(_input_once(events, source) if prefix == envelope.ITEMS else events, prefix):
             piece.append(value)
             if len(piece) >= 1024:
                 rows += len(piece)
@@ -315,9 +317,28 @@ def _with_ijson(stream: _Replay, prefix: str, source: str, rows: int) -> Iterato
     except (ijson.JSONError, InputError) as exc:
         if piece:
             yield piece  # rows before the error still get their row numbers checked and counted
+        if isinstance(exc, InputError) and exc.field == envelope.KEY:
+            raise
         raise _syntax_error(exc, source, rows + len(piece) + 1) from None
     if piece:
         yield piece
+
+
+def _input_once(events: Iterator[tuple[str, str, Any]], source: str) -> Iterator[tuple[str, str, Any]]:
+    """The parse events of an envelope, refusing a second "input" key (JSON leaves which one is meant undefined,
+    as for a field given twice in a row)."""
+    seen = False
+    for prefix, event, value in events:
+        if event == "map_key" and prefix == "" and value == envelope.KEY:
+            if seen:
+                raise _twice(source)
+            seen = True
+        yield prefix, event, value
+
+
+def _twice(source: str) -> InputError:
+    return InputError("given twice in the body (which one is meant, JSON leaves undefined)", source=source,
+                      field=envelope.KEY, hint="give each field once")
 
 
 def _envelope(stream: _Replay, source: str) -> Iterator[list[Any]]:
@@ -344,6 +365,8 @@ def _envelope(stream: _Replay, source: str) -> Iterator[list[Any]]:
                         yield piece
                         piece = []
             elif prefix == "" and event == "map_key":
+                if value == envelope.KEY and value in keys:
+                    raise _twice(source)
                 keys.append(value)
             elif prefix == envelope.KEY:
                 if event == "start_array":

@@ -27,6 +27,9 @@ def _bare(media_type: str) -> str:
 # decoded from it first (as_utf8).
 _TEXT_FORMATS = frozenset({"json", "ndjson", "csv", "tsv"})
 _UTF8 = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+# Python's codecs that are no charset a client can mean: they rewrite the text (unicode-escape turns `\u0034`
+# into `4`), encode host names (idna, punycode), or refuse everything (undefined: a 500 before).
+_NOT_CHARSETS = frozenset({"undefined", "idna", "punycode", "unicode-escape", "raw-unicode-escape", "charmap"})
 
 
 def charset(content_type: str | None) -> str | None:
@@ -49,14 +52,20 @@ def as_utf8(content_type: str | None, fmt: str, body: bytes) -> bytes:
     (a client sending `charset=latin-1` or `utf-16` means its bytes so). Binary formats have no charset."""
     if fmt not in _TEXT_FORMATS or takes_as_is(content_type):
         return body
-    name = charset(content_type)
+    import codecs
+
+    name = charset(content_type) or "utf-8"
     try:
-        text = body.decode(name or "utf-8")
+        if codecs.lookup(name).name in _NOT_CHARSETS:
+            raise LookupError(name)
+        # encoded inside: a decoder may make lone surrogates (utf-7's "+2D8-"), which UTF-8 cannot hold
+        return body.decode(name).encode()
     except LookupError:  # no such codec, or not one of text (rot13, hex)
-        raise UnsupportedMediaType(f"unsupported charset {name!r}; send UTF-8", field="Content-Type") from None
+        raise UnsupportedMediaType(f"unsupported charset {name[:40]!r}; send UTF-8", field="Content-Type") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"the body is not {name} text (byte {exc.start + 1})", field="Content-Type") from None
-    return text.encode()
+    except UnicodeError as exc:  # a codec's own complaint, without a position; a lone surrogate
+        raise InputError(f"the body is not {name} text ({str(exc)[:100]})", field="Content-Type") from None
 
 
 def request_format(content_type: str | None) -> str:

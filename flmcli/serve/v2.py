@@ -132,10 +132,8 @@ async def infer_answer(served: ServedModel, body: bytes, header_length: str | No
         raise InputError('empty body; send {"inputs": [...]}', source="body")
     binary: memoryview | None = None
     if header_length is not None:
-        try:
-            length = int(header_length)
-        except ValueError:
-            length = -1
+        # Digits only: int() also takes " 12", "+12", "1_2" and other scripts' digits, which no client sends.
+        length = int(header_length) if header_length.isascii() and header_length.isdigit() else -1
         if not 0 <= length <= len(body):
             raise InputError(f"Inference-Header-Content-Length {header_length[:40]!r} is not a length within the "
                              f"{len(body)}-byte body", source="header", field="Inference-Header-Content-Length")
