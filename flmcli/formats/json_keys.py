@@ -50,11 +50,18 @@ def _more_keys_written(text: bytes, values: list[Any], other_keys: int = 0) -> b
 
 
 def _nested_keys(value: Any) -> int:
-    if value.__class__ is dict:
-        return len(value) + sum(_nested_keys(item) for item in value.values() if item.__class__ in (dict, list))
-    if value.__class__ is list:
-        return sum(_nested_keys(item) for item in value if item.__class__ in (dict, list))
-    return 0
+    """Keys of every object in `value`, at any depth. A stack of its own, not recursion: a row may nest as deep as
+    the row nesting limit (1024), past Python's recursion limit ("unexpected RecursionError" before)."""
+    keys = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if item.__class__ is dict:
+            keys += len(item)
+            stack.extend(inner for inner in item.values() if inner.__class__ in (dict, list))
+        elif item.__class__ is list:
+            stack.extend(inner for inner in item if inner.__class__ in (dict, list))
+    return keys
 
 
 def bad_record(key: str) -> BadRecord:
