@@ -38,7 +38,8 @@ BLOCK_SIZE = 1 << 22
 # (Arrow's default queue, not an option), so 4 MiB reads kept up to 128 MiB of a big file waiting in memory
 # (peak RSS grew 1.8x from 100k to 10M rows; bench/bench_csv_rss.py). 1 MiB: at most 32 MiB waits, and the
 # reads are few enough (each takes the GIL on Arrow's thread, against the model's) to keep the reader ahead:
-# 256 KiB reads took 8.8 s for 10M churn rows against 7.4 s, for 23 MiB less peak RSS.
+# 256 KiB reads took 8.8 s for 10M churn rows against 7.4 s, for 23 MiB less peak RSS. 4 MiB reads were no faster
+# end to end either (1M churn rows net of start-up, 8 interleaved rounds: 0.82 vs 0.73 s; 2 or 4 MiB: same reader CPU).
 READ_SIZE = 1 << 20
 # Reads Arrow's thread makes ahead of the blocks taken. Its queue holds 32 (fixed), refilled 16 at a time: up to
 # 32 MiB of text waiting, ~10% of flm's peak heap (28 of 258 MB at 1M churn rows, memray). A few keep the parser fed.
@@ -50,6 +51,9 @@ _STALL = 0.5
 # What the reader reads ahead while the model that says which columns are text loads (Arrow tables' bytes; the
 # text read meanwhile is kept too, to be read again should a column be text after all). Not more than the job's
 # own read-ahead while loading (job.READ_AHEAD_WHILE_LOADING), so peak memory does not grow with the input.
+# Reading less or more meanwhile did not make a 1M-row run shorter net of start-up (medians of 5-8 interleaved
+# rounds, 4 runs: one batch 0.73-0.84 s, 32 MiB 0.69-0.79; 160 MiB, the whole file, 0.81-0.84 in one): the model's
+# load takes 0.13-0.23 s longer beside the parsing (bench/bench_columnar.py --only timeline), near what it saves.
 SPECULATE = 32 << 20
 # The inputs pyarrow's CSV reader may still read from its own thread, calling back into Python: its read-ahead
 # goes on after the reader failed or was left (a bad row, a row longer than a block), and a process finalizing
@@ -183,6 +187,11 @@ def _scan(
 
     def open_reader(reads: _ShortReads, types: dict[str, pa.DataType] | None, start: int | None,
                     names: list[str] | None = None) -> Any:
+        # Arrow's own threads stay off: besides leaving short rows unnumbered, parsing in them beside the model took
+        # longer on 2 cores (1M churn rows net of start-up, 5 interleaved rounds: 0.97 vs 0.72-0.79 s, 1.09 vs 1.00-1.07 CPU-s).
+        # Converting only the columns the model reads (ConvertOptions.include_columns, an upper bound tried with
+        # the rest left null from the first block on) saved 0.03 CPU-s of the reader's 0.42 per 1M rows and nothing
+        # measurable end to end (bench_columnar --only csv, alternated: 0.51x/0.63x against 0.64x/0.70x as is).
         return pacsv.open_csv(
             reads,
             read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=False, column_names=names),

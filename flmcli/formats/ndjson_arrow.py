@@ -90,7 +90,7 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
                 count -= need
                 if not filling.add(text, need, start):
                     # The whole batch's text so far goes back in front of what is pending, parsed as one below.
-                    whole = filling.text(text)
+                    whole = filling.text(text, lineno, source)
                     pending.insert(0, (whole, filling.lines + need))
                     count += filling.lines + need
                     filling.whole()
@@ -126,7 +126,7 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
             lines = filling.lines + count
             parsed = filling.last(text, count, start, lineno, source)
             if parsed is None:
-                yield from _row_by_row(filling.text(text) + b"".join(tails), chunks, fp, lineno, source, batch_size,
+                yield from _row_by_row(filling.text(text, lineno, source) + b"".join(tails), chunks, fp, lineno, source, batch_size,
                                        max_delay)
                 return
             del text
@@ -145,7 +145,7 @@ def read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None 
         return
     parsed = filling.last(text, count + (1 if tail else 0), start, lineno, source)
     if parsed is None:
-        yield from _row_by_row(filling.text(text), chunks, fp, lineno, source, batch_size, max_delay)
+        yield from _row_by_row(filling.text(text, lineno, source), chunks, fp, lineno, source, batch_size, max_delay)
         return
     del text, tail
     yield parsed
@@ -210,14 +210,14 @@ class _Filling:
         self._start = None
         self._size = 0
 
-    def text(self, more: bytes = b"") -> bytes:
-        """The text of the lines so far, and `more` after it."""
+    def text(self, more: bytes, first_line: int, source: str) -> bytes:
+        """The text of the lines so far (from `first_line` on), and `more` after it."""
         if not self.lines:
             return more
         if self._texts:
             return b"".join([*self._texts, more])
         assert self._reread is not None and self._start is not None
-        return os.pread(self._reread.fd, self._size, self._start) + more
+        return self._reread.text(self._start, self._size, self.lines, first_line, source) + more
 
     def batch(self, first_line: int, source: str) -> Batch:
         import pyarrow as pa
@@ -238,7 +238,7 @@ class _Filling:
         None when a line is blank (see `_batch`)."""
         if self.parts and (not text or self.add(text, lines, start)):
             return self.batch(first_line, source)
-        whole = self.text(text)
+        whole = self.text(text, first_line, source)
         start = self._start if self.lines else start
         return _batch(whole, self.lines + lines, first_line, source, self._tries, self.columns(), self._reread, start)
 
@@ -272,14 +272,17 @@ class _Reread:
         """Where the first pending line starts: the bytes pending and the tail are the last ones read."""
         return self.origin + chunks.total - sum(len(piece) for piece, _ in pending) - tail_size
 
-    def decoded(self, start: int, size: int, lines: int, first_line: int, source: str) -> Batch:
-        """`_decoded` of the `size` bytes at `start`, which were read as `lines` lines from `first_line` on."""
+    def text(self, start: int, size: int, lines: int, first_line: int, source: str) -> bytes:
+        """The `size` bytes at `start`, which were read as `lines` lines from `first_line` on."""
         text = os.pread(self.fd, size, start)
         # The file was written to while flm read it: its rows could no longer be the ones scored.
         if len(text) != size or _occurrences(text, b"\n") + (not text.endswith(b"\n")) != lines:
-            raise InputError("changed while it was read (lines read again to name a bad row differ)",
-                             source=source, line=first_line)
-        return _decoded(text, first_line, source)
+            raise InputError("changed while it was read (lines read again differ)", source=source, line=first_line)
+        return text
+
+    def decoded(self, start: int, size: int, lines: int, first_line: int, source: str) -> Batch:
+        """`_decoded` of the `size` bytes at `start`, read again to name a bad row."""
+        return _decoded(self.text(start, size, lines, first_line, source), first_line, source)
 
 
 def _take(pending: list[tuple[bytes, int]], lines: int) -> tuple[bytes, list[tuple[bytes, int]]]:

@@ -186,3 +186,30 @@ def test_flm_predict_writes_the_same_with_parts(case: str, to: str, on_error: st
         assert parted.stdout == whole.stdout
     if case == "clean" and to == "ndjson":
         assert len(got[3][0].stdout.splitlines()) == 40
+
+
+def test_a_file_changed_before_a_refused_part_is_refused_not_parsed_as_other_lines(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parts before a refused one are read again from the file to parse the batch whole: if the file was
+    written to meanwhile, those are not the lines read, and the input is refused as changed."""
+    from flmcli.errors import InputError
+
+    monkeypatch.setattr(ndjson_arrow, "SUB_LINES", 4)
+    path = tmp_path / "rows.ndjson"
+    text = churn_case("clean")
+    path.write_bytes(text)
+    parse = json_columns.parse_objects
+    calls: list[int] = []
+
+    def rewriting(part: bytes, count: int) -> Any:
+        calls.append(count)
+        if len(calls) == 2:  # the first part is typed and let go; the file then changes, and this part is refused
+            with open(path, "r+b") as rewrite:
+                rewrite.write(text[:1000].replace(b"\n", b" "))
+            return None
+        return parse(part, count)
+
+    monkeypatch.setattr(json_columns, "parse_objects", rewriting)
+    with open_input(str(path)) as opened, pytest.raises(InputError, match="changed while it was read") as caught:
+        list(ndjson_arrow.read(opened.fp, source=opened.name, batch_size=16))
+    assert caught.value.line == 1
