@@ -161,7 +161,9 @@ def fast_lanes(models: Mapping[str, ServedModel], single: bool, metrics: Metrics
     def infer(served: ServedModel) -> Answer:
         async def answer(body: bytes, headers: dict[bytes, bytes]) -> Response:
             length = headers.get(v2.HEADER_LENGTH.encode())
-            return await v2.infer_answer(served, body, None if length is None else length.decode("latin-1"))
+            content_type = headers.get(b"content-type")
+            return await v2.infer_answer(served, body, None if length is None else length.decode("latin-1"),
+                                         None if content_type is None else content_type.decode("latin-1"))
 
         return answer
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import InputError
-from . import columns, tensors
+from . import columns, media, tensors
 from .batcher import INLINE_ROWS, SMALL_BODY, Part
 from .bodies import SOURCE, records_batches
 from .errors import NotFound
@@ -123,11 +123,13 @@ async def model_metadata(request: Request) -> Response:
 async def infer(request: Request) -> Response:
     served = _model(request)
     body = await request.body()
-    return await infer_answer(served, body, request.headers.get(HEADER_LENGTH))
+    return await infer_answer(served, body, request.headers.get(HEADER_LENGTH), request.headers.get("content-type"))
 
 
-async def infer_answer(served: ServedModel, body: bytes, header_length: str | None) -> Response:
-    """The answer to an infer request for `served`: its body, and its Inference-Header-Content-Length if any."""
+async def infer_answer(served: ServedModel, body: bytes, header_length: str | None,
+                       content_type: str | None = None) -> Response:
+    """The answer to an infer request for `served`: its body, its Inference-Header-Content-Length if any, and its
+    Content-Type, whose charset (utf-16, latin-1) the JSON is in where it declares one."""
     if not body:
         raise InputError('empty body; send {"inputs": [...]}', source="body")
     binary: memoryview | None = None
@@ -141,6 +143,8 @@ async def infer_answer(served: ServedModel, body: bytes, header_length: str | No
         header = body[:length]
     else:
         header = body
+    if not media.takes_as_is(content_type):
+        header = media.as_utf8(content_type, "json", header)  # the JSON's charset; binary tensors are bytes
     if len(body) > _THREAD_ABOVE:
         from starlette.concurrency import run_in_threadpool
 
