@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from flmcli.batch import BadRecord, Batch
-from flmcli.formats import nesting, ndjson, ndjson_arrow
+from flmcli.formats import ndjson, ndjson_arrow, nesting
 
 
 def nested_rows(n: int) -> bytes:
