@@ -260,6 +260,8 @@ def _read(header: bytes, binary: memoryview | None, served: ServedModel) -> tupl
         raise InputError(f"malformed JSON: {error}{hint}", source="body") from None
     if not isinstance(document, dict):
         raise InputError("expected an inference request object", source="body")
+    if header.count(b":") > _keys(document):  # more colons than keys: a key given twice, or colons in strings
+        _refuse_twice(header)
     request_id = document.get("id")
     if request_id is not None and (type(request_id) not in (str, int, float)):
         raise InputError("id must be a string (or a number, echoed as sent)", source="body", field="id")
@@ -272,6 +274,60 @@ def _read(header: bytes, binary: memoryview | None, served: ServedModel) -> tupl
     inputs = tensors.decode_inputs(document.get("inputs"), binary)
     named, n = _columns(inputs, served)
     return document, _matrix(named, n)
+
+
+_NESTED = (dict, list)
+
+
+def _keys(document: dict[str, Any]) -> int:
+    """The keys of the objects in `document`. A list is looked into only when its first item is an object or a
+    list: a tensor's data is numbers or strings throughout (a stray object in it is refused with the tensor). A loop
+    over a stack, not recursion and generators: ~4.5 us for a one-row request of 10 tensors (17 us before)."""
+    count = 0
+    stack: list[Any] = [document]
+    while stack:
+        item = stack.pop()
+        if item.__class__ is dict:
+            count += len(item)
+            for inner in item.values():
+                kind = inner.__class__
+                if kind is dict or kind is list and inner and inner[0].__class__ in _NESTED:
+                    stack.append(inner)
+        else:
+            for inner in item:
+                if inner.__class__ in _NESTED:
+                    stack.append(inner)
+    return count
+
+
+class _KeyTwice(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _KeyTwice(key)
+        seen.add(key)
+    return dict(pairs)
+
+
+def _refuse_twice(header: bytes) -> None:
+    """Refuse a request giving a key twice in one object (two "inputs", a tensor's "datatype" twice): JSON leaves
+    which is meant undefined, orjson keeps the last and Triton's parser the first, so the same request would be
+    answered otherwise by each. Read again by the standard library, which shows every key, only when the colons
+    outnumber the keys."""
+    import json
+
+    try:
+        json.loads(header, object_pairs_hook=_once)
+    except _KeyTwice as twice:
+        raise InputError("given twice in one object (which value is meant, JSON leaves undefined)", source="body",
+                         field=twice.key[:40]) from None
+    except (ValueError, RecursionError):
+        pass  # orjson read it: what the standard library refuses (a number past its limits) is not a key twice
 
 
 def _number_as_sent(header: bytes) -> Any:
