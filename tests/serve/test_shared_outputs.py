@@ -35,15 +35,17 @@ NAMES = ["RowNumber", "CustomerId", "Surname", "CreditScore", "Geography", "Gend
 
 
 class Counter:
-    """Counts the calls of a real function it forwards to."""
+    """Counts the calls of a real function it forwards to (those `mine` says are this test's, when given)."""
 
-    def __init__(self, function: Callable[..., Any]) -> None:
+    def __init__(self, function: Callable[..., Any], mine: Callable[..., bool] | None = None) -> None:
         self.function = function
+        self.mine = mine
         self.calls = 0
         functools.update_wrapper(self, function)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls += 1
+        if self.mine is None or self.mine(*args, **kwargs):
+            self.calls += 1
         return self.function(*args, **kwargs)
 
 
@@ -63,7 +65,10 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> tuple[Predictor, Counter, Counte
     pipeline's preprocessing step) counted as it runs."""
     predictor = Predictor.from_path(CHURN)
     # What both make the model input with: features.matrix of rows, v2 of the matrix it fills from its columns.
-    matrix = Counter(features.model_input)
+    # Patched module-wide: only this predictor's calls count, not a call of another test's server thread that is
+    # still scoring in this process: a plausible cause of one failure here in a full run under load (its counts
+    # were not kept; not reproduced alone).
+    matrix = Counter(features.model_input, mine=lambda array, spec: spec is predictor.spec)
     monkeypatch.setattr(features, "model_input", matrix)
     preprocessing = predictor.estimator.steps[0][1]
     transform = Counter(preprocessing.transform)
