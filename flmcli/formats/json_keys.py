@@ -28,13 +28,43 @@ class _Twice:
         self.key = key
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any] | _Twice:
+def _repeated(pairs: list[tuple[str, Any]]) -> str | None:
+    """The first key an object's pairs give twice, if any."""
     seen: set[str] = set()
     for key, _ in pairs:
         if key in seen:
-            return _Twice(key)
+            return key
         seen.add(key)
+    return None
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any] | _Twice:
+    key = _repeated(pairs)
+    return dict(pairs) if key is None else _Twice(key)
+
+
+class _Found(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _stop_at_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    key = _repeated(pairs)
+    if key is not None:
+        raise _Found(key)
     return dict(pairs)
+
+
+def twice_anywhere(text: bytes) -> str | None:
+    """The first key given twice in any object of the JSON document `text` (which orjson read), at any depth. What
+    Python's `json` refuses that orjson read (a number past its limits, nesting past its recursion) is no key twice."""
+    try:
+        json.loads(text, object_pairs_hook=_stop_at_twice)
+    except _Found as found:
+        return found.key
+    except (ValueError, RecursionError):
+        pass
+    return None
 
 
 def _more_keys_written(text: bytes, values: list[Any], other_keys: int = 0) -> bool:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import InputError
+from ..formats import json_keys
 from . import columns, media, tensors
 from .batcher import INLINE_ROWS, SMALL_BODY, Part
 from .bodies import SOURCE, records_batches
@@ -300,34 +301,15 @@ def _keys(document: dict[str, Any]) -> int:
     return count
 
 
-class _KeyTwice(Exception):
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-
-def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in seen:
-            raise _KeyTwice(key)
-        seen.add(key)
-    return dict(pairs)
-
-
 def _refuse_twice(header: bytes) -> None:
     """Refuse a request giving a key twice in one object (two "inputs", a tensor's "datatype" twice): JSON leaves
     which is meant undefined, orjson keeps the last and Triton's parser the first, so the same request would be
     answered otherwise by each. Read again by the standard library, which shows every key, only when the colons
     outnumber the keys."""
-    import json
-
-    try:
-        json.loads(header, object_pairs_hook=_once)
-    except _KeyTwice as twice:
+    key = json_keys.twice_anywhere(header)
+    if key is not None:
         raise InputError("given twice in one object (which value is meant, JSON leaves undefined)", source="body",
-                         field=twice.key[:40]) from None
-    except (ValueError, RecursionError):
-        pass  # orjson read it: what the standard library refuses (a number past its limits) is not a key twice
+                         field=key[:40])
 
 
 def _number_as_sent(header: bytes) -> Any:
