@@ -13,7 +13,7 @@ from flmcli.errors import InputError
 from flmcli.formats import envelope, json_keys
 from flmcli.formats.chunks import ChunkSource, Pause
 from flmcli.formats.nesting import DepthGuard
-from flmcli.formats.records import bare_values, row_objects, write_chunks
+from flmcli.formats.records import Unwritable, bare_values, dump_rows, row_objects, write_chunks
 from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
@@ -417,11 +417,22 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterat
     separator = b"["
     for batch in scored:
         values = row_objects(batch, keep_input) if objects else bare_values(batch)
-        del batch  # not held while the next batch is scored (see ndjson.encode)
-        if values:
-            # One dumps per batch: identical bytes to dumping the whole list, as the server does.
-            yield separator + dumps(values)[1:-1]
-            separator = b","
+        if not values:
+            continue
+        # One dumps per batch: identical bytes to dumping the whole list, as the server does.
+        try:
+            chunk = dumps(values)[1:-1]
+        except TypeError:
+            try:
+                dump_rows(dumps, values, batch)
+            except Unwritable as unwritable:
+                if unwritable.written:
+                    yield separator + b",".join(unwritable.written)
+                raise unwritable.error from None
+            raise
+        del batch, values  # not held while the next batch is scored (see ndjson.encode)
+        yield separator + chunk
+        separator = b","
     yield b"[]" if separator == b"[" else b"]"
 
 

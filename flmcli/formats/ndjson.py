@@ -13,7 +13,7 @@ from flmcli.formats import json_keys
 from flmcli.formats.chunks import ChunkSource, Pause
 from flmcli.formats.nesting import is_depth_error, too_deep
 from flmcli.formats.numeric_lines import numeric_lines
-from flmcli.formats.records import row_objects, write_chunks
+from flmcli.formats.records import Unwritable, dump_rows, row_objects, write_chunks
 from flmcli.formats.registry import KeepInput
 
 if TYPE_CHECKING:
@@ -175,7 +175,12 @@ def _scalar(value: object, source: str, lineno: int) -> InputError:
 def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterator[bytes]:
     """One object per row: `{"prediction": 0}`."""
     for batch in scored:
-        chunk = _lines(batch, keep_input)
+        try:
+            chunk = _lines(batch, keep_input)
+        except Unwritable as unwritable:
+            if unwritable.written:
+                yield b"\n".join([*unwritable.written, b""])
+            raise unwritable.error from None
         # Not held while the next batch is scored: a loop variable lives until the next one is taken, and with it
         # the batch's table, model input and text (one batch more in memory: bench/bench_rss.py).
         del batch
@@ -200,7 +205,7 @@ def _lines(batch: Scored, keep_input: KeepInput) -> bytes:
         opening = b"{" + dumps(name) + b":"
         lines = [opening + dumps(value) + b"}" for value in batch.outputs.iloc[:, 0].tolist()]
     else:
-        lines = [dumps(row) for row in row_objects(batch, keep_input)]
+        lines = dump_rows(dumps, row_objects(batch, keep_input), batch)
     if not lines:
         return b""
     lines.append(b"")

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import CHAIN_KEY, BadRecord
+from flmcli.errors import InputError
 from flmcli.formats import keep
 from flmcli.formats.registry import KeepInput
 from flmcli.interrupts import held
@@ -41,6 +42,47 @@ def _kept(rows: list[Any], keep: list[bool] | None) -> list[Any]:
 
 def kept_rows(scored: Scored) -> int:
     return len(scored.batch) if scored.keep is None else sum(scored.keep)
+
+
+class Unwritable(Exception):
+    """A row orjson cannot write (a kept value nested past its 255 levels, which input may reach: 1024): the
+    encoded rows before it (`written`), to be written before `error` stops the run."""
+
+    def __init__(self, written: list[bytes], error: InputError) -> None:
+        self.written = written
+        self.error = error
+
+
+def dump_rows(dumps: Callable[[Any], bytes], objects: list[Any], scored: Scored) -> list[bytes]:
+    """Each of `objects` (the kept rows of `scored`) as JSON; Unwritable at the first that cannot be, naming its
+    line and field rather than an "unexpected TypeError" with no place."""
+    try:
+        return [dumps(value) for value in objects]
+    except TypeError:
+        pass  # found again below, one row at a time, with the rows before it
+    encoded: list[bytes] = []
+    try:
+        for value in objects:
+            encoded.append(dumps(value))
+    except TypeError as error:
+        failed = objects[len(encoded)]
+        field = next((name for name, item in failed.items() if not _dumps_ok(dumps, item)), None) \
+            if isinstance(failed, dict) else None
+        index = len(encoded) if scored.keep is None else [i for i, k in enumerate(scored.keep) if k][len(encoded)]
+        reason = "nested deeper than JSON output can write (255 levels)" if "ecursion" in str(error) else str(error)
+        raise Unwritable(encoded, InputError(f"a kept value is {reason}", source=scored.batch.source,
+                                             line=scored.batch.line_of(index), field=field,
+                                             hint="drop the field from --keep/--keep-input, or write Parquet")) \
+            from None
+    return encoded
+
+
+def _dumps_ok(dumps: Callable[[Any], bytes], value: Any) -> bool:
+    try:
+        dumps(value)
+    except TypeError:
+        return False
+    return True
 
 
 def bare_values(scored: Scored) -> list[Any]:
