@@ -59,7 +59,18 @@ def rebatch(
     pending: list[pa.RecordBatch] = []
     count = 0
     row = 1
-    for batch in batches:
+    iterator = iter(batches)
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            break
+        except Exception:
+            # A stream cut or damaged after some whole batches: the rows before the damage are scored and written
+            # first, as a truncated NDJSON or CSV input's are, rather than lost with the batch being gathered.
+            if count:
+                yield pa.Table.from_batches(pending), row
+            raise
         if batch.num_rows == 0:
             schema = schema or batch.schema
             continue
