@@ -39,6 +39,11 @@ def detect(path: str | None, head: bytes, explicit: str | None) -> str:
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if not text:
         return "ndjson"  # empty input: zero rows whatever the format
+    if text.startswith(b"\x1e"):
+        # Read as CSV, one record was a header: "no rows", exit 0, its row lost without a word.
+        raise InputError("the input is a JSON text sequence (RFC 7464: a \\x1e byte before each record), which flm "
+                         "does not read", source=path or "<stdin>",
+                         hint="drop the separators to make it NDJSON: tr -d '\\036' < FILE | flm predict MODEL")
     if text.startswith(b"["):
         return _array_format(text)
     if text.startswith(b"{"):
