@@ -626,19 +626,25 @@ print(" ".join(f"{k}={v}" for k, v in {**cost, "pipeline_wall": wall, "pipeline_
 """
 
 
-def bench_file_stages(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
-    """CPU seconds of each stage of CSV and Parquet scoring, one at a time; then the pipeline, model loaded."""
-    import statistics
-
+def _files(inputs: Inputs, tmp: Path, rows: int) -> tuple[Path, Path]:
+    """The Parquet input of `rows` churn rows, and the same rows as CSV (written once)."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    script = tmp / "file_stages.py"
-    script.write_text(FILE_STAGES)
     parquet = inputs.parquet(rows)
     csv = tmp / f"rows-{rows}.csv"
     if not csv.exists():
         pacsv.write_csv(pq.read_table(parquet), csv)
+    return parquet, csv
+
+
+def bench_file_stages(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
+    """CPU seconds of each stage of CSV and Parquet scoring, one at a time; then the pipeline, model loaded."""
+    import statistics
+
+    script = tmp / "file_stages.py"
+    script.write_text(FILE_STAGES)
+    parquet, csv = _files(inputs, tmp, rows)
     for fmt, source in (("csv", csv), ("parquet", parquet)):
         print(f"\n== stages: {fmt}, {rows:,} rows, CPU seconds, median of {repeat} ({load()}) ==")
         runs: list[dict[str, float]] = []
@@ -775,10 +781,7 @@ def bench_timeline(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
 
     script = tmp / "timeline.py"
     script.write_text(TIMELINE)
-    parquet = inputs.parquet(rows)
-    csv = tmp / f"rows-{rows}.csv"
-    if not csv.exists():
-        pacsv.write_csv(pq.read_table(parquet), csv)
+    parquet, csv = _files(inputs, tmp, rows)
     for fmt, source in (("csv", csv), ("parquet", parquet)):
         one = tmp / f"timeline-one.{fmt}"
         if fmt == "csv":
