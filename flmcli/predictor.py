@@ -125,9 +125,9 @@ class Predictor:
         on stdout), not at the first batch. Where the count is a guess, the first batch still checks."""
         if not self.output_name:
             return
-        from .serve.signature import output_width
+        from . import output_shapes
 
-        width = output_width(self.estimator, method)
+        width = output_shapes.width(self.estimator, method)
         if width == 1:
             self._flat_name(method)
         elif width is not None:

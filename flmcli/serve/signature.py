@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import text_features
+from .. import output_shapes, text_features
 
 if TYPE_CHECKING:
     from ..predictor import Predictor
@@ -76,76 +76,9 @@ def _output(estimator: Any, method: str) -> tuple[str, list[int]]:
     from .tensors import output_datatype
 
     classes = getattr(estimator, "classes_", None)
-    n_classes = len(classes) if classes is not None and getattr(classes, "ndim", 1) == 1 else None
-    if method == "predict":
-        if classes is not None and hasattr(classes, "dtype") and getattr(classes, "ndim", 1) == 1:
-            return output_datatype(classes), [-1]
-        targets = _targets(estimator) or 1
-        return "FP64", [-1] if targets == 1 else [-1, int(targets)]
-    if method == "predict_proba":
-        return "FP64", [-1, n_classes if n_classes else -1]
-    if method == "decision_function":
-        if n_classes == 2:
-            return "FP64", [-1]
-        return "FP64", [-1, n_classes] if n_classes else [-1, -1]
-    if method == "score_samples":
-        return "FP64", [-1]
-    width = getattr(estimator, "n_components_", None) or getattr(estimator, "n_components", None)
-    return "FP64", [-1, int(width) if isinstance(width, int) else -1]
-
-
-# Fitted attributes holding the training targets (or one row of weights per target) as a 2-D array when there were
-# several, columns per target: kNN's `_y`, a Gaussian process's `y_train_`, KernelRidge's `dual_coef_`.
-_TARGET_COLUMNS = ("_y", "y_train_", "dual_coef_")
-# Meta-estimators fitted with one estimator per target.
-_PER_TARGET = frozenset({"MultiOutputRegressor", "MultiOutputClassifier", "RegressorChain", "ClassifierChain"})
-
-
-def output_width(estimator: Any, method: str) -> int | None:
-    """How many values `method` returns per row, where the fitted estimator tells for sure (its classes, its
-    targets); None where that is only a guess (a regressor that keeps nothing saying it has one target)."""
-    if method == "predict" and getattr(getattr(estimator, "classes_", None), "ndim", None) != 1:
-        targets = _targets(estimator)
-        return targets if targets else None
-    _, shape = _output(estimator, method)
-    if method == "transform" or len(shape) == 2 and shape[1] == -1:
-        return None
-    return 1 if len(shape) == 1 else shape[1]
-
-
-def _targets(estimator: Any) -> int | None:
-    """How many values predict returns per row, of the estimator that predicts (a Pipeline's last step, the
-    regressor a TransformedTargetRegressor or a search wraps): `n_outputs_` where it says, else the rows of a
-    linear model's 2-D `coef_`, the columns of the targets a kNN, Gaussian process or KernelRidge keeps, one per
-    estimator of a MultiOutputRegressor or chain; None when nothing says (one, most likely)."""
-    for _ in range(8):  # wrappers inside wrappers, a few deep
-        steps = getattr(estimator, "steps", None)
-        if isinstance(steps, list) and steps and isinstance(steps[-1], tuple):
-            estimator = steps[-1][1]
-            continue
-        inner = getattr(estimator, "regressor_", None) or getattr(estimator, "best_estimator_", None)
-        if inner is None:
-            break
-        estimator = inner
-    targets = getattr(estimator, "n_outputs_", None)
-    if isinstance(targets, int):
-        return targets
-    if type(estimator).__name__ in _PER_TARGET:
-        fitted = getattr(estimator, "estimators_", None)
-        if isinstance(fitted, list) and fitted:
-            return len(fitted)
-    coef: Any = getattr(estimator, "coef_", None)
-    if getattr(coef, "ndim", None) == 2:
-        return int(coef.shape[0])
-    if getattr(coef, "ndim", None) == 1:
-        return 1
-    for name in _TARGET_COLUMNS:
-        kept: Any = getattr(estimator, name, None)
-        if getattr(kept, "ndim", 1) == 2 and hasattr(kept, "shape"):
-            return int(kept.shape[1])
-        if getattr(kept, "ndim", 2) == 1:
-            return 1
-    return None
+    if method == "predict" and classes is not None and hasattr(classes, "dtype") and getattr(classes, "ndim", 1) == 1:
+        return output_datatype(classes), [-1]
+    return "FP64", output_shapes.shape(estimator, method)
 
 
 def _input_kinds(
