@@ -422,14 +422,13 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterat
         # One dumps per batch: identical bytes to dumping the whole list, as the server does.
         try:
             chunk = dumps(values)[1:-1]
-        except TypeError:
+        except TypeError:  # a row orjson cannot write: dump_rows names it, the rows before it written first
             try:
-                dump_rows(dumps, values, batch)
+                chunk = b",".join(dump_rows(dumps, values, batch))
             except Unwritable as unwritable:
                 if unwritable.written:
                     yield separator + b",".join(unwritable.written)
                 raise unwritable.error from None
-            raise
         del batch, values  # not held while the next batch is scored (see ndjson.encode)
         yield separator + chunk
         separator = b","
