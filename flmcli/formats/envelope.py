@@ -32,11 +32,20 @@ def problem(document: Any) -> InputError | None:
     """Why a decoded body holds no rows, if its shape is at fault."""
     if isinstance(document, dict) and KEY not in document:
         return InputError(f"missing field; {USAGE}", source="body", field=KEY)
+    if isinstance(document, dict) and len(document) > 1:
+        return other_key(next(key for key in document if key != KEY), "body")
     if isinstance(document, dict) and not isinstance(document[KEY], list):
         return InputError(f"expected an array of rows, got {_kind(document[KEY])}", source="body", field=KEY)
     if not isinstance(document, (dict, list)):
         return InputError(f"expected {BODY}, got {_kind(document)}", source="body")
     return None
+
+
+def other_key(key: str, source: str) -> InputError:
+    """A key beside "input": refused, not ignored. A misspelt key (`"inputs"` next to an old "input") or one
+    meant to change the answer (`"method": "predict_proba"`) would otherwise score without a word, wrongly."""
+    hint = "the method is chosen by --method, or ?method= in flm serve" if key == "method" else None
+    return InputError(f"not a field of the body; {USAGE}, and no other field", source=source, field=key, hint=hint)
 
 
 def _kind(value: Any) -> str:

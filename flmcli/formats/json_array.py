@@ -326,10 +326,12 @@ def _with_ijson(stream: _Replay, prefix: str, source: str, rows: int) -> Iterato
 
 def _input_once(events: Iterator[tuple[str, str, Any]], source: str) -> Iterator[tuple[str, str, Any]]:
     """The parse events of an envelope, refusing a second "input" key (JSON leaves which one is meant undefined,
-    as for a field given twice in a row)."""
+    as for a field given twice in a row) and any other key (`envelope.other_key`)."""
     seen = False
     for prefix, event, value in events:
-        if event == "map_key" and prefix == "" and value == envelope.KEY:
+        if event == "map_key" and prefix == "":
+            if value != envelope.KEY:
+                raise envelope.other_key(value, source)
             if seen:
                 raise _twice(source)
             seen = True
@@ -348,7 +350,7 @@ def _envelope(stream: _Replay, source: str) -> Iterator[list[Any]]:
 
     piece: list[Any] = []
     rows = 0
-    keys: list[str] = []
+    seen = False  # the "input" key
     found = False
     builder: ObjectBuilder | None = None
     depth = 0
@@ -365,9 +367,11 @@ def _envelope(stream: _Replay, source: str) -> Iterator[list[Any]]:
                         yield piece
                         piece = []
             elif prefix == "" and event == "map_key":
-                if value == envelope.KEY and value in keys:
+                if value != envelope.KEY:
+                    raise envelope.other_key(value, source)
+                if seen:
                     raise _twice(source)
-                keys.append(value)
+                seen = True
             elif prefix == envelope.KEY:
                 if event == "start_array":
                     found = True
@@ -386,11 +390,9 @@ def _envelope(stream: _Replay, source: str) -> Iterator[list[Any]]:
         if isinstance(exc, InputError) and exc.field == envelope.KEY:
             raise
         raise _syntax_error(exc, source, rows + len(piece) + 1) from None
-    if not found:
-        listed = ", ".join(repr(key)[:40] for key in keys[:5]) + (", ..." if len(keys) > 5 else "")
-        held = f"the object has keys {listed}" if keys else "the object is empty"
-        raise InputError(f"missing field ({held}); send a JSON array of rows or {envelope.BODY}", source=source,
-                         field=envelope.KEY)
+    if not found:  # no key at all: any other was refused as it came
+        raise InputError(f"missing field (the object is empty); send a JSON array of rows or {envelope.BODY}",
+                         source=source, field=envelope.KEY)
     if piece:
         yield piece
 

@@ -16,7 +16,8 @@ IRIS = CORPUS / "flama-2.2.2_iris-logreg_zstd_p2.flm"
 ROW = b"[5.1, 3.5, 1.4, 0.2]"
 BODIES = [
     b'{"input": [' + ROW + b'], "input": [' + ROW + b", " + ROW + b"]}",
-    b'{"other": 1, "input": [' + ROW + b'], "input": [' + ROW + b"]}",
+    # "input" spelt with an escape: not the opening the chunked reader knows, so ijson reads the body from its start
+    b'{"\\u0069nput": [' + ROW + b'], "input": [' + ROW + b"]}",
     b'{\n  "input": [\n    ' + ROW + b'\n  ],\n  "input": []\n}\n',
     b'{"input": [' + b", ".join([ROW] * 3000) + b'], "input": [' + ROW + b"]}",  # past the first chunk
 ]
@@ -41,9 +42,9 @@ def test_serve_refuses_it(body: bytes) -> None:
 
 
 @pytest.mark.parametrize("body", [
-    b'{"input": [' + ROW + b'], "meta": {"input": [' + ROW + b"]}}",  # an "input" deeper down is not the envelope's
-    b'{"input": [' + ROW + b'], "note": "input"}',
+    b'{"input": [' + ROW + b', [[' + ROW + b"]]]}",  # an "input" deeper down is not the envelope's
+    b'{"input": [' + ROW + b', ["input"]]}',
 ])
 def test_one_input_still_passes(body: bytes) -> None:
-    ran = invoke("predict", IRIS, input=body)
-    assert (ran.returncode, ran.stdout) == (0, b"[0]\n"), ran.stderr
+    ran = invoke("predict", IRIS, "--on-error", "null", input=body)
+    assert (ran.returncode, ran.stdout) == (0, b"[0,null]\n"), ran.stderr

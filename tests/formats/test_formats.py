@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
@@ -228,9 +229,13 @@ def test_json_array_split_into_chunks_matches_a_whole_parse(
     from flmcli.formats import json_array
 
     monkeypatch.setattr(json_array, "CHUNK_SIZE", chunk)
+    # A key after the rows: every row is read (the tail is parsed past the array's `]`), then the key refused.
     document = {"input": TRICKY_ROWS, "after": [1]} if wrapped else TRICKY_ROWS
     data = orjson.dumps(document, option=orjson.OPT_INDENT_2 if indent else 0)
-    batches = read_all("json", data, batch_size=5)
+    batches: list[Batch] = []
+    with pytest.raises(InputError, match="field 'after': not a field") if wrapped else contextlib.nullcontext():
+        for batch in formats.reader("json")(io.BytesIO(data), source="in", batch_size=5, max_delay=None):
+            batches.append(batch)
     assert [row for batch in batches for row in batch.records] == TRICKY_ROWS
     assert [batch.first_row for batch in batches] == list(range(1, len(TRICKY_ROWS) + 1, 5))
 

@@ -257,7 +257,7 @@ def test_several_models_each_under_its_prefix(multi: TestClient) -> None:
     ("body", "headers", "status", "names"),
     [
         (b'{"input": [[1, 2', {}, 400, "invalid JSON"),
-        (b'{"rows": []}', {}, 400, "'input'"),
+        (b'{"rows": []}', {}, 400, "field 'rows': not a field of the body"),
         (b'{"input": 3}', {}, 400, "'input'"),
         (b"", {}, 400, "empty body"),
         (json.dumps({"input": [CHURN_ROWS[0], CHURN_ROWS[0][:5]]}).encode(), {}, 400, "input:2: expected 13 values"),
