@@ -1,7 +1,9 @@
-"""Compressed request bodies (`Content-Encoding: gzip` or `deflate`), decoded before any route reads them.
+"""Compressed request bodies (`Content-Encoding: gzip` or `deflate`, or several one over the other), decoded
+before any route reads them.
 
 The decompressed size counts against the same body limit as a plain body, checked as it is produced: a
-small body that would inflate past the limit is refused with 413 after at most `limit` bytes of output.
+small body that would inflate past the limit is refused with 413 after at most `limit` bytes of output (of each
+layer, for several codings).
 The body is decoded when the endpoint first reads it, so errors reach the app's handlers (400, 413, 415).
 """
 
@@ -17,6 +19,9 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ENCODINGS = ("gzip", "x-gzip", "deflate", "identity")
+# Codings applied one over the other (`Content-Encoding: gzip, gzip`, RFC 9110 8.4) are undone in turn, each
+# layer's output bounded by the body limit; a few are plenty for any client, more only multiply the work.
+MAX_LAYERS = 4
 # Compressed bodies above this are inflated on a worker thread, not on the event loop.
 _THREAD_ABOVE = 256 * 1024
 _STEP = 1 << 20
@@ -31,11 +36,11 @@ class ContentDecoding:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        encoding = None
-        for key, value in scope.get("headers", ()):
-            if key == b"content-encoding":
-                encoding = value.decode("latin-1").strip().lower()
-        if encoding is None or encoding in ("", "identity"):
+        # Every Content-Encoding header, in order: two headers are one list (RFC 9110 5.3), the last coding applied last.
+        named = [value.decode("latin-1") for key, value in scope.get("headers", ()) if key == b"content-encoding"]
+        listed = [coding.strip().lower() for coding in ",".join(named).split(",")]
+        codings = [coding for coding in listed if coding not in ("", "identity")]
+        if not codings:
             await self.app(scope, receive, send)
             return
         # Downstream sees a plain body of unknown length.
@@ -49,9 +54,15 @@ class ContentDecoding:
             if done:
                 return await receive()
             done = True
-            if encoding not in ENCODINGS:
+            unknown = next((coding for coding in codings if coding not in ENCODINGS), None)
+            if unknown is not None:
                 raise UnsupportedMediaType(
-                    f"unsupported Content-Encoding {encoding[:40]!r}; send gzip, deflate or identity",
+                    f"unsupported Content-Encoding {unknown[:40]!r}; send gzip, deflate or identity",
+                    field="Content-Encoding",
+                )
+            if len(codings) > MAX_LAYERS:
+                raise UnsupportedMediaType(
+                    f"{len(codings)} content codings, one over the other; send at most {MAX_LAYERS}",
                     field="Content-Encoding",
                 )
             chunks: list[bytes] = []
@@ -62,13 +73,14 @@ class ContentDecoding:
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
                     break
-            body = b"".join(chunks)
-            if len(body) > _THREAD_ABOVE:
-                from starlette.concurrency import run_in_threadpool
+            plain = b"".join(chunks)
+            for _ in codings:  # the last applied is undone first; gzip and deflate are told apart by their header
+                if len(plain) > _THREAD_ABOVE:
+                    from starlette.concurrency import run_in_threadpool
 
-                plain = await run_in_threadpool(inflate, body, limit)
-            else:
-                plain = inflate(body, limit)
+                    plain = await run_in_threadpool(inflate, plain, limit)
+                else:
+                    plain = inflate(plain, limit)
             return {"type": "http.request", "body": plain, "more_body": False}
 
         await self.app(scope, decoded, send)
