@@ -333,7 +333,11 @@ def _scan(
                 if reads.quoted:
                     lines, shift = _quoted_lines(table, begin, bad, lines, shift)
                 check_text(table, source, lines, bad, nul=reads.nul)
-                yield Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)
+                batch = Batch(source=source, table=table, lines=lines, first_row=first_row, bad=bad or None)
+                # Not held here while the batch waits: its table is copied into one chunk per column (features
+                # .prepare) meanwhile, and this one kept the blocks of the copy's original alive beside it.
+                del table
+                yield batch
             if not restarted:
                 break
             handed, schema = rows_read, None
