@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from .errors import InputError
+    from .options import OnError
 
 
 # Where a positional (array) row goes when its input is kept, `{"input": [...], "prediction": 0}`: the next model in a
@@ -103,6 +104,11 @@ class Scored:
     # The 2-D array `outputs` wraps, when it wraps one: row-format writers read its numbers without pandas, whose
     # per-column access costs more than the rest of a one-row answer's encoding (records.output_columns).
     array: np.ndarray | None = None
+    # What a row the writer cannot write becomes (a kept value nested past JSON's limit): a bad row as any other.
+    # Under skip with no bad row, `errors` and `keep` are None as under fail: this tells them apart.
+    on_error: OnError = "fail"
+    # Rows a writer dropped under skip (records.dump_rows), for the job to report once the batch is written.
+    unwritten: list[int] | None = None
 
     @property
     def error_field(self) -> bool:
@@ -124,4 +130,5 @@ class Scored:
             flat=self.flat,
             failures=failures,
             array=self.array[start:end] if self.array is not None else None,
+            on_error=self.on_error,
         )

@@ -198,6 +198,13 @@ class Job:
                 if dropped and self.on_skip is not None:
                     self.on_skip(dropped)
             yield scored
+            if scored.unwritten:  # rows the writer could not write, dropped under skip: reported as they are
+                assert scored.errors is not None
+                dropped = [{"source": scored.batch.source, "line": scored.batch.line_of(i), "error": scored.errors[i]}
+                           for i in scored.unwritten]
+                self.skipped += len(dropped)
+                if self.on_skip is not None:
+                    self.on_skip(dropped)
             del scored  # not held while the next batch is scored: one batch fewer in memory
         if unseen and self.rows:
             import warnings

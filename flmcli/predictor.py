@@ -434,7 +434,7 @@ class Predictor:
             # Under null every batch has its error column, so a columnar output has it from the first batch; skip
             # writes none (Scored.error_field).
             errors: list[str | None] | None = [None] * n if self.on_error == "null" else None
-            return Scored(batch=batch, outputs=outputs, errors=errors, flat=flat, array=array)
+            return Scored(batch=batch, outputs=outputs, errors=errors, flat=flat, array=array, on_error=self.on_error)
         if self.on_error == "fail":
             first = min(bad)
             head = batch.slice(0, first)
@@ -448,7 +448,8 @@ class Predictor:
         for index, error in bad.items():
             errors[index] = str(error)
         keep = [errors[i] is None for i in range(n)] if self.on_error == "skip" else None
-        return Scored(batch=batch, outputs=outputs, errors=errors, keep=keep, flat=flat, array=array)
+        return Scored(batch=batch, outputs=outputs, errors=errors, keep=keep, flat=flat, array=array,
+                      on_error=self.on_error)
 
     def _empty(self, method: str) -> np.ndarray:
         """Outputs for zero rows, shaped like real ones (scikit-learn refuses to run on zero rows)."""

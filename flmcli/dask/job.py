@@ -272,6 +272,10 @@ def write_part(piece: Any, ref: ModelRef, options: PredictOptions, out_fmt: str,
                         text = scored.errors[index] or ""
                         skipped.append((line, text.removeprefix(f"{source}:{line}: ")))
             yield scored
+            for index in scored.unwritten or ():  # dropped by the writer (records.dump_rows), under skip
+                line = scored.batch.line_of(index)
+                error = scored.errors[index] if scored.errors is not None else None
+                skipped.append((line, (error or "").removeprefix(f"{source}:{line}: ")))
 
     target = f"{directory}/{name}"
     # A local part is written under a hidden name and renamed, so a worker killed mid-write leaves no part;

@@ -45,8 +45,8 @@ def kept_rows(scored: Scored) -> int:
 
 
 class Unwritable(Exception):
-    """A row orjson cannot write (a kept value nested past its 255 levels, which input may reach: 1024): the
-    encoded rows before it (`written`), to be written before `error` stops the run."""
+    """A row orjson cannot write (a kept value nested past its 255 levels, which input may reach: 1024) under
+    --on-error fail: the encoded rows before it (`written`), to be written before `error` stops the run."""
 
     def __init__(self, written: list[bytes], error: InputError) -> None:
         self.written = written
@@ -54,27 +54,49 @@ class Unwritable(Exception):
 
 
 def dump_rows(dumps: Callable[[Any], bytes], objects: list[Any], scored: Scored) -> list[bytes]:
-    """Each of `objects` (the kept rows of `scored`) as JSON; Unwritable at the first that cannot be, naming its
-    line and field rather than an "unexpected TypeError" with no place."""
+    """Each of `objects` (the kept rows of `scored`) as JSON. A row that cannot be, named by its line and field
+    rather than an "unexpected TypeError" with no place, is a bad row as --on-error says: Unwritable under fail,
+    its outputs null and its error written under null, dropped under skip (`scored.unwritten`, for the report)."""
     try:
         return [dumps(value) for value in objects]
     except TypeError:
         pass  # found again below, one row at a time, with the rows before it
+    kept = range(len(objects)) if scored.keep is None else [i for i, k in enumerate(scored.keep) if k]
     encoded: list[bytes] = []
-    try:
-        for value in objects:
+    for value, index in zip(objects, kept):
+        try:
             encoded.append(dumps(value))
-    except TypeError as error:
-        failed = objects[len(encoded)]
-        field = next((name for name, item in failed.items() if not _dumps_ok(dumps, item)), None) \
-            if isinstance(failed, dict) else None
-        index = len(encoded) if scored.keep is None else [i for i, k in enumerate(scored.keep) if k][len(encoded)]
-        reason = "nested deeper than JSON output can write (255 levels)" if "ecursion" in str(error) else str(error)
-        raise Unwritable(encoded, InputError(f"a kept value is {reason}", source=scored.batch.source,
-                                             line=scored.batch.line_of(index), field=field,
-                                             hint="drop the field from --keep/--keep-input, or write Parquet")) \
-            from None
+            continue
+        except TypeError as error:
+            problem = _unwritable(dumps, value, scored, index, error)
+        if scored.on_error == "fail":
+            raise Unwritable(encoded, problem)
+        n = len(scored.batch)
+        errors = scored.errors = scored.errors if scored.errors is not None else [None] * n
+        errors[index] = str(problem)
+        if scored.on_error == "skip":
+            scored.keep = scored.keep if scored.keep is not None else [True] * n
+            scored.keep[index] = False
+            scored.unwritten = [*(scored.unwritten or ()), index]
+            continue
+        # null: the outputs null and the error, as for a row the model could not score; of the kept fields, those
+        # JSON can write (an id), the others null.
+        outputs = {str(name) for name in scored.outputs.columns}
+        if isinstance(value, dict):
+            row = {name: None if name in outputs or not _dumps_ok(dumps, item) else item for name, item in value.items()}
+            row["error"] = errors[index]
+        else:  # a bare output (Flama's JSON shape): null, as a failed row's is
+            row = None
+        encoded.append(dumps(row))
     return encoded
+
+
+def _unwritable(dumps: Callable[[Any], bytes], value: Any, scored: Scored, index: int, error: TypeError) -> InputError:
+    field = next((name for name, item in value.items() if not _dumps_ok(dumps, item)), None) \
+        if isinstance(value, dict) else None
+    reason = "nested deeper than JSON output can write (255 levels)" if "ecursion" in str(error) else str(error)
+    return InputError(f"a kept value is {reason}", source=scored.batch.source, line=scored.batch.line_of(index),
+                      field=field, hint="drop the field from --keep/--keep-input, or write CSV")
 
 
 def _dumps_ok(dumps: Callable[[Any], bytes], value: Any) -> bool:

@@ -81,7 +81,7 @@ class Part:
         whole = self.call.scored
         if self.start == 0 and self.length == len(whole.batch):
             part = Scored(batch=whole.batch, outputs=whole.outputs, errors=whole.errors, keep=whole.keep,
-                          flat=whole.flat, array=whole.array)
+                          flat=whole.flat, array=whole.array, on_error=whole.on_error)
         else:
             part = whole.slice(self.start, self.length)
         part.failures = None
