@@ -38,7 +38,9 @@ def _once_each(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("-i", "--input", "--file", "named_inputs", multiple=True, metavar="PATH",
               help="An input file (Flama's spellings; same as the INPUT argument). '-' is stdin.")
 @click.option("-o", "--output", metavar="PATH",
-              help="Write here instead of stdout ('-'), atomically. With several inputs: a directory, one file each.")
+              help="Write here instead of stdout ('-'), atomically. With several inputs: one file holding every row in "
+                   "order if PATH names a format (all.csv) or a file, else a directory (DIR/, one that exists, or a new "
+                   "name without a format suffix), one file each.")
 @click.option("--from", "from_", type=click.Choice(FORMAT_NAMES),
               help="Input format (default: from the extension, else the first bytes).")
 @click.option("--to", type=click.Choice(FORMAT_NAMES),
@@ -284,7 +286,14 @@ def _opens_without_waiting(sources: Sequence[str], env: Environment) -> bool:
 
 
 def _is_directory_target(output: str, sources: Sequence[str]) -> bool:
-    return len(sources) > 1 or output.endswith(("/", os.sep)) or Path(output).is_dir()
+    """Whether -o is a directory to score each input into. Several inputs into a name with a format's suffix
+    (`-o all.csv`) or an existing file are one output holding every row in order, as `cat a b | flm predict` gives:
+    that name made a directory `all.csv` of one file per input."""
+    from ..formats import format_for_path
+
+    if output.endswith(("/", os.sep)) or Path(output).is_dir():
+        return True
+    return len(sources) > 1 and format_for_path(output) is None and not os.path.lexists(output)
 
 
 def _total_size(sources: Sequence[str]) -> int | None:
