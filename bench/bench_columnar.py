@@ -30,6 +30,12 @@ same run, never asserted.
              parquet sections net out as start-up), each run timed from inside (the model's load, the first batch
              waited for, the model calls by wall and by the main thread's CPU, the main thread waiting between calls,
              the tail, the reader thread's CPU): where the time net of start-up goes
+    nativereads
+             the ceiling of letting Arrow read a CSV file itself (C++ reads on its own thread, no GIL, no Python
+             copies) instead of through csv_format._ShortReads: `flm predict` of --rows CSV rows as is vs the same flm
+             whose first CSV reader reads the file natively (NATIVE_READS: no type-drift recovery, no bounded
+             read-ahead, not a reader flm could ship), each against its one-row start-up; wall and CPU net of it,
+             peak RSS, same bytes out
 
 Every figure is printed with the 1-minute load average (`uptime`) when it was taken: the machine is shared.
 """
@@ -98,7 +104,8 @@ def run(cmd: list[str], *, stdin: str | bytes | None = None, stdout: str | None 
         print(f"    ! exit {proc.returncode}: {' '.join(map(str, cmd))}\n      {proc.stderr.decode()[-400:]}")
     return CpuRun(wall, rss, proc.returncode, cpu)
 
-SECTIONS = ("ndjson", "json", "csv", "parquet", "rss", "threads", "stages", "filestages", "timeline", "latency", "blas")
+SECTIONS = ("ndjson", "json", "csv", "parquet", "rss", "threads", "stages", "filestages", "timeline", "latency", "blas",
+            "nativereads")
 
 # flm as it was before the Arrow paths: the row-by-row NDJSON and JSON readers, rows given to the model as Python
 # objects, NDJSON lines encoded value by value, 16k-row batches. Same flm, same model, all switched back.
@@ -835,6 +842,70 @@ def bench_timeline(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
         print(f"  $ FLM_WARM=0 {PY} <script> predict {MODEL} {source} -o OUT   (script in this file: TIMELINE)")
 
 
+# flm whose first CSV reader (the one after the header, as flm opens it) reads a named regular file through Arrow's
+# own file (pyarrow.OSFile: reads in C++ on Arrow's I/O thread, no GIL, no Python copies), 1 MiB blocks as
+# csv_format's reads; _ShortReads is still made (its first reads infer the types) but no longer read. An upper bound
+# for issue 11's first lever, not a reader: a value out of its column's type in a later block is not read again
+# (nothing kept to find the block in), and Arrow's read-ahead is its fixed 32 blocks.
+NATIVE_READS = """
+import os, stat, sys
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from flmcli.formats import csv_format
+
+opening = pacsv.open_csv
+
+
+def open_csv(source, read_options=None, parse_options=None, convert_options=None, **kwargs):
+    fp = getattr(source, "fp", None) if isinstance(source, csv_format._ShortReads) else None
+    name = getattr(fp, "name", None)
+    if (isinstance(name, str) and read_options is not None and not read_options.column_names
+            and stat.S_ISREG(os.stat(name).st_mode) and fp.tell() > 0):
+        read_options = pacsv.ReadOptions(block_size=csv_format.READ_SIZE, use_threads=False)
+        return opening(pa.OSFile(name), read_options=read_options, parse_options=parse_options,
+                       convert_options=convert_options, **kwargs)
+    return opening(source, read_options=read_options, parse_options=parse_options, convert_options=convert_options,
+                   **kwargs)
+
+
+pacsv.open_csv = open_csv
+from flmcli.cli import main
+sys.argv = ["flm", *sys.argv[1:]]
+main()
+"""
+
+
+def bench_native_reads(inputs: Inputs, tmp: Path, rows: int, repeat: int) -> None:
+    """`flm predict` of `rows` CSV rows as is vs with Arrow reading the file natively (NATIVE_READS), interleaved,
+    each net of its own one-row run."""
+    import pyarrow.csv as pacsv
+
+    script = tmp / "native_reads.py"
+    script.write_text(NATIVE_READS)
+    _, csv = _files(inputs, tmp, rows)
+    one = tmp / "native-one.csv"
+    pacsv.write_csv(pacsv.read_csv(csv).slice(0, 1), one)
+    print(f"\n== CSV read by Arrow natively (upper bound), {rows:,} rows, {repeat} interleaved rounds ({load()}) ==")
+    commands = {
+        "flm": [FLM, "predict", str(MODEL), str(csv), "-o", str(tmp / "as-is.csv")],
+        "flm, native reads": [PY, str(script), "predict", str(MODEL), str(csv), "-o", str(tmp / "native.csv")],
+        "flm, one row": [FLM, "predict", str(MODEL), str(one), "-o", str(tmp / "as-is-one-out.csv")],
+        "flm, native reads, one row": [PY, str(script), "predict", str(MODEL), str(one), "-o", str(tmp / "native-one-out.csv")],
+    }
+    results, loads = interleave_loaded({name: (lambda cmd=cmd: run(cmd)) for name, cmd in commands.items()}, repeat)
+    for name, cmd in commands.items():
+        print(timed(name, results, loads, 1 if "one row" in name else rows))
+        print(f"        $ {show(cmd)}")
+    for name in ("flm", "flm, native reads"):
+        walls = [r.wall - o.wall for r, o in zip(results[name], results[f"{name}, one row"])]
+        cpus = [r.cpu - o.cpu for r, o in zip(results[name], results[f"{name}, one row"])
+                if isinstance(r, CpuRun) and isinstance(o, CpuRun) and r.cpu is not None and o.cpu is not None]
+        cpu_text = f"; CPU net {med(cpus):.3f} s [{' '.join(f'{c:.2f}' for c in cpus)}]" if cpus else ""
+        print(f"  {name}: wall net of its one-row run {med(walls):.3f} s [{' '.join(f'{w:.2f}' for w in walls)}]{cpu_text}")
+    same = (tmp / "as-is.csv").read_bytes() == (tmp / "native.csv").read_bytes()
+    print(f"  same bytes out: {same}")
+
+
 BLAS = """
 import sys, time
 import flmcli
@@ -957,6 +1028,8 @@ def main() -> None:
             bench_timeline(inputs, tmp, args.rows, args.repeat)
         if "blas" in only:
             bench_blas(inputs, tmp, args.rows, args.repeat)
+        if "nativereads" in only:
+            bench_native_reads(inputs, tmp, args.rows, args.repeat)
         if "latency" in only:
             bench_latency(inputs, tmp, args.latency_rounds)
         if "rss" in only:
