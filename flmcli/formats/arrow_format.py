@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flmcli.batch import Batch
 from flmcli.errors import InputError
-from flmcli.formats import arrow_limits
+from flmcli.formats import arrow_limits, written_depth
 from flmcli.formats.columnar import encode_tables, native, rebatch
 from flmcli.formats.records import write_chunks
 from flmcli.formats.registry import KeepInput
@@ -57,7 +57,7 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterat
     def open_writer(sink: io.BytesIO, schema: pa.Schema) -> Any:
         return ipc.new_stream(sink, schema)
 
-    return encode_tables(scored, keep_input, open_writer, lambda w, t: w.write_table(t))
+    return encode_tables(scored, keep_input, open_writer, lambda w, t: w.write_table(t), depth=written_depth.ARROW)
 
 
 def write(scored: Iterable[Scored], out: BinaryIO, *, keep_input: KeepInput = False) -> int:

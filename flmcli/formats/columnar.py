@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from flmcli.batch import Batch, Scored
+    from flmcli.formats.written_depth import Limit
 
 
 def native(fp: BinaryIO) -> Any:
@@ -256,13 +257,14 @@ def encode_tables(
     *,
     typed: bool = True,
     direct: Callable[[Scored], tuple[pa.Schema, bytes] | None] | None = None,
+    depth: Limit | None = None,
 ) -> Iterator[bytes]:
     """Stream tables through a pyarrow writer, handing back the bytes each batch produced.
 
     `typed` (Parquet, Arrow): one schema for the whole file, fixed by the first batch. Otherwise (CSV) only the
     columns are fixed, each batch is written with its own types, and nested values become JSON text; there,
     `direct(scored)` may give a batch's columns and bytes itself (the same bytes), without a table, when nothing
-    but its outputs is written.
+    but its outputs is written. `depth`: how deeply nested a kept value the file holds and reads back.
     """
     sink = io.BytesIO()
     writer = None
@@ -286,6 +288,8 @@ def encode_tables(
             yield take()
             continue
         table = scored_table(item, keep_input, text=not typed)
+        if depth is not None and keep_input:
+            depth.check(table, item)
         if not typed:
             table = as_text_columns(table)
         if schema is None:
