@@ -251,8 +251,10 @@ async def predict_answer(served: ServedModel, method: str, keep: bool | list[str
         if content is not None:
             return Response(content, media_type=media_type)
     scored = [part.scored() for part in parts]
-    if out == "ndjson":
+    if out == "ndjson" and not keep:
         return StreamingResponse(bodies.encode(out, scored, keep), media_type=media_type)
+    # Kept input may fail to encode at any row (a value nested past JSON's 255 levels): encoded whole first, so
+    # that the failure is a 400 naming the row, not a 200 whose body stops short (as streamed NDJSON was).
     stream = bodies.flama_json(scored, keep) if out == "json" else bodies.encode(out, scored, keep)
     if sum(len(part.batch) for part in scored) <= _INLINE_ROWS:
         content = b"".join(stream)  # a few rows: cheaper than the hop to a thread
