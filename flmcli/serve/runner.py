@@ -107,7 +107,8 @@ def run(models: Mapping[str, str], config: ServeConfig | None = None, **settings
         "log_config": log_config(config.log_level),
         "timeout_graceful_shutdown": config.timeout if config.timeout else None,
         # Request headers must arrive within config.header_timeout seconds (10 by default), and stay
-        # under h11's 64 KiB; a body is bounded by --max-body-size and --timeout.
+        # under 64 KiB, h11's bound, which the protocol holds httptools to too; a body is bounded by
+        # --max-body-size and --timeout.
         "http": HeaderDeadlineProtocol,
     }
     try:
