@@ -42,10 +42,13 @@ TYPED_BATCH_SIZE = 65536
 # reader, csv_format.SPECULATE, until the model says which columns are text) up to this many bytes of them
 # instead of stopping at the prefetch depth: parsing the model would otherwise wait for later runs alongside it
 # on the second core. Their model inputs are made, oldest first, as soon as the model is loaded. Bounded, so peak
-# memory stays the same whatever the input's length. 32 MiB, not 64: as fast (1M churn rows, interleaved rounds:
-# Parquet 1.97 s either way in 8, NDJSON 2.38 vs 2.53 s in 6), 14 MiB less peak RSS for Parquet and 9 for NDJSON;
-# 16 MiB took 0.07 s longer on Parquet.
-READ_AHEAD_WHILE_LOADING = 32 << 20
+# memory stays the same whatever the input's length. 16 MiB (two 64k-row churn tables), not 32: what an input of
+# 100k rows holds anyway, read whole while the model loads, so that a longer input's peak is no higher for it.
+READ_AHEAD_WHILE_LOADING = 16 << 20
+# Once the model is loaded, a second batch waits to be scored only if both weigh at most this many bytes: a 64k-row
+# churn table (7.4 MiB) waits alone, which is enough to keep the model fed (the reader parses a Parquet or CSV batch
+# in a fraction of the model's time), while small batches (a pipe's, --batch-size) keep the depth of 2.
+READ_AHEAD = 8 << 20
 
 
 class Job:
@@ -85,7 +88,8 @@ class Job:
         """
         self._done = 0  # position() counts this write's inputs, as its observer's total does
         self._ahead = batches = prefetch(self._batches(inputs), finish=self._prepare, ready=self._loaded,
-                                         weigh=_table_bytes, budget=READ_AHEAD_WHILE_LOADING)
+                                         weigh=_table_bytes, budget=READ_AHEAD_WHILE_LOADING,
+                                         ahead=READ_AHEAD)
         try:
             try:
                 predictor = self.predictor  # loaded now if need be, while the reader reads

@@ -32,6 +32,7 @@ def prefetch(
     ready: Callable[[], bool] | None = None,
     weigh: Callable[[T], int | None] | None = None,
     budget: int = 0,
+    ahead: int = 0,
 ) -> ReadAhead[T]:
     """Yield `items` in order, produced up to `depth` ahead by a daemon thread; its errors are re-raised here.
 
@@ -44,8 +45,10 @@ def prefetch(
     consumer takes unfinished is its own to finish.
     Until `ready()`, more than `depth` items may wait as long as their `weigh`ts (bytes; None: unknown) add up to
     at most `budget`: the thread reads further ahead while the consumer cannot take anything yet.
+    From `ready()` on, with `ahead`, fewer than `depth` may wait: one always may, more only while their weights
+    (known, all of them) add up to at most `ahead` bytes. Small items keep the depth; big ones wait one at a time.
     """
-    return ReadAhead(items, depth, finish=finish, ready=ready, weigh=weigh, budget=budget)
+    return ReadAhead(items, depth, finish=finish, ready=ready, weigh=weigh, budget=budget, ahead=ahead)
 
 
 class _Entry(Generic[T]):
@@ -68,6 +71,7 @@ class ReadAhead(Iterator[T]):
         ready: Callable[[], bool] | None = None,
         weigh: Callable[[T], int | None] | None = None,
         budget: int = 0,
+        ahead: int = 0,
     ) -> None:
         self._waiting: deque[_Entry[object]] = deque()
         self._changed = threading.Condition()
@@ -78,6 +82,7 @@ class ReadAhead(Iterator[T]):
         self._ready = ready if ready is not None else (lambda: True)
         self._weigh = weigh
         self._budget = budget
+        self._ahead = ahead
         self._reading = False  # the thread is reading the next item: it cannot finish one before that is done
         self._gone = False  # the thread has ended
         self._last_weight: int | None = 0  # of the last item read: what the next is expected to weigh
@@ -118,12 +123,14 @@ class ReadAhead(Iterator[T]):
     def _room(self, weight: int | None) -> bool:
         """Whether one more item may wait (called holding the lock)."""
         waiting = self._waiting
-        if len(waiting) < self._depth:
+        if not waiting:
             return True
-        if self._budget <= 0 or weight is None or self._ready():
-            return False
         weights = [entry.weight for entry in waiting]
-        return None not in weights and sum(w for w in weights if w is not None) + weight <= self._budget
+        known = weight is not None and None not in weights
+        total = sum(w for w in weights if w is not None) + (weight or 0)
+        if self._ready():
+            return len(waiting) < self._depth and (self._ahead <= 0 or not known or total <= self._ahead)
+        return len(waiting) < self._depth or (self._budget > 0 and known and total <= self._budget)
 
     def _await_room(self) -> bool:
         """Wait, finishing what waits meanwhile, until an item read now could wait at once; False: stopped.
@@ -236,9 +243,9 @@ class ReadAhead(Iterator[T]):
         return item  # type: ignore[return-value]
 
     def full(self) -> bool:
-        """Whether `depth` items or more wait to be taken: the thread's next hand-over would wait for room."""
+        """Whether the thread's next hand-over would wait for room (`depth` items wait, or `ahead` bytes would pass)."""
         with self._changed:
-            return len(self._waiting) >= self._depth
+            return not self._room(self._last_weight)
 
     def wake(self) -> None:
         """`ready()` may have changed: the thread looks again now rather than at its next poll."""

@@ -54,7 +54,7 @@ _STALL = 0.5
 # Reading less or more meanwhile did not make a 1M-row run shorter net of start-up (medians of 5-8 interleaved
 # rounds, 4 runs: one batch 0.73-0.84 s, 32 MiB 0.69-0.79; 160 MiB, the whole file, 0.81-0.84 in one): the model's
 # load takes 0.13-0.23 s longer beside the parsing (bench/bench_columnar.py --only timeline), near what it saves.
-SPECULATE = 32 << 20
+SPECULATE = 16 << 20
 # The inputs pyarrow's CSV reader may still read from its own thread, calling back into Python: its read-ahead
 # goes on after the reader failed or was left (a bad row, a row longer than a block), and a process finalizing
 # meanwhile aborted ("Fatal Python error: PyGILState_Release", exit 134). An input leaves when it is freed, not
