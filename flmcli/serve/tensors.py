@@ -252,11 +252,21 @@ def _from_json(flat: list[Any], kinds: set[type], datatype: str, where: str) -> 
     low, high = INT_RANGES[datatype]
     if float in kinds:
         # Generated clients write integers as floats (10000.0): integral ones are the integers they stand for.
+        # The bound is `high + 1`, a power of two a float holds exactly, and is excluded: INT64's and UINT64's
+        # `high` rounds up to it as a float, and 2.0**63 passed `<= high` and wrapped to -2**63 in astype
+        # (2.0**64 to 0 as UINT64), a silent wrong value.
         values = np.array(flat, dtype=np.float64)
-        ok = np.isfinite(values) & (values == np.trunc(values)) & (values >= low) & (values <= high)
+        ok = np.isfinite(values) & (values == np.trunc(values)) & (values >= low) & (values < float(high + 1))
+        if kinds == {float}:
+            if not ok.all():
+                raise _bad(flat, ok, datatype, where)
+            return values.astype(np.uint64 if datatype == "UINT64" else np.int64)
+        # Integers beside the floats are taken as they came, checked below as integers: through float64 one past
+        # 2**53 would change (2**63 - 1 became 2**63, then wrapped) or be refused.
+        ok |= np.fromiter((type(value) is int for value in flat), dtype=bool, count=len(flat))
         if not ok.all():
             raise _bad(flat, ok, datatype, where)
-        return values.astype(np.uint64 if datatype == "UINT64" else np.int64)
+        flat = [int(value) for value in flat]
     try:
         values = np.array(flat, dtype=np.uint64 if datatype == "UINT64" else np.int64)
     except OverflowError:
