@@ -219,7 +219,15 @@ async def predict_response(request: Request, served: ServedModel, route_method: 
     content_type = request.headers.get("content-type")
     fmt = media.request_format(content_type)
     out = media.response_format(request.headers.get("accept"), fmt)
-    body = media.as_utf8(content_type, fmt, await request.body())
+    body = await request.body()
+    if media.takes_as_is(content_type):
+        pass
+    elif len(body) <= INLINE_BODY:
+        body = media.as_utf8(content_type, fmt, body)
+    else:  # decoding a large body from another charset takes as long as parsing it: not on the event loop either
+        from starlette.concurrency import run_in_threadpool
+
+        body = await run_in_threadpool(media.as_utf8, content_type, fmt, body)
     return await predict_answer(served, method, keep, fmt, out, body, request.app.state.max_body_size)
 
 

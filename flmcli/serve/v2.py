@@ -144,14 +144,12 @@ async def infer_answer(served: ServedModel, body: bytes, header_length: str | No
         header = body[:length]
     else:
         header = body
-    if not media.takes_as_is(content_type):
-        header = media.as_utf8(content_type, "json", header)  # the JSON's charset; binary tensors are bytes
     if len(body) > _THREAD_ABOVE:
         from starlette.concurrency import run_in_threadpool
 
-        document, batches = await run_in_threadpool(_parse, header, binary, served)
+        document, batches = await run_in_threadpool(_parse, header, binary, served, content_type)
     else:
-        document, batches = _parse(header, binary, served)
+        document, batches = _parse(header, binary, served, content_type)
     wanted = _requested(document, served)
     # Every output asked for in one model call per batch: the rows' features are extracted once for all.
     methods = tuple(dict.fromkeys(method for method, _, _ in wanted))
@@ -235,9 +233,14 @@ def _answer(response: dict[str, Any], blobs: list[bytes]) -> Response:
                     headers={"Inference-Header-Content-Length": str(len(head))})
 
 
-def _parse(header: bytes, binary: memoryview | None, served: ServedModel) -> tuple[dict[str, Any], list[Batch]]:
+def _parse(header: bytes, binary: memoryview | None, served: ServedModel,
+           content_type: str | None = None) -> tuple[dict[str, Any], list[Batch]]:
     """The request document and its rows in batches of the batcher's size: row lists for a few rows, else the
-    object matrix of the columns, in slices (columns.ColumnBatch)."""
+    object matrix of the columns, in slices (columns.ColumnBatch). The JSON is decoded here from the charset its
+    Content-Type declares, if not UTF-8 (binary tensors are bytes): off the event loop, with the parse, for a
+    large body (media.as_utf8 decodes it a piece at a time, so that the loop runs between pieces)."""
+    if not media.takes_as_is(content_type):
+        header = media.as_utf8(content_type, "json", header)
     document, rows = _read(header, binary, served)
     size = served.batcher.max_batch_size
     if isinstance(rows, list):
