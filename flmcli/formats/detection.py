@@ -23,6 +23,16 @@ def format_for_path(path: str | None) -> str | None:
     return EXTENSIONS.get(os.path.splitext(path)[1].lower())
 
 
+def _utf16(head: bytes) -> bool:
+    """UTF-16 text: a BOM, or ASCII characters each with a NUL byte before (big-endian) or after (little)."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return True
+    pairs = head[:8]
+    return len(pairs) >= 4 and (
+        (pairs[0::2] == bytes(len(pairs[0::2])) and all(0 < b < 128 for b in pairs[1::2]))
+        or (pairs[1::2] == bytes(len(pairs[1::2])) and all(0 < b < 128 for b in pairs[0::2])))
+
+
 def detect(path: str | None, head: bytes, explicit: str | None) -> str:
     """The format of an input: explicit choice, then file extension, then first bytes."""
     if explicit:
@@ -36,6 +46,10 @@ def detect(path: str | None, head: bytes, explicit: str | None) -> str:
         if fmt.magic and head.startswith(fmt.magic):
             return fmt.name
     refuse_compressed(head, path)
+    if _utf16(head):
+        # Said so, rather than "binary data", or an NDJSON line of invalid JSON for `[` and a NUL.
+        raise InputError("cannot detect the input format: UTF-16 text (flm reads text as UTF-8)",
+                         source=path or "<stdin>", hint="convert the text to UTF-8 first (iconv -f utf-16 -t utf-8)")
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if not text:
         return "ndjson"  # empty input: zero rows whatever the format

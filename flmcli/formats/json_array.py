@@ -71,6 +71,11 @@ def _read(fp: BinaryIO, *, source: str, batch_size: int, max_delay: float | None
             return  # empty input: no rows
         head += data
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if b"\x00" in text[:4] or text[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        # UTF-16 (a BOM, or NULs between ASCII characters; JSON holds no raw NUL), said as NDJSON and CSV say it:
+        # it was "got text that is not JSON", or an invalid JSON row when the text opened with `[`.
+        raise InputError("not text: a NUL byte or a UTF-16 BOM (binary data, or UTF-16 text); JSON is read as "
+                         "UTF-8 text", source=source, hint="convert the text to UTF-8 first (iconv -f utf-16 -t utf-8)")
     opening = envelope.ROWS_OPENING.match(text)
     if opening is not None:
         values: Iterator[list[Any] | _Columns] = _split_rows(text[opening.end():], text[:1] == b"{", chunks, fp,
