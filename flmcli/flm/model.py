@@ -32,18 +32,34 @@ LLM_CAPABILITIES = {"text": True, "image": False, "audio": False, "video": False
 # Metadata is the file's: anything JSON allows may be in it. The inspect document keeps it to
 # what every JSON writer can print (orjson stops at 255 levels; strict writers refuse NaN).
 MAX_DEPTH = 64
+# The integers orjson writes; JSON allows any (Python's reader up to 4,300 digits), shown as their digits.
+_INT_LOW, _INT_HIGH = -(2**63), 2**64 - 1
 
 
 def _showable(value: Any, depth: int) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and not _INT_LOW <= value <= _INT_HIGH:
+        return str(value)
     if not isinstance(value, dict | list):
         return value
     if depth <= 0:
         return f"<{type(value).__name__} nested more than {MAX_DEPTH} levels deep>"
     if isinstance(value, dict):
-        return {str(key): _showable(item, depth - 1) for key, item in value.items()}
+        return {_text(str(key)): _showable(item, depth - 1) for key, item in value.items()}
     return [_showable(item, depth - 1) for item in value]
+
+
+def _text(value: str) -> str:
+    """`value` as UTF-8 can hold it: a lone surrogate (JSON's "\\ud800", a tar name's undecodable byte) becomes its
+    escape, which no UTF-8 writer refuses (orjson and starlette did: exit 1, a 500)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 class FrameworkVersionWarning(UserWarning):
@@ -145,7 +161,7 @@ class ModelFile:
                                     **{k: bool(capabilities.get(k, v)) for k, v in flags.items()}}
         elif capabilities:
             meta["capabilities"] = capabilities  # not an object: shown as it is, never interpreted
-        return {"meta": _showable(meta, MAX_DEPTH), "manifest": list(self.artifacts)}
+        return {"meta": _showable(meta, MAX_DEPTH), "manifest": [_text(name) for name in self.artifacts]}
 
     # -- artifacts ----------------------------------------------------------------------------
     @contextlib.contextmanager
