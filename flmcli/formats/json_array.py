@@ -431,11 +431,14 @@ def encode(scored: Iterable[Scored], *, keep_input: KeepInput = False) -> Iterat
             chunk = dumps(values)[1:-1]
         except TypeError:  # a row orjson cannot write: dump_rows names it, the rows before it written first
             try:
-                chunk = b",".join(dump_rows(dumps, values, batch))
+                rows = dump_rows(dumps, values, batch)
             except Unwritable as unwritable:
                 if unwritable.written:
                     yield separator + b",".join(unwritable.written)
                 raise unwritable.error from None
+            if not rows:
+                continue  # every row of the batch dropped (--on-error skip): no separator before nothing
+            chunk = b",".join(rows)
         del batch, values  # not held while the next batch is scored (see ndjson.encode)
         yield separator + chunk
         separator = b","

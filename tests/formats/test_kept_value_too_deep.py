@@ -106,3 +106,13 @@ def test_under_skip_the_row_is_dropped_reported_and_the_run_goes_on(tmp_path: Pa
         (5, "field 'extra': a kept value is nested deeper than JSON output can write (255 levels)"),
     ]
     assert "2 row(s) skipped" in err
+
+
+@pytest.mark.parametrize("to", ["ndjson", "json"])
+@pytest.mark.parametrize("deep_at", [(1, 3), (1, 2, 3)], ids=["batches-of-none-between", "every-row"])
+def test_under_skip_a_batch_of_only_such_rows_writes_nothing(tmp_path: Path, to: str, deep_at: tuple[int, ...]) -> None:
+    # A batch whose every row was dropped added a separator before nothing: "[,{...}]", which no reader takes.
+    code, out, err = predict(rows(300, tmp_path, deep_at=deep_at), "--keep-input", "--on-error", "skip", "--to", to,
+                             "--batch-size", "1")
+    assert code == 5, err
+    assert len(written(out, to)) == 3 - len(deep_at)
