@@ -19,6 +19,10 @@ from .names import is_plain_name
 from .payload import encode_sklearn
 
 FOREIGN_FRAMEWORKS = ("torch", "tensorflow", "keras", "transformers")
+# Metadata nested deeper is refused when written: Python's json, which Flama and flm read the meta with, stops near
+# 1,000 levels less the reader's own stack (990 at the top level here; flm's loader refuses a meta it cannot read),
+# and its writer near 1,000 (pack crashed with 'unexpected RecursionError' on a --params nested 980 deep).
+MAX_META_DEPTH = 512
 
 
 def _info(value: Any) -> Any:
@@ -32,6 +36,23 @@ def _info(value: Any) -> Any:
     if isinstance(value, list | tuple | set):
         return [_info(item) for item in value]
     return None
+
+
+def _nests_deeper(value: Any, limit: int) -> bool:
+    """Whether `value` holds a dict or list more than `limit` levels deep (itself the first); no recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def model_info(model: Any) -> Any:
@@ -104,6 +125,10 @@ def dumps(model: Any, *, model_id: str | uuid.UUID | None = None, timestamp: dat
     if protocol == 1 and (meta_compression, artifact_compression, model_compression) != ("inherit",) * 3:
         raise ValueError("per-section compression needs protocol 2")
     meta = build_meta(model, model_id=model_id, timestamp=timestamp, params=params, metrics=metrics, extra=extra)
+    for label, value in (("params", params), ("metrics", metrics), ("extra", extra)):
+        if _nests_deeper(value, MAX_META_DEPTH):
+            raise ValueError(f"cannot write the metadata: {label} nests deeper than {MAX_META_DEPTH} levels, "
+                             "more than JSON readers are sure to read")
     # Flama 2.x refuses NaN / Infinity: they are not JSON and strict readers reject them
     try:
         meta_text = json.dumps(meta, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
