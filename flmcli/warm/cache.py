@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -89,9 +90,17 @@ class ModelCache:
 def file_key(
     path: str, trust: tuple[str, ...], trust_all: bool, *, realpath: str | None = None
 ) -> tuple[Key, bytes]:
+    """The key of a regular file of at most the size a model file may have, and its bytes; OSError for anything
+    else, which is loaded the cold way (whose bounded read refuses it). Read whole, /dev/zero took all memory and
+    a FIFO blocked: a child, or the helper itself when a cached path became one."""
+    from ..flm import codecs
+
     real = realpath or os.path.realpath(path)
-    with open(real, "rb") as handle:
-        st = os.fstat(handle.fileno())
+    fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block the open
+    with open(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > codecs.MAX_DECOMPRESSED_BYTES:
+            raise OSError(f"{real}: not a regular file of a model file's size")
         data = handle.read()
     digest = hashlib.sha256(data).hexdigest()
     return (path, real, st.st_size, st.st_mtime_ns, digest, tuple(trust), bool(trust_all)), data
