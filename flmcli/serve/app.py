@@ -60,12 +60,12 @@ def create_app(
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
     from starlette.middleware import Middleware
-    from starlette.middleware.gzip import GZipMiddleware
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
     from . import docs, v2
     from .decoding import ContentDecoding
+    from .gzip_answers import GzipAnswers
     from .lane import FastLane
     from .limits import BodySizeLimit
 
@@ -128,7 +128,7 @@ def create_app(
                        gzip_above=GZIP_ABOVE, on_error=flm_error_response),
             Middleware(BodySizeLimit, max_body_size=config.max_body_size),
             Middleware(ContentDecoding, max_body_size=config.max_body_size),
-            Middleware(GZipMiddleware, minimum_size=GZIP_ABOVE, compresslevel=5),
+            Middleware(GzipAnswers, minimum_size=GZIP_ABOVE, compresslevel=5),
         ],
         exception_handlers={
             FlmError: _flm_error,

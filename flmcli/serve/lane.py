@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 MIRRORED: dict[str, str] = {
     "BodySizeLimit": "takes only bodies of a declared Content-Length within the body limit (`_plain`)",
     "ContentDecoding": "takes no Content-Encoding or Transfer-Encoding (`_plain`): those go through the app",
-    "GZipMiddleware": "answers of `gzip_above` bytes or more go through that middleware itself (`_answer`)",
+    "GzipAnswers": "answers of `gzip_above` bytes or more go through that middleware itself (`_answer`)",
 }
 # What a route in the lane does with a request's body and headers (lower-case names, latin-1 text).
 Answer = Callable[[bytes, dict[bytes, bytes]], Awaitable["Response"]]
@@ -122,9 +122,9 @@ class FastLane:
             lane.record(status, time.perf_counter() - started)
         if len(response.body) >= self.gzip_above:
             # What the app's GZip middleware does to a large answer, by that middleware.
-            from starlette.middleware.gzip import GZipMiddleware
+            from .gzip_answers import GzipAnswers
 
-            await GZipMiddleware(response, minimum_size=self.gzip_above, compresslevel=5)(scope, receive, send)
+            await GzipAnswers(response, minimum_size=self.gzip_above, compresslevel=5)(scope, receive, send)
         else:
             await response(scope, receive, send)
 
