@@ -47,6 +47,9 @@ class FlmGroup(click.Group):
         except BrokenPipeError:
             # click's own main turns a broken pipe into exit status 1 before ours could see it
             raise _ReaderGone() from None
+        except KeyboardInterrupt:
+            # click's main writes a blank line to stderr first, whatever stderr is: see main
+            raise _Interrupted() from None
 
     def main(
         self,
@@ -80,6 +83,11 @@ class FlmGroup(click.Group):
         except click.ClickException as error:
             error.show()
             sys.exit(error.exit_code)
+        except _Interrupted:
+            # A blank line first only on a terminal, where it ends the line the terminal's "^C" echo began; in a
+            # log or a pipe it was a line of nothing before "Interrupted".
+            click.echo("\nInterrupted" if _stderr_is_a_terminal() else "Interrupted", err=True)
+            sys.exit(int(ExitStatus.INTERRUPTED))
         except (KeyboardInterrupt, click.exceptions.Abort):
             click.echo("Interrupted", err=True)
             sys.exit(int(ExitStatus.INTERRUPTED))
@@ -179,6 +187,17 @@ def _stand_in_for_closed_stdio() -> None:
 
 class _ReaderGone(Exception):
     """stdout's reader closed the pipe: not an OSError, so that click does not handle it first."""
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C while a command ran: not a KeyboardInterrupt, so that click does not handle it first."""
+
+
+def _stderr_is_a_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def report(error: FlmError) -> None:
