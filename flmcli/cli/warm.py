@@ -52,6 +52,9 @@ def start(idle: str, cache_mb: int) -> None:
     except ValueError:
         raise click.BadParameter(f"{idle!r} is not a duration like 90s, 30m or 2h", param_hint="--idle") from None
     directory = paths.runtime_dir()
+    problem = paths.too_long(directory)
+    if problem:  # the helper would fail to bind, leaving only a traceback in its log
+        raise FlmError(problem, hint="point FLM_WARM_DIR at a shorter directory")
     problem = paths.ensure_private(directory)
     if problem:
         raise FlmError(problem, hint="remove it, or point FLM_WARM_DIR at a directory of your own")

@@ -52,6 +52,8 @@ def connect(directory: str | None = None, *, same_flm: bool = True) -> tuple[soc
     problem = paths.problem(directory, st)
     if problem:
         return Refused(f"not using the warm helper: {problem}")
+    if paths.too_long(directory):
+        return None  # `flm warm start` refuses it: no helper listens there (each call warned it "is not running")
     path = paths.socket_path(directory)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

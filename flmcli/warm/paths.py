@@ -20,8 +20,27 @@ def runtime_dir() -> str:
     return os.path.join(os.environ.get("TMPDIR") or "/tmp", f"flm-{os.getuid()}")
 
 
+# The longest path a Unix socket may have on Linux: sun_path holds 108 bytes, the last a NUL.
+MAX_SOCKET_PATH = 107
+
+
 def socket_path(directory: str | None = None) -> str:
     return os.path.join(directory or runtime_dir(), SOCKET_NAME)
+
+
+def temporary_socket_path(directory: str, pid: int) -> str:
+    """Where a starting helper binds before it renames its socket into place."""
+    return os.path.join(directory, f".helper.{pid}.sock")
+
+
+def too_long(directory: str) -> str | None:
+    """Why no helper can listen in `directory` (its socket's path, bound under a longer temporary name first, would
+    pass the Unix limit), or None. Checked before starting one, and by clients, which then run cold quietly."""
+    longest = os.fsencode(temporary_socket_path(directory, 4194304))  # pid_max's largest value
+    if len(longest) <= MAX_SOCKET_PATH:
+        return None
+    return (f"{directory} is too long for a warm helper's socket: {len(longest)} bytes with the socket's name, "
+            f"more than the {MAX_SOCKET_PATH} a Unix socket path may have")
 
 
 def problem(directory: str, st: os.stat_result) -> str | None:

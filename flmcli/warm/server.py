@@ -89,7 +89,7 @@ class Helper:
     # -- lifetime ----------------------------------------------------------------------------
     def listen(self) -> None:
         path = paths.socket_path(self.directory)
-        temporary = os.path.join(self.directory, f".helper.{os.getpid()}.sock")
+        temporary = paths.temporary_socket_path(self.directory, os.getpid())
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
