@@ -659,7 +659,24 @@ class _Unpickler(pickle._Unpickler):
                 raise UnsafePickleError("an array's state is not (version, shape, dtype, fortran, data)")
             shape, dtype = (fields[0], fields[1]) if len(fields) == 4 else (fields[1], fields[2])
             self._checks.array_bytes(shape, dtype, "an array's state")
+        dtype = _numpy_dtype(inst)
+        if dtype is not None:
+            self._build_dtype(dtype, state)
+            return
         _BUILD(self)
+
+    def _build_dtype(self, dtype: Any, state: Any) -> None:
+        """A dtype's state (version, byte order, subarray, names, fields, item size, alignment, flags, ...) may not
+        change the flags its type was made with, unless it brings fields or a subarray, which make them: numpy takes
+        them as given, and a float64 said to hold object references (flags 1, 3, 63) was used as one ('object
+        pickle not returning list', then 'RuntimeError: Internal error, `get_clear_loop` not set' at exit)."""
+        made = dtype.flags
+        fields = state if isinstance(state, tuple) else ()
+        composite = len(fields) >= 4 and (fields[2] is not None or fields[3] is not None)
+        _BUILD(self)
+        if not composite and dtype.flags != made:
+            raise UnsafePickleError(f"a {dtype} dtype's state sets flags {dtype.flags} that its type does not "
+                                    f"have ({made})")
 
     _checked: ClassVar[dict[int, Any]] = {
         pickle.REDUCE[0]: load_reduce,
