@@ -353,8 +353,14 @@ def _quoted_lines(table: pa.Table, start: int, bad: dict[int, str], lines: Seque
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    try:
+        columns = table.columns
+    except UnicodeDecodeError:
+        # A column name that is not UTF-8 (pyarrow decodes names to hand columns out): check_text names the header,
+        # at line 1, whose quote sent the rows here; it was "unexpected UnicodeDecodeError" (a 500 when served).
+        return lines, shift
     ends = None
-    for column in table.columns:
+    for column in columns:
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             continue
         # Most columns hold no line end at all: their values' bytes, searched whole (memchr), say so at ~1/40 the
