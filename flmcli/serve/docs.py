@@ -52,7 +52,8 @@ def assets_dir() -> str:
 
 def _errors(*statuses: int) -> dict[str, Any]:
     reasons = {400: "Bad request: the message names the field or row", 404: "Unknown model",
-               406: "Not acceptable", 408: "The body did not arrive in time", 413: "Body too large", 415: "Unsupported Content-Type",
+               406: "Not acceptable", 408: "The body did not arrive in time", 413: "Body too large",
+               415: "Unsupported Content-Type, charset or Content-Encoding",
                500: "Internal error", 504: "Timed out"}
     return {str(s): {"description": reasons[s], "content": {"application/json": {"schema": _ERROR}}}
             for s in statuses}
@@ -73,6 +74,9 @@ def _model_paths(served: ServedModel, prefix: str) -> dict[str, Any]:
                     "type": "object",
                     "required": ["input"],
                     "properties": {"input": {"type": "array", "items": _ROW}},
+                    # A key beside "input" is refused (400 naming it): Flama ignores one, so a typo or an option
+                    # put there would score without a word.
+                    "additionalProperties": False,
                 },
                 "example": {"input": [[0.0] * (served.predictor.spec.expected or 1)]},
             },
@@ -164,7 +168,7 @@ def _v2_paths(names: list[str]) -> dict[str, Any]:
                                                   "responses": {"200": ok, **_errors(404)}}},
         "/v2/models/{model_name}/infer": {"post": {"tags": tag, "summary": "Inference", "operationId": "v2-infer",
                                                    "parameters": [name], "requestBody": infer_body,
-                                                   "responses": {"200": infer_ok, **_errors(400, 404, 408, 413, 504)}}},
+                                                   "responses": {"200": infer_ok, **_errors(400, 404, 408, 413, 415, 504)}}},
     }
     # The one version of each model, under the versioned routes clients such as tritonclient call.
     for path in ("/v2/models/{model_name}", "/v2/models/{model_name}/ready", "/v2/models/{model_name}/infer"):
@@ -215,7 +219,8 @@ def openapi(models: dict[str, ServedModel], title: str, custom: list[Any] | None
         "info": {"title": title, "version": __version__,
                  "description": "FLM models served by flm: Flama-compatible routes and Open Inference Protocol v2. "
                                 "v2 infer with `outputs` omitted answers every output the model metadata lists; "
-                                "binary tensors (Inference-Header-Content-Length), gzip/deflate request bodies and "
+                                "binary tensors (Inference-Header-Content-Length), gzip/deflate request bodies (up to 4 codings "
+                                "stacked) and "
                                 "the classification extension are supported; each model has one version, \"1\"."},
         "paths": paths,
         "components": {"schemas": {"Error": {"type": "object", "required": ["error"],
