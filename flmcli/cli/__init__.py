@@ -75,8 +75,13 @@ class FlmGroup(click.Group):
             sys.exit(128 + stop.signum)
         except FlmError as error:
             if traceback:
-                raise
-            report(error)
+                # The traceback instead of the one-line error, with the same exit status: re-raised, a model
+                # file missing or refused (3) or skipped rows (5) ended as any uncaught exception does, with 1.
+                import traceback as tracing
+
+                tracing.print_exc()
+            else:
+                report(error)
             sys.exit(int(error.exit_code))
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)

@@ -18,8 +18,23 @@ def test_an_input_error_is_one_line_and_exit_1() -> None:
 
 def test_traceback_flag_is_read_from_the_commands_own_arguments() -> None:
     # anywhere on the command line, and not from sys.argv (which, in-process, is pytest's)
-    with pytest.raises(InputError, match="invalid JSON"):
-        invoke("predict", CHURN, "--traceback", input=b"{oops\n")
+    result = invoke("predict", CHURN, "--traceback", input=b"{oops\n")
+    assert result.returncode == 1
+    stderr = result.stderr.decode()
+    assert stderr.startswith("Traceback (most recent call last):")
+    assert f"{InputError.__module__}.InputError: <stdin>:1: invalid JSON" in stderr
+
+
+@pytest.mark.parametrize(("args", "status"), [
+    (("predict", "no-such-model.flm"), 3),
+    (("inspect", "no-such-model.flm"), 3),
+    (("predict", CHURN, "--on-error", "skip"), 5),
+])
+def test_traceback_keeps_the_exit_status(args: tuple[str, ...], status: int) -> None:
+    # the documented statuses hold with --traceback too (re-raised, every error ended with Python's 1)
+    result = invoke(*args, "--traceback", input=b"[[1, 2]]\n")
+    assert result.returncode == status
+    assert "Traceback (most recent call last):" in result.stderr.decode()
 
 
 def test_an_unforeseen_exception_is_still_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
