@@ -95,6 +95,15 @@ class Predictor:
             on_error=options.on_error,
         )
 
+    def example_row(self) -> list[Any]:
+        """A positional row the model takes, for the served docs' example: 0.0 for each feature, and one of its
+        categories for a feature trained as text (0.0 there is a bad row: churn's Geography)."""
+        row: list[Any] = [0.0] * (self.spec.expected or 1)
+        for position, categories in self._text:
+            if categories and position < len(row):
+                row[position] = categories[0]
+        return row
+
     def check_method(self, method: str) -> str:
         """`method` if the estimator has it; ModelMethodError naming what it has otherwise."""
         if method not in METHODS or not callable(getattr(self.estimator, method, None)):

@@ -78,7 +78,7 @@ def _model_paths(served: ServedModel, prefix: str) -> dict[str, Any]:
                     # put there would score without a word.
                     "additionalProperties": False,
                 },
-                "example": {"input": [[0.0] * (served.predictor.spec.expected or 1)]},
+                "example": {"input": [served.predictor.example_row()]},
             },
             **{media_type: {"schema": {"type": "string", "format": "binary"}}
                for media_type in MEDIA_TYPES if MEDIA_TYPES[media_type] != "json"},
