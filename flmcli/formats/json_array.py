@@ -355,12 +355,12 @@ def _envelope(stream: _Replay, source: str) -> Iterator[list[Any]]:
 
     piece: list[Any] = []
     rows = 0
-    seen = False  # the "input" key
     found = False
     builder: ObjectBuilder | None = None
     depth = 0
     try:
-        for prefix, event, value in ijson.parse(stream, use_float=True, buf_size=1 << 16):
+        # The body's own keys are checked by _input_once (one "input", no other), as for `{"input": [` bodies.
+        for prefix, event, value in _input_once(ijson.parse(stream, use_float=True, buf_size=1 << 16), source):
             if builder is not None:
                 builder.event(event, value)
                 depth += 1 if event in ("start_map", "start_array") else -1 if event in ("end_map", "end_array") else 0
@@ -371,12 +371,6 @@ def _envelope(stream: _Replay, source: str) -> Iterator[list[Any]]:
                         rows += len(piece)
                         yield piece
                         piece = []
-            elif prefix == "" and event == "map_key":
-                if value != envelope.KEY:
-                    raise envelope.other_key(value, source)
-                if seen:
-                    raise _twice(source)
-                seen = True
             elif prefix == envelope.KEY:
                 if event == "start_array":
                     found = True
